@@ -1,0 +1,31 @@
+//! kenzen-core: the workflow rules every kenzen function shares.
+//!
+//! It decides; it never acts. Given a case, an input and the time `now` (always passed in, never
+//! read from a clock), [`decide`] returns the next state and the effects the service layer must
+//! carry out (send this message, submit this cancel, publish this event). Nothing in here does
+//! IO, runs async code, reads the environment or the clock: that is what keeps every rule a plain
+//! table-driven test and every never-break rule a property test.
+//!
+//! Layout:
+//! - [`order`]: what the marketplace shows about an order, in domain terms.
+//! - [`assess`]: the new-order check (can this order be filled?).
+//! - [`case`]: the case, its states, and the settings that shape the workflow.
+//! - [`decide`]: the decision function `(case, input, now) → decision`.
+//! - [`message`]: the buyer message templates (Japanese for `ja-JP`, English otherwise).
+//! - [`events`]: the domain events kenzen publishes.
+
+pub mod assess;
+pub mod case;
+pub mod decide;
+pub mod events;
+pub mod message;
+pub mod order;
+
+pub use assess::{Assessment, StockLevel, assess};
+pub use case::{
+    BuyerRequest, CancelPlan, CancelReason, Case, CaseItem, CaseState, Claim, CloseReason, DueKind,
+    OpenReason, Settings, Strategy,
+};
+pub use decide::{Decision, Effect, FeedOutcome, Input, MessageOutcome, decide};
+pub use events::DomainEvent;
+pub use order::{OrderLine, OrderStatus, OrderView};

@@ -1,0 +1,226 @@
+//! Buyer message templates, written by us: Japanese for a `ja-JP` buyer, English otherwise.
+//!
+//! Every text names the order id and the product, is 1–2000 characters, and contains no HTML and
+//! no e-mail address (Amazon's rules for `createUnexpectedProblem`). Product titles come from
+//! Amazon and are cleaned and shortened so the text always stays within those rules.
+
+use crate::case::{Case, OpenReason};
+
+/// Amazon's limit for a message text, in characters.
+pub const MAX_CHARS: usize = 2000;
+const MAX_TITLE_CHARS: usize = 120;
+const MAX_TITLES: usize = 5;
+
+/// The buyer's language for our templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Japanese,
+    English,
+}
+
+impl Language {
+    /// `ja` / `ja-JP` (any case) is Japanese; every other locale, or none, gets English.
+    pub fn from_locale(locale: Option<&str>) -> Self {
+        match locale {
+            Some(l) if l.to_ascii_lowercase().starts_with("ja") => Self::Japanese,
+            _ => Self::English,
+        }
+    }
+}
+
+/// Makes a product title safe for a message: no markup or address characters, one line, short.
+fn clean_title(title: &str) -> String {
+    let cleaned: String = title
+        .chars()
+        .map(|c| match c {
+            '<' | '>' | '@' | '&' => ' ',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let one_line = words.join(" ");
+    if one_line.chars().count() > MAX_TITLE_CHARS {
+        let short: String = one_line.chars().take(MAX_TITLE_CHARS - 1).collect();
+        format!("{short}…")
+    } else {
+        one_line
+    }
+}
+
+fn product_list(case: &Case) -> String {
+    let mut titles: Vec<String> = case
+        .items
+        .iter()
+        .map(|i| clean_title(&i.title))
+        .filter(|t| !t.is_empty())
+        .collect();
+    titles.dedup();
+    if titles.is_empty() {
+        titles.push(
+            case.items
+                .first()
+                .map_or_else(String::new, |i| i.sku.clone()),
+        );
+    }
+    let more = titles.len().saturating_sub(MAX_TITLES);
+    titles.truncate(MAX_TITLES);
+    let mut s = titles.join(" / ");
+    if more > 0 {
+        s.push_str(&format!(" (+{more})"));
+    }
+    s
+}
+
+/// Request message `n` (1-based): asks the buyer to use Amazon's own "request cancellation".
+pub fn request_text(case: &Case, n: u32, lang: Language) -> String {
+    let order = &case.order_id;
+    let products = product_list(case);
+    let text = match (lang, &case.reason) {
+        (Language::Japanese, OpenReason::StockShort { .. }) => {
+            let again = if n > 1 {
+                "先日もご連絡いたしましたが、改めてお願い申し上げます。\n\n"
+            } else {
+                ""
+            };
+            format!(
+                "ご注文番号 {order} について、お詫びとお願い\n\n\
+                 {again}このたびは「{products}」をご注文いただき、誠にありがとうございます。\n\
+                 大変申し訳ございませんが、在庫を確保できず、このご注文の商品をお届けできなくなりました。\n\n\
+                 お手数をおかけいたしますが、Amazonの「注文履歴」からご注文番号 {order} を開き、\
+                 「商品をキャンセル」からキャンセルをリクエストしていただけますでしょうか。\
+                 代金が請求されることはございません。\n\n\
+                 ご迷惑をおかけいたしますことを、心よりお詫び申し上げます。"
+            )
+        }
+        (Language::English, OpenReason::StockShort { .. }) => {
+            let again = if n > 1 {
+                "We are writing again about this order.\n\n"
+            } else {
+                ""
+            };
+            format!(
+                "About your order {order}: our apologies and a request\n\n\
+                 {again}Thank you for ordering \"{products}\". We are very sorry: the item is out \
+                 of stock and we cannot send this order.\n\n\
+                 Could you please open order {order} in Your Orders on Amazon and choose \
+                 \"Cancel items\" to request the cancellation? You will not be charged.\n\n\
+                 We apologise for the inconvenience."
+            )
+        }
+    };
+    fit(text)
+}
+
+/// Keeps a text within Amazon's limit (titles are already short, so this only guards).
+fn fit(text: String) -> String {
+    if text.chars().count() <= MAX_CHARS {
+        text
+    } else {
+        text.chars().take(MAX_CHARS).collect()
+    }
+}
+
+/// Checks a text against Amazon's rules for `createUnexpectedProblem`.
+pub fn check_text(text: &str) -> Result<(), &'static str> {
+    let n = text.chars().count();
+    if n == 0 || n > MAX_CHARS {
+        return Err("text must be 1 to 2000 characters");
+    }
+    if text.contains('<') || text.contains('>') {
+        return Err("text must not contain HTML");
+    }
+    if text.contains('@') {
+        return Err("text must not contain an e-mail address");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{CaseItem, CaseState, Strategy};
+    use proptest::prelude::*;
+
+    fn case_with_titles(titles: &[String]) -> Case {
+        Case {
+            order_id: "503-1234567-7654321".into(),
+            marketplace_id: "A1VC38T7YXB528".into(),
+            opened_at: "2026-12-01T00:00:00Z".parse().unwrap(),
+            ship_by: "2026-12-03T14:59:59Z".parse().unwrap(),
+            reason: OpenReason::StockShort {
+                sku: "CUP-1".into(),
+                on_hand: 0,
+                ordered: 1,
+            },
+            strategy: Strategy::AskBuyer,
+            items: titles
+                .iter()
+                .enumerate()
+                .map(|(i, t)| CaseItem {
+                    order_item_id: format!("{i}"),
+                    sku: format!("SKU-{i}"),
+                    title: t.clone(),
+                    quantity: 1,
+                })
+                .collect(),
+            requests_sent: 0,
+            state: CaseState::Requesting {
+                next_at: None,
+                sending: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_japanese_buyer_gets_japanese_with_order_id_and_title() {
+        let case = case_with_titles(&["有田焼 湯呑み".into()]);
+        let t = request_text(&case, 1, Language::from_locale(Some("ja-JP")));
+        assert!(t.contains("503-1234567-7654321"));
+        assert!(t.contains("有田焼 湯呑み"));
+        assert!(t.contains("キャンセルをリクエスト"));
+        check_text(&t).unwrap();
+    }
+
+    #[test]
+    fn other_locales_get_english_and_a_resend_says_so() {
+        let case = case_with_titles(&["Tea cup".into()]);
+        let first = request_text(&case, 1, Language::from_locale(Some("en-US")));
+        let second = request_text(&case, 2, Language::from_locale(None));
+        assert!(first.contains("Tea cup") && first.contains("503-1234567-7654321"));
+        assert!(!first.contains("writing again"));
+        assert!(second.contains("writing again"));
+    }
+
+    #[test]
+    fn markup_and_addresses_in_titles_are_removed() {
+        let case = case_with_titles(&["<b>Cup</b> ask me@example.com".into()]);
+        let t = request_text(&case, 1, Language::English);
+        check_text(&t).unwrap();
+        assert!(t.contains("Cup"));
+    }
+
+    #[test]
+    fn check_text_rejects_what_amazon_rejects() {
+        assert!(check_text("").is_err());
+        assert!(check_text("<p>hi</p>").is_err());
+        assert!(check_text("mail me at a@b.jp").is_err());
+        assert!(check_text(&"あ".repeat(2001)).is_err());
+        assert!(check_text(&"あ".repeat(2000)).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn every_request_text_passes_amazons_rules(
+            titles in proptest::collection::vec(any::<String>(), 1..30),
+            n in 1u32..5,
+            ja in any::<bool>(),
+        ) {
+            let case = case_with_titles(&titles);
+            let lang = if ja { Language::Japanese } else { Language::English };
+            let t = request_text(&case, n, lang);
+            prop_assert!(check_text(&t).is_ok(), "{t}");
+            prop_assert!(t.contains(&case.order_id));
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! What the marketplace shows about an order, in the terms the workflow needs.
+//!
+//! The SP-API adapter maps Orders API v2026-01-01 responses into [`OrderView`]; the rules never
+//! see wire types. Nothing here talks to Amazon.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The order's fulfilment status as the Orders API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    PendingAvailability,
+    Pending,
+    Unshipped,
+    PartiallyShipped,
+    Shipped,
+    Cancelled,
+    Unfulfillable,
+}
+
+impl OrderStatus {
+    /// Parses the Orders API `fulfillmentStatus` value; `None` for a value the model does not list.
+    pub fn from_api(s: &str) -> Option<Self> {
+        Some(match s {
+            "PENDING_AVAILABILITY" => Self::PendingAvailability,
+            "PENDING" => Self::Pending,
+            "UNSHIPPED" => Self::Unshipped,
+            "PARTIALLY_SHIPPED" => Self::PartiallyShipped,
+            "SHIPPED" => Self::Shipped,
+            "CANCELLED" => Self::Cancelled,
+            "UNFULFILLABLE" => Self::Unfulfillable,
+            _ => return None,
+        })
+    }
+
+    /// The Orders API spelling.
+    pub fn as_api(self) -> &'static str {
+        match self {
+            Self::PendingAvailability => "PENDING_AVAILABILITY",
+            Self::Pending => "PENDING",
+            Self::Unshipped => "UNSHIPPED",
+            Self::PartiallyShipped => "PARTIALLY_SHIPPED",
+            Self::Shipped => "SHIPPED",
+            Self::Cancelled => "CANCELLED",
+            Self::Unfulfillable => "UNFULFILLABLE",
+        }
+    }
+
+    /// Shipped in whole or in part: the seller filled it after all.
+    pub fn is_shipped(self) -> bool {
+        matches!(self, Self::Shipped | Self::PartiallyShipped)
+    }
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub order_item_id: String,
+    pub sku: String,
+    pub title: String,
+    pub quantity: u32,
+    /// `cancellation.cancellationRequest.requester == "BUYER"`: the buyer used Amazon's own
+    /// request-cancellation flow for this line.
+    pub buyer_cancel_requested: bool,
+    /// The buyer's stated reason, when Amazon gives one.
+    pub buyer_cancel_reason: Option<String>,
+    /// `cancellation.cancellationExecution.cancelledBy` (BUYER, MERCHANT, AMAZON).
+    pub cancelled_by: Option<String>,
+}
+
+/// An order as the marketplace shows it at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub order_id: String,
+    pub marketplace_id: String,
+    pub status: OrderStatus,
+    /// Fulfilled by the merchant (MFN), as opposed to Amazon.
+    pub merchant_fulfilled: bool,
+    /// `fulfillment.shipByWindow.latestDateTime`.
+    pub ship_by: Option<Timestamp>,
+    pub last_updated: Timestamp,
+    pub lines: Vec<OrderLine>,
+}
+
+impl OrderView {
+    /// True when Amazon shows the buyer's official cancellation request on any line.
+    pub fn buyer_requested_cancel(&self) -> bool {
+        self.lines.iter().any(|l| l.buyer_cancel_requested)
+    }
+
+    /// The buyer's stated reason for the request, if any line carries one.
+    pub fn buyer_cancel_reason(&self) -> Option<&str> {
+        self.lines
+            .iter()
+            .find_map(|l| l.buyer_cancel_reason.as_deref())
+    }
+
+    /// Who executed the cancellation, when the order is cancelled.
+    pub fn cancelled_by(&self) -> Option<&str> {
+        self.lines.iter().find_map(|l| l.cancelled_by.as_deref())
+    }
+}
