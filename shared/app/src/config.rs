@@ -1,0 +1,183 @@
+//! Typed configuration read from the environment once per container. A missing or malformed
+//! value fails start-up with the variable's name. Secrets are held here but never printed
+//! (`Debug` leaves them out).
+
+use jiff::SignedDuration;
+use kenzen_core::Settings;
+
+use crate::spapi::SpApiConfig;
+
+/// The default LWA token endpoint.
+pub const LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";
+
+/// The defaults table: the SP-API regional host for each marketplace id. The only place Amazon
+/// hosts are written down; `KENZEN_SPAPI_ENDPOINT` overrides it.
+pub fn default_endpoint(marketplace_id: &str) -> Option<&'static str> {
+    const NA: &str = "https://sellingpartnerapi-na.amazon.com";
+    const EU: &str = "https://sellingpartnerapi-eu.amazon.com";
+    const FE: &str = "https://sellingpartnerapi-fe.amazon.com";
+    Some(match marketplace_id {
+        "A1VC38T7YXB528" | "A39IBJ37TRP1C6" | "A19VAU5U5O7RUS" => FE,
+        "ATVPDKIKX0DER" | "A2EUQ1WTGCTBG2" | "A1AM78C64UM0Y8" | "A2Q3Y263D00KWC" => NA,
+        "A1PA6795UKMFR9" | "A1F83G8C2ARO7P" | "A13V1IB3VIYZZH" | "APJ6JRA9NG5V4"
+        | "A1RKKUPIHCS9HS" | "A1805IZSGTT6HS" | "A2NODRKZP88ZB9" | "A1C3SOZRARQ6R3"
+        | "A33AVAJ2PDY3EV" | "A21TJRUUN4KGV" | "A17E79C6D8DWNP" | "ARBP9OOSHTCHU" => EU,
+        _ => return None,
+    })
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {why}")]
+    Invalid { name: &'static str, why: String },
+}
+
+/// Everything a kenzen function needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table: String,
+    pub event_bus: String,
+    pub spapi: SpApiConfig,
+    pub settings: Settings,
+    /// How far back the very first poll looks.
+    pub initial_lookback: SignedDuration,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let req = |name: &'static str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let hours = |name: &'static str, default: i64| -> Result<SignedDuration, ConfigError> {
+            match get(name) {
+                None => Ok(SignedDuration::from_hours(default)),
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|h| h.is_finite() && *h >= 0.0)
+                    .map(|h| SignedDuration::from_secs_f64(h * 3600.0))
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        why: format!("{v:?} is not a number of hours"),
+                    }),
+            }
+        };
+        let marketplace_id = req("KENZEN_MARKETPLACE_ID")?;
+        let endpoint = match get("KENZEN_SPAPI_ENDPOINT").filter(|v| !v.trim().is_empty()) {
+            Some(e) => e,
+            None => default_endpoint(&marketplace_id)
+                .ok_or(ConfigError::Invalid {
+                    name: "KENZEN_MARKETPLACE_ID",
+                    why: format!(
+                        "{marketplace_id} is not in the defaults table; set KENZEN_SPAPI_ENDPOINT"
+                    ),
+                })?
+                .to_string(),
+        };
+        let mut settings = Settings {
+            request_interval: hours("KENZEN_REQUEST_INTERVAL_HOURS", 8)?,
+            request_stop_margin: hours("KENZEN_REQUEST_STOP_MARGIN_HOURS", 12)?,
+            ..Settings::default()
+        };
+        if let Some(v) = get("KENZEN_MAX_REQUESTS") {
+            settings.max_requests = v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "KENZEN_MAX_REQUESTS",
+                why: format!("{v:?} is not a whole number"),
+            })?;
+        }
+        Ok(Self {
+            table: req("KENZEN_TABLE")?,
+            event_bus: req("KENZEN_EVENT_BUS")?,
+            spapi: SpApiConfig {
+                endpoint,
+                lwa_endpoint: get("KENZEN_LWA_ENDPOINT")
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| LWA_ENDPOINT.to_string()),
+                client_id: req("KENZEN_LWA_CLIENT_ID")?,
+                client_secret: req("KENZEN_LWA_CLIENT_SECRET")?,
+                refresh_token: req("KENZEN_LWA_REFRESH_TOKEN")?,
+                marketplace_id,
+                seller_id: req("KENZEN_SELLER_ID")?,
+            },
+            settings,
+            initial_lookback: hours("KENZEN_INITIAL_LOOKBACK_HOURS", 24)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("KENZEN_TABLE", "kenzen"),
+        ("KENZEN_EVENT_BUS", "kenzen"),
+        ("KENZEN_MARKETPLACE_ID", "A1VC38T7YXB528"),
+        ("KENZEN_SELLER_ID", "A2SELLER"),
+        ("KENZEN_LWA_CLIENT_ID", "id"),
+        ("KENZEN_LWA_CLIENT_SECRET", "very-secret"),
+        ("KENZEN_LWA_REFRESH_TOKEN", "Atzr|refresh"),
+    ];
+
+    #[test]
+    fn japan_defaults_to_the_far_east_host_and_amazons_token_endpoint() {
+        let c = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(c.spapi.endpoint, "https://sellingpartnerapi-fe.amazon.com");
+        assert_eq!(c.spapi.lwa_endpoint, LWA_ENDPOINT);
+        assert_eq!(c.settings.max_requests, 3);
+    }
+
+    #[test]
+    fn endpoints_and_settings_can_be_overridden() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("KENZEN_SPAPI_ENDPOINT", "http://127.0.0.1:4010"));
+        pairs.push(("KENZEN_LWA_ENDPOINT", "http://127.0.0.1:9300/auth/o2/token"));
+        pairs.push(("KENZEN_MAX_REQUESTS", "2"));
+        pairs.push(("KENZEN_REQUEST_INTERVAL_HOURS", "1.5"));
+        let c = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.spapi.endpoint, "http://127.0.0.1:4010");
+        assert_eq!(c.settings.max_requests, 2);
+        assert_eq!(c.settings.request_interval, SignedDuration::from_mins(90));
+    }
+
+    #[test]
+    fn a_missing_or_bad_value_names_the_variable_and_secrets_never_print() {
+        let pairs: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "KENZEN_TABLE")
+            .collect();
+        let err = Config::from_lookup(env(&pairs)).unwrap_err().to_string();
+        assert!(err.contains("KENZEN_TABLE"), "{err}");
+
+        let mut pairs = BASE.to_vec();
+        pairs.push(("KENZEN_MAX_REQUESTS", "three"));
+        let err = Config::from_lookup(env(&pairs)).unwrap_err().to_string();
+        assert!(err.contains("KENZEN_MAX_REQUESTS"), "{err}");
+
+        let c = Config::from_lookup(env(BASE)).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("very-secret") && !printed.contains("Atzr|refresh"));
+    }
+}

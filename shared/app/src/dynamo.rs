@@ -1,0 +1,484 @@
+//! The DynamoDB adapter: one table (defined in `infra/table.json`, see [`crate::table`]).
+//!
+//! Keys:
+//! - case `ORDER#<id>` / `CASE`: `version`, `case` (the case as a map), `state`; `due_kind` +
+//!   `due_at` only while work is due (the sparse `due` index); `open_pk` only while the case is
+//!   open (the sparse `open` index).
+//! - timeline `ORDER#<id>` / `TL#<time>#<n>`: append-only, written only if new.
+//! - stock `SKU#<sku>` / `STOCK`: `on_hand`.
+//! - poll cursor `POLL` / `CURSOR`: `at`.
+//! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
+//!
+//! Every case write is conditional on the version read; this module owns the key schema and the
+//! error mapping and nothing else.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use jiff::Timestamp;
+use kenzen_core::{Case, DueKind, StockLevel};
+
+use crate::ports::{CaseStore, StoreError, TimelineEntry, Versioned};
+use crate::spapi::feed::CancelRequest;
+
+/// Times as fixed-width UTC text, so string order is time order in the due index.
+pub fn sortable(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S.%NZ").to_string()
+}
+
+fn case_key(order_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_string(),
+            AttributeValue::S(format!("ORDER#{order_id}")),
+        ),
+        ("sk".to_string(), AttributeValue::S("CASE".into())),
+    ])
+}
+
+fn db_err<E: std::fmt::Debug>(op: &'static str, e: SdkError<E>) -> StoreError {
+    let detail = match &e {
+        SdkError::ServiceError(s) => format!("{:?}", s.err()),
+        other => format!("{other}"),
+    };
+    StoreError::Db { op, detail }
+}
+
+fn is_condition_failed<E: std::fmt::Debug>(e: &SdkError<E>) -> bool {
+    matches!(e, SdkError::ServiceError(s) if format!("{:?}", s.err()).contains("ConditionalCheckFailed"))
+}
+
+/// The DynamoDB case store.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+static TIMELINE_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Sets the on-hand quantity of `sku` (the seller's stock table).
+    pub async fn put_stock(&self, sku: &str, on_hand: u32) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(format!("SKU#{sku}")))
+            .item("sk", AttributeValue::S("STOCK".into()))
+            .item("on_hand", AttributeValue::N(on_hand.to_string()))
+            .send()
+            .await
+            .map_err(|e| db_err("PutItem(stock)", e))?;
+        Ok(())
+    }
+
+    fn case_item(
+        case: &Case,
+        version: u64,
+        due: Option<(DueKind, Timestamp)>,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let value: AttributeValue =
+            serde_dynamo::to_attribute_value(case).map_err(|e| StoreError::Corrupt {
+                key: format!("ORDER#{}", case.order_id),
+                detail: e.to_string(),
+            })?;
+        let mut item = case_key(&case.order_id);
+        item.insert("version".into(), AttributeValue::N(version.to_string()));
+        item.insert("case".into(), value);
+        item.insert("state".into(), AttributeValue::S(case.state.name().into()));
+        if let Some((kind, at)) = due {
+            item.insert("due_kind".into(), AttributeValue::S(kind.as_str().into()));
+            item.insert("due_at".into(), AttributeValue::S(sortable(at)));
+        }
+        if !case.state.is_terminal() {
+            item.insert("open_pk".into(), AttributeValue::S("OPEN".into()));
+        }
+        Ok(item)
+    }
+
+    fn read_case(item: &HashMap<String, AttributeValue>) -> Result<Versioned<Case>, StoreError> {
+        let key = match item.get("pk") {
+            Some(AttributeValue::S(s)) => s.clone(),
+            _ => "?".into(),
+        };
+        let corrupt = |detail: String| StoreError::Corrupt {
+            key: key.clone(),
+            detail,
+        };
+        let version = match item.get("version") {
+            Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt("version".into()))?,
+            _ => return Err(corrupt("no version".into())),
+        };
+        let value = item
+            .get("case")
+            .cloned()
+            .ok_or_else(|| corrupt("no case attribute".into()))?;
+        let case: Case =
+            serde_dynamo::from_attribute_value(value).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Versioned {
+            value: case,
+            version,
+        })
+    }
+
+    async fn put_case(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        values: Option<(&str, AttributeValue)>,
+        order_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((k, v)) = values {
+            req = req.expression_attribute_values(k, v);
+        }
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => {
+                Err(StoreError::Conflict(format!("case {order_id}")))
+            }
+            Err(e) => Err(db_err("PutItem(case)", e)),
+        }
+    }
+
+    async fn cases_by_keys(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<Versioned<Case>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let got = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| db_err("GetItem(case)", e))?;
+            if let Some(item) = got.item {
+                out.push(Self::read_case(&item)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn query_keys(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .set_exclusive_start_key(start.take());
+            for (k, v) in &values {
+                req = req.expression_attribute_values(*k, v.clone());
+            }
+            let page = req.send().await.map_err(|e| db_err("Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                let mut key = HashMap::new();
+                for name in ["pk", "sk"] {
+                    if let Some(v) = item.get(name) {
+                        key.insert(name.to_string(), v.clone());
+                    }
+                }
+                keys.push(key);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(keys),
+            }
+        }
+    }
+}
+
+impl CaseStore for DynamoStore {
+    async fn get_case(&self, order_id: &str) -> Result<Option<Versioned<Case>>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(case_key(order_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| db_err("GetItem(case)", e))?;
+        got.item.as_ref().map(Self::read_case).transpose()
+    }
+
+    async fn create_case(
+        &self,
+        case: &Case,
+        due: Option<(DueKind, Timestamp)>,
+    ) -> Result<Versioned<Case>, StoreError> {
+        let item = Self::case_item(case, 1, due)?;
+        self.put_case(item, "attribute_not_exists(pk)", None, &case.order_id)
+            .await?;
+        Ok(Versioned {
+            value: case.clone(),
+            version: 1,
+        })
+    }
+
+    async fn save_case(
+        &self,
+        case: &Case,
+        version: u64,
+        due: Option<(DueKind, Timestamp)>,
+    ) -> Result<Versioned<Case>, StoreError> {
+        let item = Self::case_item(case, version + 1, due)?;
+        self.put_case(
+            item,
+            "version = :v",
+            Some((":v", AttributeValue::N(version.to_string()))),
+            &case.order_id,
+        )
+        .await?;
+        Ok(Versioned {
+            value: case.clone(),
+            version: version + 1,
+        })
+    }
+
+    async fn due_cases(
+        &self,
+        kind: DueKind,
+        now: Timestamp,
+    ) -> Result<Vec<Versioned<Case>>, StoreError> {
+        let keys = self
+            .query_keys(
+                "due",
+                "due_kind = :k AND due_at <= :t",
+                vec![
+                    (":k", AttributeValue::S(kind.as_str().into())),
+                    (":t", AttributeValue::S(sortable(now))),
+                ],
+            )
+            .await?;
+        self.cases_by_keys(keys).await
+    }
+
+    async fn open_cases(&self) -> Result<Vec<Versioned<Case>>, StoreError> {
+        let keys = self
+            .query_keys(
+                "open",
+                "open_pk = :o",
+                vec![(":o", AttributeValue::S("OPEN".into()))],
+            )
+            .await?;
+        self.cases_by_keys(keys).await
+    }
+
+    async fn append_timeline(&self, entry: &TimelineEntry) -> Result<(), StoreError> {
+        let value: AttributeValue =
+            serde_dynamo::to_attribute_value(entry).map_err(|e| StoreError::Corrupt {
+                key: format!("ORDER#{}", entry.order_id),
+                detail: e.to_string(),
+            })?;
+        loop {
+            let seq = TIMELINE_SEQ.fetch_add(1, Ordering::Relaxed);
+            let nonce = std::process::id() as u64 * 1_000_000 + seq;
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", AttributeValue::S(format!("ORDER#{}", entry.order_id)))
+                .item(
+                    "sk",
+                    AttributeValue::S(format!("TL#{}#{nonce:016}", sortable(entry.at))),
+                )
+                .item("entry", value.clone())
+                .condition_expression("attribute_not_exists(sk)")
+                .send()
+                .await;
+            match res {
+                Ok(_) => return Ok(()),
+                Err(e) if is_condition_failed(&e) => continue,
+                Err(e) => return Err(db_err("PutItem(timeline)", e)),
+            }
+        }
+    }
+
+    async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p AND begins_with(sk, :t)")
+                .expression_attribute_values(":p", AttributeValue::S(format!("ORDER#{order_id}")))
+                .expression_attribute_values(":t", AttributeValue::S("TL#".into()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| db_err("Query(timeline)", e))?;
+            for item in page.items.unwrap_or_default() {
+                let v = item
+                    .get("entry")
+                    .cloned()
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: format!("ORDER#{order_id}"),
+                        detail: "timeline item without entry".into(),
+                    })?;
+                out.push(serde_dynamo::from_attribute_value(v).map_err(|e| {
+                    StoreError::Corrupt {
+                        key: format!("ORDER#{order_id}"),
+                        detail: e.to_string(),
+                    }
+                })?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn stock_levels(
+        &self,
+        skus: &[String],
+    ) -> Result<BTreeMap<String, StockLevel>, StoreError> {
+        let mut out = BTreeMap::new();
+        for sku in skus {
+            let got = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+                .key("sk", AttributeValue::S("STOCK".into()))
+                .send()
+                .await
+                .map_err(|e| db_err("GetItem(stock)", e))?;
+            if let Some(item) = got.item {
+                let on_hand = match item.get("on_hand") {
+                    Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt {
+                        key: format!("SKU#{sku}"),
+                        detail: format!("on_hand {n:?} is not a whole number"),
+                    })?,
+                    _ => {
+                        return Err(StoreError::Corrupt {
+                            key: format!("SKU#{sku}"),
+                            detail: "no on_hand".into(),
+                        });
+                    }
+                };
+                out.insert(sku.clone(), StockLevel { on_hand });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn poll_cursor(&self) -> Result<Option<Timestamp>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S("POLL".into()))
+            .key("sk", AttributeValue::S("CURSOR".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| db_err("GetItem(cursor)", e))?;
+        match got.item.as_ref().and_then(|i| i.get("at")) {
+            Some(AttributeValue::S(s)) => s.parse().map(Some).map_err(|_| StoreError::Corrupt {
+                key: "POLL".into(),
+                detail: format!("cursor {s:?} is not a timestamp"),
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    async fn set_poll_cursor(&self, t: Timestamp) -> Result<(), StoreError> {
+        // Only ever forward: a late or duplicate poll must not move the cursor back.
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S("POLL".into()))
+            .item("sk", AttributeValue::S("CURSOR".into()))
+            .item("at", AttributeValue::S(sortable(t)))
+            .condition_expression("attribute_not_exists(pk) OR #at < :t")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":t", AttributeValue::S(sortable(t)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(db_err("PutItem(cursor)", e)),
+        }
+    }
+
+    async fn put_cancel_batch(
+        &self,
+        id: &str,
+        cancels: &[CancelRequest],
+    ) -> Result<(), StoreError> {
+        let value: AttributeValue =
+            serde_dynamo::to_attribute_value(cancels).map_err(|e| StoreError::Corrupt {
+                key: format!("FEED#{id}"),
+                detail: e.to_string(),
+            })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(format!("FEED#{id}")))
+            .item("sk", AttributeValue::S("BATCH".into()))
+            .item("cancels", value)
+            .send()
+            .await
+            .map_err(|e| db_err("PutItem(feed)", e))?;
+        Ok(())
+    }
+
+    async fn cancel_batch(&self, id: &str) -> Result<Option<Vec<CancelRequest>>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("FEED#{id}")))
+            .key("sk", AttributeValue::S("BATCH".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| db_err("GetItem(feed)", e))?;
+        match got.item.and_then(|mut i| i.remove("cancels")) {
+            Some(v) => serde_dynamo::from_attribute_value(v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    key: format!("FEED#{id}"),
+                    detail: e.to_string(),
+                }),
+            None => Ok(None),
+        }
+    }
+}

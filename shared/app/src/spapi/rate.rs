@@ -1,0 +1,148 @@
+//! Per-operation token buckets at the rates in Amazon's models, driven by the injected clock.
+//!
+//! A bucket never sleeps while holding its lock. With a virtual clock a wait moves virtual time,
+//! so the simulator (which enforces the same rates on the same clock) sees a polite client.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::clock::Clock;
+
+/// The SP-API operations kenzen calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    SearchOrders,
+    GetOrder,
+    GetMessagingActions,
+    GetAttributes,
+    CreateUnexpectedProblem,
+    CreateFeedDocument,
+    CreateFeed,
+    GetFeed,
+    GetFeedDocument,
+}
+
+impl Op {
+    /// Requests per second and burst, from the models (see docs/spapi-facts.md).
+    pub fn rate(self) -> (f64, f64) {
+        match self {
+            Self::SearchOrders => (0.0056, 20.0),
+            Self::GetOrder => (0.5, 30.0),
+            Self::GetMessagingActions | Self::GetAttributes | Self::CreateUnexpectedProblem => {
+                (1.0, 5.0)
+            }
+            Self::CreateFeedDocument => (0.5, 15.0),
+            Self::CreateFeed => (0.0083, 15.0),
+            Self::GetFeed => (2.0, 15.0),
+            Self::GetFeedDocument => (0.0222, 10.0),
+        }
+    }
+
+    /// The model's operation id, for logs and errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SearchOrders => "searchOrders",
+            Self::GetOrder => "getOrder",
+            Self::GetMessagingActions => "getMessagingActionsForOrder",
+            Self::GetAttributes => "getAttributes",
+            Self::CreateUnexpectedProblem => "createUnexpectedProblem",
+            Self::CreateFeedDocument => "createFeedDocument",
+            Self::CreateFeed => "createFeed",
+            Self::GetFeed => "getFeed",
+            Self::GetFeedDocument => "getFeedDocument",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Timestamp,
+}
+
+/// One token bucket per operation.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    buckets: Mutex<HashMap<Op, Bucket>>,
+}
+
+impl RateLimits {
+    /// How long to wait before `op` may be called at `now`; takes the token when it is zero.
+    fn try_take(&self, op: Op, now: Timestamp) -> SignedDuration {
+        let (rate, burst) = op.rate();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let b = buckets.entry(op).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
+        let elapsed = now.duration_since(b.last).as_secs_f64().max(0.0);
+        b.tokens = (b.tokens + elapsed * rate).min(burst);
+        b.last = now.max(b.last);
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            SignedDuration::ZERO
+        } else {
+            SignedDuration::from_secs_f64((1.0 - b.tokens) / rate)
+        }
+    }
+
+    /// Waits on `clock` until `op` may be called, then takes a token.
+    pub async fn acquire(&self, op: Op, clock: &Clock) {
+        loop {
+            let wait = self.try_take(op, clock.now());
+            if wait.is_zero() {
+                return;
+            }
+            clock.sleep(wait + SignedDuration::from_millis(1)).await;
+        }
+    }
+
+    /// Drains the bucket after a 429, so the next call waits a full interval.
+    pub fn throttled(&self, op: Op, now: Timestamp) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.insert(
+            op,
+            Bucket {
+                tokens: 0.0,
+                last: now,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::VirtualClock;
+
+    #[tokio::test]
+    async fn a_burst_is_free_and_then_calls_wait_one_interval_each() {
+        let v = VirtualClock::new("2026-12-01T00:00:00Z".parse().unwrap());
+        let clock = Clock::Virtual(v.clone());
+        let limits = RateLimits::default();
+        let start = v.now();
+        for _ in 0..5 {
+            limits.acquire(Op::CreateUnexpectedProblem, &clock).await;
+        }
+        assert_eq!(v.now(), start, "burst of 5 needs no wait");
+        limits.acquire(Op::CreateUnexpectedProblem, &clock).await;
+        let waited = v.now().duration_since(start);
+        assert!(waited >= SignedDuration::from_millis(999), "{waited:?}");
+        assert!(waited <= SignedDuration::from_millis(1100), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn search_orders_allows_one_call_per_three_minutes_after_its_burst() {
+        let v = VirtualClock::new("2026-12-01T00:00:00Z".parse().unwrap());
+        let clock = Clock::Virtual(v.clone());
+        let limits = RateLimits::default();
+        let start = v.now();
+        for _ in 0..21 {
+            limits.acquire(Op::SearchOrders, &clock).await;
+        }
+        let waited = v.now().duration_since(start).as_secs_f64();
+        assert!((178.0..181.0).contains(&waited), "{waited}");
+    }
+}

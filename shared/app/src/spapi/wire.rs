@@ -1,0 +1,212 @@
+//! SP-API wire types: exactly the fields kenzen reads, named as in Amazon's models, and their
+//! mapping into domain types. Unknown fields are ignored; a missing required field or an
+//! unknown enum value is a decode error, never a panic.
+
+use jiff::Timestamp;
+use kenzen_core::{OrderLine, OrderStatus, OrderView};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOrdersResponse {
+    pub orders: Vec<Order>,
+    pub pagination: Option<Pagination>,
+    pub last_updated_before: Option<Timestamp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GetOrderResponse {
+    pub order: Order,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub order_id: String,
+    pub last_updated_time: Timestamp,
+    pub sales_channel: SalesChannel,
+    pub fulfillment: Option<Fulfillment>,
+    pub order_items: Vec<OrderItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesChannel {
+    pub marketplace_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fulfillment {
+    pub fulfillment_status: String,
+    pub fulfilled_by: Option<String>,
+    pub ship_by_window: Option<DateTimeRange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DateTimeRange {
+    pub latest_date_time: Option<Timestamp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItem {
+    pub order_item_id: String,
+    pub quantity_ordered: u32,
+    pub product: Product,
+    pub cancellation: Option<Cancellation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub seller_sku: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cancellation {
+    pub cancellation_request: Option<CancellationRequest>,
+    pub cancellation_execution: Option<CancellationExecution>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancellationRequest {
+    pub requester: Option<String>,
+    pub cancel_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancellationExecution {
+    pub cancelled_by: Option<String>,
+}
+
+impl Order {
+    /// Maps to the domain view; `Err` names what is missing or unknown.
+    pub fn into_view(self) -> Result<OrderView, String> {
+        let fulfillment = self
+            .fulfillment
+            .ok_or_else(|| format!("order {}: no fulfillment data", self.order_id))?;
+        let status = OrderStatus::from_api(&fulfillment.fulfillment_status).ok_or_else(|| {
+            format!(
+                "order {}: unknown fulfillmentStatus {:?}",
+                self.order_id, fulfillment.fulfillment_status
+            )
+        })?;
+        let lines = self
+            .order_items
+            .into_iter()
+            .map(|item| {
+                let (requested, reason, by) = match item.cancellation {
+                    Some(c) => {
+                        let req = c.cancellation_request;
+                        let requested = req
+                            .as_ref()
+                            .and_then(|r| r.requester.as_deref())
+                            .is_some_and(|r| r == "BUYER");
+                        (
+                            requested,
+                            req.and_then(|r| r.cancel_reason),
+                            c.cancellation_execution.and_then(|e| e.cancelled_by),
+                        )
+                    }
+                    None => (false, None, None),
+                };
+                OrderLine {
+                    order_item_id: item.order_item_id,
+                    sku: item.product.seller_sku.unwrap_or_default(),
+                    title: item.product.title.unwrap_or_default(),
+                    quantity: item.quantity_ordered,
+                    buyer_cancel_requested: requested,
+                    buyer_cancel_reason: reason,
+                    cancelled_by: by,
+                }
+            })
+            .collect();
+        Ok(OrderView {
+            order_id: self.order_id,
+            marketplace_id: self.sales_channel.marketplace_id.unwrap_or_default(),
+            status,
+            merchant_fulfilled: fulfillment.fulfilled_by.as_deref() == Some("MERCHANT"),
+            ship_by: fulfillment.ship_by_window.and_then(|w| w.latest_date_time),
+            last_updated: self.last_updated_time,
+            lines,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessagingActions {
+    #[serde(rename = "_links")]
+    pub links: MessagingLinks,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessagingLinks {
+    pub actions: Vec<Link>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Link {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Attributes {
+    pub buyer: Option<BuyerAttributes>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BuyerAttributes {
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateFeedDocumentResponse {
+    pub feed_document_id: String,
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateFeedResponse {
+    pub feed_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Feed {
+    pub processing_status: String,
+    pub result_feed_document_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedDocument {
+    pub url: String,
+    pub compression_algorithm: Option<String>,
+}
+
+/// The error body of any SP-API operation: `{"errors": [{code, message}]}`.
+#[derive(Debug, Deserialize)]
+pub struct ErrorList {
+    #[serde(default)]
+    pub errors: Vec<ApiError>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
