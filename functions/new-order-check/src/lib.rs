@@ -1,1 +1,32 @@
+//! new-order-check: finds new unshipped MFN orders (Orders API poll since the stored cursor) and opens a case, sending the first request message, for each one that cannot be filled.
+//!
+//! A thin handler: classify the event, run one use case, report. It holds no rules and builds no
+//! clients; `main.rs` wires the service once per container.
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use kenzen_app::trigger::{Trigger, classify};
+use kenzen_app::{AppService, RunReport};
+use lambda_runtime::Error;
+use serde_json::Value;
+
+/// Handles one invocation. A malformed or foreign event is refused with an error and changes
+/// nothing; a run in which some cases failed returns an error after the others were done, so
+/// the failure shows in the function's metrics and the invocation is retried.
+pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
+    match classify(&event.source, &event.detail_type, &event.detail)? {
+        Trigger::Schedule => finish(svc.check_new_orders().await?),
+        Trigger::Order { detail_type, .. } => Err(format!(
+            "new-order-check runs on its schedule only, not on {detail_type} events"
+        )
+        .into()),
+    }
+}
+
+fn finish(report: RunReport) -> Result<RunReport, Error> {
+    tracing::info!(report = ?report, "run finished");
+    if report.errors.is_empty() {
+        Ok(report)
+    } else {
+        Err(format!("{} case(s) failed: {}", report.errors.len(), report.errors.join("; ")).into())
+    }
+}

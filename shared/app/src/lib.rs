@@ -19,6 +19,7 @@ pub mod ports;
 pub mod service;
 pub mod spapi;
 pub mod table;
+pub mod trigger;
 pub mod wiring;
 
 pub use service::{RunReport, Service, ServiceError};

@@ -1,0 +1,31 @@
+# Shared by scripts/test.sh and scripts/demo.sh: installs and starts moto_server on a free
+# loopback port, exports KENZEN_TEST_AWS_ENDPOINT, and stops it when the calling script exits.
+# Source it; do not run it.
+
+kenzen_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+kenzen_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+kenzen_start_moto() {
+  local moto port log
+  moto="$("$kenzen_root/scripts/moto-venv.sh")"
+  port="$(kenzen_free_port)"
+  log="${TMPDIR:-/tmp}/kenzen-moto-$$.log"
+  "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  KENZEN_MOTO_PID=$!
+  trap 'kill "$KENZEN_MOTO_PID" 2>/dev/null; wait "$KENZEN_MOTO_PID" 2>/dev/null' EXIT
+  for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
+      export KENZEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+      export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-1
+      echo "moto_server on $KENZEN_TEST_AWS_ENDPOINT (log: $log)" >&2
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "moto_server did not start; its log:" >&2
+  cat "$log" >&2
+  return 1
+}

@@ -1,0 +1,85 @@
+//! What invoked a function: a schedule tick or a kenzen event naming an order. Shared by the
+//! four handlers so they read EventBridge events the same way. An event kenzen does not know is
+//! an error that changes nothing.
+
+use serde_json::Value;
+
+/// The `source` of EventBridge schedule ticks.
+pub const SCHEDULE_SOURCE: &str = "aws.events";
+/// The `source` of ORDER_CHANGE notifications put on the bus by the intake.
+pub const INTAKE_SOURCE: &str = "kenzen.intake";
+
+/// A classified invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// A scheduled sweep.
+    Schedule,
+    /// A kenzen domain event or an intake notification about one order.
+    Order { detail_type: String, order_id: String },
+}
+
+/// Why an event was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused event (source {source_name:?}, detail-type {detail_type:?}): {why}")]
+pub struct BadEvent {
+    pub source_name: String,
+    pub detail_type: String,
+    pub why: String,
+}
+
+/// Classifies an EventBridge event by `source`, `detail-type` and `detail`.
+pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigger, BadEvent> {
+    let bad = |why: &str| BadEvent {
+        source_name: source.to_string(),
+        detail_type: detail_type.to_string(),
+        why: why.to_string(),
+    };
+    match source {
+        SCHEDULE_SOURCE if detail_type == "Scheduled Event" => Ok(Trigger::Schedule),
+        kenzen_core::events::SOURCE | INTAKE_SOURCE => {
+            let order_id = detail
+                .get("orderId")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty() && s.len() <= 64)
+                .ok_or_else(|| bad("detail has no orderId"))?;
+            Ok(Trigger::Order {
+                detail_type: detail_type.to_string(),
+                order_id: order_id.to_string(),
+            })
+        }
+        _ => Err(bad("not a kenzen event or schedule tick")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schedule_ticks_and_order_events_are_told_apart() {
+        assert_eq!(
+            classify("aws.events", "Scheduled Event", &json!({})),
+            Ok(Trigger::Schedule)
+        );
+        assert_eq!(
+            classify(
+                "kenzen",
+                "BuyerRequestedCancel",
+                &json!({"type": "BuyerRequestedCancel", "orderId": "503-1"})
+            ),
+            Ok(Trigger::Order {
+                detail_type: "BuyerRequestedCancel".into(),
+                order_id: "503-1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_or_foreign_events_are_refused() {
+        assert!(classify("kenzen", "CaseOpened", &json!({"orderId": 5})).is_err());
+        assert!(classify("kenzen", "CaseOpened", &json!("x")).is_err());
+        assert!(classify("aws.ec2", "EC2 Instance State-change", &json!({})).is_err());
+        assert!(classify("aws.events", "Other", &json!({})).is_err());
+    }
+}

@@ -1,0 +1,371 @@
+//! The end-to-end harness: the four real handlers, moto_server (DynamoDB, EventBridge, SQS) and
+//! the marketplace simulator, all on one virtual clock.
+//!
+//! It plays the part of AWS around the functions: schedule ticks at production cadence, and the
+//! bus rules that route domain events to functions (events really go through moto's EventBridge
+//! into an SQS queue, and are read back from there). It never touches a case itself.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context, Result, anyhow};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use jiff::{SignedDuration, Timestamp};
+use kenzen_app::clock::{Clock, VirtualClock};
+use kenzen_app::config::Config;
+use kenzen_app::dynamo::DynamoStore;
+use kenzen_app::ports::{CaseStore, TimelineEntry};
+use kenzen_app::{AppService, RunReport};
+use kenzen_core::Settings;
+use serde_json::{Value, json};
+
+use crate::sim::{Sim, SimConfig};
+
+/// The four functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Function {
+    NewOrderCheck,
+    MessageResend,
+    ReplyDetect,
+    FinalCancel,
+}
+
+impl Function {
+    pub const ALL: [Function; 4] = [
+        Function::NewOrderCheck,
+        Function::ReplyDetect,
+        Function::FinalCancel,
+        Function::MessageResend,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NewOrderCheck => "new-order-check",
+            Self::MessageResend => "message-resend",
+            Self::ReplyDetect => "reply-detect",
+            Self::FinalCancel => "final-cancel",
+        }
+    }
+
+    /// The production schedule (the rate of its EventBridge schedule rule).
+    pub fn every(self) -> SignedDuration {
+        match self {
+            Self::NewOrderCheck => SignedDuration::from_mins(10),
+            Self::MessageResend => SignedDuration::from_mins(15),
+            Self::ReplyDetect => SignedDuration::from_mins(30),
+            Self::FinalCancel => SignedDuration::from_mins(5),
+        }
+    }
+}
+
+/// The bus rules: which function a domain event (detail-type) goes to.
+pub fn route(detail_type: &str) -> Option<Function> {
+    match detail_type {
+        "CaseOpened" => Some(Function::ReplyDetect),
+        "BuyerRequestedCancel" => Some(Function::FinalCancel),
+        _ => None,
+    }
+}
+
+/// How to start a world.
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    pub start: Timestamp,
+    pub settings: Settings,
+    /// Where the simulator listens (`KENZEN_SIM_ADDR`); any free port when `None`.
+    pub sim_addr: Option<SocketAddr>,
+    /// Where the functions send SP-API calls (`KENZEN_SPAPI_ENDPOINT`, e.g. the contract
+    /// proxy); the simulator itself when `None`.
+    pub spapi_endpoint: Option<String>,
+    pub sim: SimConfig,
+}
+
+impl WorldOptions {
+    pub fn at(start: &str) -> Self {
+        Self {
+            start: start.parse().expect("valid start time"),
+            settings: Settings::default(),
+            sim_addr: None,
+            spapi_endpoint: None,
+            sim: SimConfig::default(),
+        }
+    }
+
+    /// Takes `KENZEN_SIM_ADDR` and `KENZEN_SPAPI_ENDPOINT` from the environment.
+    pub fn from_env(mut self) -> Result<Self> {
+        if let Ok(a) = std::env::var("KENZEN_SIM_ADDR")
+            && !a.is_empty()
+        {
+            self.sim_addr = Some(a.parse().with_context(|| format!("KENZEN_SIM_ADDR={a}"))?);
+        }
+        if let Ok(e) = std::env::var("KENZEN_SPAPI_ENDPOINT")
+            && !e.is_empty()
+        {
+            self.spapi_endpoint = Some(e);
+        }
+        Ok(self)
+    }
+}
+
+/// One handler invocation and what came of it.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub at: Timestamp,
+    pub function: Function,
+    pub trigger: String,
+    pub result: Result<RunReport, String>,
+}
+
+/// Everything a scenario runs in.
+pub struct World {
+    pub clock: Arc<VirtualClock>,
+    pub sim: Arc<Sim>,
+    pub svc: AppService,
+    pub aws: aws_config::SdkConfig,
+    pub table: String,
+    pub bus: String,
+    queue_url: String,
+    next_tick: BTreeMap<Function, Timestamp>,
+    pub invocations: Vec<Invocation>,
+    /// Every domain event read back from the bus: (time, detail-type, detail).
+    pub events: Vec<(Timestamp, String, Value)>,
+}
+
+static WORLDS: AtomicU32 = AtomicU32::new(0);
+
+/// The AWS configuration for moto_server at `KENZEN_TEST_AWS_ENDPOINT`.
+pub async fn moto_config() -> Result<aws_config::SdkConfig> {
+    let endpoint = std::env::var("KENZEN_TEST_AWS_ENDPOINT").map_err(|_| {
+        anyhow!(
+            "KENZEN_TEST_AWS_ENDPOINT is not set: run the tests with scripts/test.sh (it starts \
+             moto_server), or the demo with scripts/demo.sh"
+        )
+    })?;
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("ap-northeast-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await)
+}
+
+impl World {
+    /// Creates the table, bus, rule and queue in moto, starts the simulator, builds the service.
+    pub async fn start(opts: WorldOptions) -> Result<World> {
+        let aws = moto_config().await?;
+        let n = WORLDS.fetch_add(1, Ordering::SeqCst);
+        let name = format!("kenzen-{}-{n}", std::process::id());
+        let ddb = aws_sdk_dynamodb::Client::new(&aws);
+        kenzen_app::table::create_table(&ddb, &name)
+            .await
+            .map_err(|e| anyhow!(e))?;
+
+        let eb = aws_sdk_eventbridge::Client::new(&aws);
+        eb.create_event_bus().name(&name).send().await.context("CreateEventBus")?;
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .context("CreateQueue")?
+            .queue_url
+            .ok_or_else(|| anyhow!("CreateQueue returned no url"))?;
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .context("GetQueueAttributes")?
+            .attributes
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .ok_or_else(|| anyhow!("queue has no ARN"))?;
+        eb.put_rule()
+            .name(format!("{name}-domain-events"))
+            .event_bus_name(&name)
+            .event_pattern(json!({"source": ["kenzen"]}).to_string())
+            .send()
+            .await
+            .context("PutRule")?;
+        eb.put_targets()
+            .rule(format!("{name}-domain-events"))
+            .event_bus_name(&name)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("harness")
+                    .arn(arn)
+                    .build()
+                    .context("target")?,
+            )
+            .send()
+            .await
+            .context("PutTargets")?;
+
+        let clock = VirtualClock::new(opts.start);
+        let sim = Sim::new(opts.sim.clone(), clock.clone());
+        let addr = opts
+            .sim_addr
+            .unwrap_or_else(|| "127.0.0.1:0".parse().expect("literal address"));
+        let bound = sim.serve(addr).await.with_context(|| format!("simulator on {addr}"))?;
+        let sim_base = format!("http://{bound}");
+        let endpoint = opts.spapi_endpoint.clone().unwrap_or_else(|| sim_base.clone());
+        let env: BTreeMap<&str, String> = BTreeMap::from([
+            ("KENZEN_TABLE", name.clone()),
+            ("KENZEN_EVENT_BUS", name.clone()),
+            ("KENZEN_MARKETPLACE_ID", opts.sim.marketplace_id.clone()),
+            ("KENZEN_SELLER_ID", opts.sim.seller_id.clone()),
+            ("KENZEN_SPAPI_ENDPOINT", endpoint),
+            ("KENZEN_LWA_ENDPOINT", format!("{sim_base}/auth/o2/token")),
+            ("KENZEN_LWA_CLIENT_ID", opts.sim.client_id.clone()),
+            ("KENZEN_LWA_CLIENT_SECRET", opts.sim.client_secret.clone()),
+            ("KENZEN_LWA_REFRESH_TOKEN", opts.sim.refresh_token.clone()),
+        ]);
+        let mut config = Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| anyhow!(e))?;
+        config.settings = opts.settings.clone();
+        let svc = kenzen_app::wiring::build(config, &aws, Clock::Virtual(clock.clone()))
+            .map_err(|e| anyhow!(e))?;
+        let next_tick = Function::ALL.iter().map(|f| (*f, opts.start)).collect();
+        Ok(World {
+            clock,
+            sim,
+            svc,
+            aws,
+            table: name.clone(),
+            bus: name,
+            queue_url,
+            next_tick,
+            invocations: Vec::new(),
+            events: Vec::new(),
+        })
+    }
+
+    pub fn store(&self) -> &DynamoStore {
+        &self.svc.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Sets the seller's on-hand quantity for a SKU.
+    pub async fn stock(&self, sku: &str, on_hand: u32) -> Result<()> {
+        self.store().put_stock(sku, on_hand).await?;
+        Ok(())
+    }
+
+    /// A schedule tick, as EventBridge Scheduler sends it.
+    pub fn schedule_event(&self, f: Function) -> EventBridgeEvent<Value> {
+        serde_json::from_value(json!({
+            "version": "0",
+            "id": format!("tick-{}-{}", f.name(), self.now().as_second()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": self.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "region": "ap-northeast-1",
+            "resources": [format!("arn:aws:events:ap-northeast-1:123456789012:rule/kenzen-{}", f.name())],
+            "detail": {}
+        }))
+        .expect("schedule event shape")
+    }
+
+    /// Invokes a function's real handler with `event`.
+    pub async fn invoke(&mut self, f: Function, event: EventBridgeEvent<Value>) -> Invocation {
+        let at = self.now();
+        let trigger = event.detail_type.clone();
+        let result = match f {
+            Function::NewOrderCheck => new_order_check::handle(&self.svc, event).await,
+            Function::MessageResend => message_resend::handle(&self.svc, event).await,
+            Function::ReplyDetect => reply_detect::handle(&self.svc, event).await,
+            Function::FinalCancel => final_cancel::handle(&self.svc, event).await,
+        }
+        .map_err(|e| e.to_string());
+        let inv = Invocation {
+            at,
+            function: f,
+            trigger,
+            result,
+        };
+        self.invocations.push(inv.clone());
+        inv
+    }
+
+    /// Invokes `f` as its schedule would, then delivers the events it caused.
+    pub async fn tick(&mut self, f: Function) -> Result<Invocation> {
+        let ev = self.schedule_event(f);
+        let inv = self.invoke(f, ev).await;
+        self.deliver_events().await?;
+        Ok(inv)
+    }
+
+    /// Reads the domain events the bus routed to the queue and invokes the functions the rules
+    /// name, until no event is left.
+    pub async fn deliver_events(&mut self) -> Result<()> {
+        let sqs = aws_sdk_sqs::Client::new(&self.aws);
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .context("ReceiveMessage")?;
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return Ok(());
+            }
+            for m in messages {
+                if let Some(h) = m.receipt_handle() {
+                    sqs.delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(h)
+                        .send()
+                        .await
+                        .context("DeleteMessage")?;
+                }
+                let body = m.body().unwrap_or_default();
+                let event: EventBridgeEvent<Value> = serde_json::from_str(body)
+                    .with_context(|| format!("bus delivered a non-EventBridge message: {body}"))?;
+                self.events
+                    .push((self.now(), event.detail_type.clone(), event.detail.clone()));
+                if let Some(f) = route(&event.detail_type) {
+                    self.invoke(f, event).await;
+                }
+            }
+        }
+    }
+
+    /// Runs every function at its production cadence until `end` (virtual time).
+    pub async fn run_until(&mut self, end: Timestamp) -> Result<()> {
+        loop {
+            let (f, at) = self
+                .next_tick
+                .iter()
+                .map(|(f, t)| (*f, *t))
+                .min_by_key(|(f, t)| (*t, Function::ALL.iter().position(|g| g == f)))
+                .expect("four schedules");
+            if at > end {
+                self.clock.set(end);
+                self.sim.advance();
+                return Ok(());
+            }
+            self.clock.set(at);
+            self.tick(f).await?;
+            self.next_tick.insert(f, at + f.every());
+        }
+    }
+
+    pub async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>> {
+        Ok(self.store().timeline(order_id).await?)
+    }
+
+    /// Failed invocations so far.
+    pub fn failures(&self) -> Vec<&Invocation> {
+        self.invocations.iter().filter(|i| i.result.is_err()).collect()
+    }
+}
