@@ -38,7 +38,10 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
         let text = line.to_string();
         for f in &limits.forbidden {
             if !f.is_empty() && text.contains(f.as_str()) {
-                broken.push(format!("log line at {} contains a forbidden value", s(line, "time")));
+                broken.push(format!(
+                    "log line at {} contains a forbidden value",
+                    s(line, "time")
+                ));
             }
         }
         let time = s(line, "time").to_string();
@@ -65,12 +68,17 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
             && line.get("status").and_then(Value::as_u64) == Some(201)
         {
             if let Some(at) = cancel_sent.get(id) {
-                broken.push(format!("{id}: message at {time} after the cancel was submitted at {at}"));
+                broken.push(format!(
+                    "{id}: message at {time} after the cancel was submitted at {at}"
+                ));
             }
             let n = messages.entry(id.to_string()).or_default();
             *n += 1;
             if *n > limits.max_messages {
-                broken.push(format!("{id}: message {n} at {time} is beyond the cap of {}", limits.max_messages));
+                broken.push(format!(
+                    "{id}: message {n} at {time} is beyond the cap of {}",
+                    limits.max_messages
+                ));
             }
         }
     }
@@ -83,11 +91,16 @@ mod tests {
     use serde_json::json;
 
     fn limits() -> Limits {
-        Limits { max_messages: 1, forbidden: vec!["s3cret".into()] }
+        Limits {
+            max_messages: 1,
+            forbidden: vec!["s3cret".into()],
+        }
     }
 
     fn feed(order: &str, reason: &str) -> String {
-        format!("<AmazonEnvelope><Message><MessageID>1</MessageID><OrderAcknowledgement><AmazonOrderID>{order}</AmazonOrderID><StatusCode>Failure</StatusCode><Item><AmazonOrderItemCode>1</AmazonOrderItemCode><CancelReason>{reason}</CancelReason></Item></OrderAcknowledgement></Message></AmazonEnvelope>")
+        format!(
+            "<AmazonEnvelope><Message><MessageID>1</MessageID><OrderAcknowledgement><AmazonOrderID>{order}</AmazonOrderID><StatusCode>Failure</StatusCode><Item><AmazonOrderItemCode>1</AmazonOrderItemCode><CancelReason>{reason}</CancelReason></Item></OrderAcknowledgement></Message></AmazonEnvelope>"
+        )
     }
 
     fn msg(order: &str, t: &str) -> Value {

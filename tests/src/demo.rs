@@ -37,7 +37,10 @@ fn orders() -> Vec<DemoOrder> {
             sku: "ARITA-YUNOMI",
             title: "有田焼 湯呑み 藍染 2客セット",
             quantity: 1,
-            buyer: Buyer::RequestsAfterMessage { after: 1, delay: h(5) },
+            buyer: Buyer::RequestsAfterMessage {
+                after: 1,
+                delay: h(5),
+            },
             locale: "ja-JP",
             story: "sold out (sold on another shop); buyer requests cancellation 5 h after the first message",
             ship_after_hours: None,
@@ -48,7 +51,10 @@ fn orders() -> Vec<DemoOrder> {
             sku: "KYUSU-TOKONAME",
             title: "常滑焼 急須 300ml",
             quantity: 2,
-            buyer: Buyer::RequestsAfterMessage { after: 2, delay: h(3) },
+            buyer: Buyer::RequestsAfterMessage {
+                after: 2,
+                delay: h(3),
+            },
             locale: "ja-JP",
             story: "only 1 on hand for 2 ordered; buyer answers after the second message",
             ship_after_hours: None,
@@ -77,7 +83,7 @@ fn orders() -> Vec<DemoOrder> {
         },
         DemoOrder {
             id: "503-1000005-0000005",
-            placed_after_mins: 200,
+            placed_after_mins: 193,
             sku: "ARITA-YUNOMI",
             title: "有田焼 湯呑み 藍染 2客セット",
             quantity: 1,
@@ -134,7 +140,7 @@ pub async fn run(out: &Path) -> Result<usize> {
     for (i, o) in demo.iter().enumerate() {
         let placed = start + SignedDuration::from_mins(o.placed_after_mins);
         let buyer = match o.buyer {
-            Buyer::RequestsAt(_) => Buyer::RequestsAt(placed + SignedDuration::from_mins(1)),
+            Buyer::RequestsAt(_) => Buyer::RequestsAt(placed + SignedDuration::from_mins(2)),
             ref b => b.clone(),
         };
         world.sim.add_order(SimOrder::new(
@@ -179,13 +185,21 @@ pub async fn run(out: &Path) -> Result<usize> {
         local(start),
         local(end)
     );
-    let mut timeline_file = std::io::BufWriter::new(std::fs::File::create(out.join("timeline.jsonl"))?);
+    let mut timeline_file =
+        std::io::BufWriter::new(std::fs::File::create(out.join("timeline.jsonl"))?);
     for o in &demo {
-        println!("\norder {}: {} x{} ({})", o.id, o.title, o.quantity, o.story);
+        println!(
+            "\norder {}: {} x{} ({})",
+            o.id, o.title, o.quantity, o.story
+        );
         let entries = world.timeline(o.id).await?;
         for e in &entries {
             writeln!(timeline_file, "{}", serde_json::to_string(e)?)?;
-            let answer = e.answer.as_deref().map(|a| format!(" -> {a}")).unwrap_or_default();
+            let answer = e
+                .answer
+                .as_deref()
+                .map(|a| format!(" -> {a}"))
+                .unwrap_or_default();
             println!("  {}  [{}] {}{}", local(e.at), e.state, e.note, answer);
         }
         let ending = match world.store().get_case(o.id).await? {
@@ -195,7 +209,11 @@ pub async fn run(out: &Path) -> Result<usize> {
                     format!("cancelled as {}", reason.as_feed())
                 }
                 kenzen_core::CaseState::Closed { why, .. } => format!("closed: {why:?}"),
-                other => format!("still open: {} ({} request messages sent)", other.name(), c.value.requests_sent),
+                other => format!(
+                    "still open: {} ({} request messages sent)",
+                    other.name(),
+                    c.value.requests_sent
+                ),
             },
         };
         println!("  => {ending}");
@@ -220,7 +238,12 @@ pub async fn run(out: &Path) -> Result<usize> {
         world.events.len()
     );
     for f in &failures {
-        println!("  failed: {} at {}: {:?}", f.function.name(), local(f.at), f.result);
+        println!(
+            "  failed: {} at {}: {:?}",
+            f.function.name(),
+            local(f.at),
+            f.result
+        );
     }
     if broken.is_empty() {
         println!("never-break rules: all hold");

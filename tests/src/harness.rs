@@ -165,7 +165,11 @@ impl World {
             .map_err(|e| anyhow!(e))?;
 
         let eb = aws_sdk_eventbridge::Client::new(&aws);
-        eb.create_event_bus().name(&name).send().await.context("CreateEventBus")?;
+        eb.create_event_bus()
+            .name(&name)
+            .send()
+            .await
+            .context("CreateEventBus")?;
         let sqs = aws_sdk_sqs::Client::new(&aws);
         let queue_url = sqs
             .create_queue()
@@ -183,7 +187,10 @@ impl World {
             .await
             .context("GetQueueAttributes")?
             .attributes
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
             .ok_or_else(|| anyhow!("queue has no ARN"))?;
         eb.put_rule()
             .name(format!("{name}-domain-events"))
@@ -211,9 +218,15 @@ impl World {
         let addr = opts
             .sim_addr
             .unwrap_or_else(|| "127.0.0.1:0".parse().expect("literal address"));
-        let bound = sim.serve(addr).await.with_context(|| format!("simulator on {addr}"))?;
+        let bound = sim
+            .serve(addr)
+            .await
+            .with_context(|| format!("simulator on {addr}"))?;
         let sim_base = format!("http://{bound}");
-        let endpoint = opts.spapi_endpoint.clone().unwrap_or_else(|| sim_base.clone());
+        let endpoint = opts
+            .spapi_endpoint
+            .clone()
+            .unwrap_or_else(|| sim_base.clone());
         let env: BTreeMap<&str, String> = BTreeMap::from([
             ("KENZEN_TABLE", name.clone()),
             ("KENZEN_EVENT_BUS", name.clone()),
@@ -366,6 +379,9 @@ impl World {
 
     /// Failed invocations so far.
     pub fn failures(&self) -> Vec<&Invocation> {
-        self.invocations.iter().filter(|i| i.result.is_err()).collect()
+        self.invocations
+            .iter()
+            .filter(|i| i.result.is_err())
+            .collect()
     }
 }

@@ -107,6 +107,15 @@ struct Feed {
     result_document_id: Option<String>,
 }
 
+/// A scripted wrong answer: operation `op` answers `status` with `body`, `times` times.
+#[derive(Debug, Clone)]
+struct Fault {
+    op: String,
+    status: u16,
+    body: String,
+    times: u32,
+}
+
 #[derive(Debug, Default)]
 struct Bucket {
     tokens: f64,
@@ -150,6 +159,7 @@ struct World {
     feeds: BTreeMap<String, Feed>,
     tokens: Vec<String>,
     buckets: HashMap<&'static str, Bucket>,
+    faults: Vec<Fault>,
     log: Vec<Value>,
     next_id: u64,
 }
@@ -230,7 +240,9 @@ impl Sim {
         {
             o.status = "SHIPPED";
             o.last_updated = now;
-            w.log.push(json!({"time": iso(now), "actor": "seller", "action": "ship", "orderId": order_id}));
+            w.log.push(
+                json!({"time": iso(now), "actor": "seller", "action": "ship", "orderId": order_id}),
+            );
         }
     }
 
@@ -241,7 +253,9 @@ impl Sim {
         let (due, later): (Vec<_>, Vec<_>) = w.pending.drain(..).partition(|(t, _)| *t <= now);
         w.pending = later;
         for (t, id) in due {
-            let Some(o) = w.orders.get_mut(&id) else { continue };
+            let Some(o) = w.orders.get_mut(&id) else {
+                continue;
+            };
             if o.status != "UNSHIPPED" || o.buyer_request.is_some() {
                 continue;
             }
@@ -251,6 +265,17 @@ impl Sim {
                 "time": iso(t), "actor": "buyer", "action": "requestCancellation", "orderId": id
             }));
         }
+    }
+
+    /// Makes operation `op` (a model operation id) answer `status` with the raw `body` for its
+    /// next `times` calls (after authentication and rate limiting, like a real server fault).
+    pub fn inject(&self, op: &str, status: u16, body: &str, times: u32) {
+        self.world().faults.push(Fault {
+            op: op.into(),
+            status,
+            body: body.into(),
+            times,
+        });
     }
 
     pub fn order(&self, order_id: &str) -> Option<SimOrder> {
@@ -350,7 +375,9 @@ impl Sim {
     /// Processes a feed whose queue time is over: cancels each order it names, writes the
     /// gzip report.
     fn process_feed(&self, w: &mut World, feed_id: &str, now: Timestamp) {
-        let Some(feed) = w.feeds.get(feed_id).cloned() else { return };
+        let Some(feed) = w.feeds.get(feed_id).cloned() else {
+            return;
+        };
         if feed.status != "IN_QUEUE" || now < feed.created + self.config.feed_delay {
             return;
         }
@@ -513,15 +540,13 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -600,16 +625,29 @@ fn route(
         ("GET", ["orders", "2026-01-01", "orders", _]) => "getOrder",
         ("GET", ["messaging", "v1", "orders", _]) => "getMessagingActionsForOrder",
         ("GET", ["messaging", "v1", "orders", _, "attributes"]) => "getAttributes",
-        ("POST", ["messaging", "v1", "orders", _, "messages", "unexpectedProblem"]) => {
-            "createUnexpectedProblem"
-        }
+        (
+            "POST",
+            [
+                "messaging",
+                "v1",
+                "orders",
+                _,
+                "messages",
+                "unexpectedProblem",
+            ],
+        ) => "createUnexpectedProblem",
         ("POST", ["feeds", "2021-06-30", "documents"]) => "createFeedDocument",
         ("POST", ["feeds", "2021-06-30", "feeds"]) => "createFeed",
         ("GET", ["feeds", "2021-06-30", "feeds", _]) => "getFeed",
         ("GET", ["feeds", "2021-06-30", "documents", _]) => "getFeedDocument",
         _ => {
             return (
-                json_response(StatusCode::NOT_FOUND, &errors("NotFound", "No such operation"), js, 1.0),
+                json_response(
+                    StatusCode::NOT_FOUND,
+                    &errors("NotFound", "No such operation"),
+                    js,
+                    1.0,
+                ),
                 "unknown",
             );
         }
@@ -637,8 +675,21 @@ fn route(
             drop(w);
             return reply(
                 StatusCode::TOO_MANY_REQUESTS,
-                errors("QuotaExceeded", "You exceeded your quota for the requested resource."),
+                errors(
+                    "QuotaExceeded",
+                    "You exceeded your quota for the requested resource.",
+                ),
             );
+        }
+    }
+    {
+        let mut w = sim.world();
+        if let Some(f) = w.faults.iter_mut().find(|f| f.op == op && f.times > 0) {
+            f.times -= 1;
+            let status =
+                StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = f.body.clone();
+            return ((status, [("content-type", ct)], body).into_response(), op);
         }
     }
     let marketplace_ok = |q: &BTreeMap<String, String>| {
@@ -652,15 +703,24 @@ fn route(
                 _ => {
                     return reply(
                         StatusCode::BAD_REQUEST,
-                        errors("InvalidInput", "Exactly one of createdAfter and lastUpdatedAfter is required."),
+                        errors(
+                            "InvalidInput",
+                            "Exactly one of createdAfter and lastUpdatedAfter is required.",
+                        ),
                     );
                 }
             };
             let Ok(after) = after else {
-                return reply(StatusCode::BAD_REQUEST, errors("InvalidInput", "Invalid date-time."));
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    errors("InvalidInput", "Invalid date-time."),
+                );
             };
             if !marketplace_ok(&q) {
-                return reply(StatusCode::BAD_REQUEST, errors("InvalidInput", "Invalid marketplaceIds."));
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    errors("InvalidInput", "Invalid marketplaceIds."),
+                );
             }
             let by_created = q.contains_key("createdAfter");
             let w = sim.world();
@@ -668,7 +728,11 @@ fn route(
                 .orders
                 .values()
                 .filter(|o| {
-                    let t = if by_created { o.created } else { o.last_updated };
+                    let t = if by_created {
+                        o.created
+                    } else {
+                        o.last_updated
+                    };
                     t > after && t <= now && o.created <= now
                 })
                 .collect();
@@ -699,17 +763,31 @@ fn route(
             let w = sim.world();
             match w.orders.get(path[3]).filter(|o| o.created <= now) {
                 Some(o) => reply(StatusCode::OK, json!({ "order": sim.order_json(o) })),
-                None => reply(StatusCode::NOT_FOUND, errors("NotFound", "Order not found.")),
+                None => reply(
+                    StatusCode::NOT_FOUND,
+                    errors("NotFound", "Order not found."),
+                ),
             }
         }
         "getMessagingActionsForOrder" | "getAttributes" | "createUnexpectedProblem" => {
             if !marketplace_ok(&q) {
-                return reply(StatusCode::BAD_REQUEST, json!({"errors": [{"code": "InvalidInput", "message": "Invalid marketplaceIds."}]}));
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    json!({"errors": [{"code": "InvalidInput", "message": "Invalid marketplaceIds."}]}),
+                );
             }
             let order_id = path[3].to_string();
             let mut w = sim.world();
-            let Some(o) = w.orders.get(&order_id).filter(|o| o.created <= now).cloned() else {
-                return reply(StatusCode::NOT_FOUND, json!({"errors": [{"code": "NotFound", "message": "Order not found."}]}));
+            let Some(o) = w
+                .orders
+                .get(&order_id)
+                .filter(|o| o.created <= now)
+                .cloned()
+            else {
+                return reply(
+                    StatusCode::NOT_FOUND,
+                    json!({"errors": [{"code": "NotFound", "message": "Order not found."}]}),
+                );
             };
             let available = o.status != "CANCELLED";
             let self_link = json!({"href": format!("/messaging/v1/orders/{order_id}?marketplaceIds={}", sim.config.marketplace_id)});
@@ -723,7 +801,10 @@ fn route(
                     } else {
                         vec![]
                     };
-                    reply(StatusCode::OK, json!({"_links": {"self": self_link, "actions": actions}}))
+                    reply(
+                        StatusCode::OK,
+                        json!({"_links": {"self": self_link, "actions": actions}}),
+                    )
                 }
                 "getAttributes" => reply(StatusCode::OK, json!({"buyer": {"locale": o.locale}})),
                 _ => {
@@ -745,7 +826,11 @@ fn route(
                             json!({"errors": [{"code": "InvalidInput", "message": "text must be 1-2000 characters without HTML or e-mail addresses."}]}),
                         );
                     };
-                    w.delivered.push(Delivered { at: now, order_id: order_id.clone(), text });
+                    w.delivered.push(Delivered {
+                        at: now,
+                        order_id: order_id.clone(),
+                        text,
+                    });
                     let Some(order) = w.orders.get_mut(&order_id) else {
                         return reply(StatusCode::NOT_FOUND, json!({}));
                     };
@@ -762,34 +847,58 @@ fn route(
         "createFeedDocument" => {
             let ok = serde_json::from_slice::<Value>(body)
                 .ok()
-                .and_then(|v| v.get("contentType").and_then(Value::as_str).map(str::to_string))
+                .and_then(|v| {
+                    v.get("contentType")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .is_some();
             if !ok {
-                return reply(StatusCode::BAD_REQUEST, errors("InvalidInput", "contentType is required."));
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    errors("InvalidInput", "contentType is required."),
+                );
             }
             let mut w = sim.world();
             w.next_id += 1;
             let id = format!("amzn1.tortuga.4.fe.doc-{}", w.next_id);
             w.documents.insert(id.clone(), None);
             let url = format!("{}/sim-docs/{id}", sim.base_url());
-            reply(StatusCode::CREATED, json!({"feedDocumentId": id, "url": url}))
+            reply(
+                StatusCode::CREATED,
+                json!({"feedDocumentId": id, "url": url}),
+            )
         }
         "createFeed" => {
             let spec: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-            let doc = spec.get("inputFeedDocumentId").and_then(Value::as_str).unwrap_or("");
+            let doc = spec
+                .get("inputFeedDocumentId")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let feed_type = spec.get("feedType").and_then(Value::as_str).unwrap_or("");
             let mut w = sim.world();
-            if feed_type != "POST_ORDER_ACKNOWLEDGEMENT_DATA" || !matches!(w.documents.get(doc), Some(Some(_))) {
+            if feed_type != "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+                || !matches!(w.documents.get(doc), Some(Some(_)))
+            {
                 return reply(
                     StatusCode::BAD_REQUEST,
-                    errors("InvalidInput", "Unknown feed type, or the feed document was not uploaded."),
+                    errors(
+                        "InvalidInput",
+                        "Unknown feed type, or the feed document was not uploaded.",
+                    ),
                 );
             }
             w.next_id += 1;
             let id = format!("{}", 50_000_000_000u64 + w.next_id);
             w.feeds.insert(
                 id.clone(),
-                Feed { id: id.clone(), created: now, document_id: doc.to_string(), status: "IN_QUEUE", result_document_id: None },
+                Feed {
+                    id: id.clone(),
+                    created: now,
+                    document_id: doc.to_string(),
+                    status: "IN_QUEUE",
+                    result_document_id: None,
+                },
             );
             reply(StatusCode::ACCEPTED, json!({"feedId": id}))
         }
@@ -825,16 +934,23 @@ fn route(
                         "compressionAlgorithm": "GZIP"
                     }),
                 ),
-                _ => reply(StatusCode::NOT_FOUND, errors("NotFound", "Document not found.")),
+                _ => reply(
+                    StatusCode::NOT_FOUND,
+                    errors("NotFound", "Document not found."),
+                ),
             }
         }
-        _ => reply(StatusCode::NOT_FOUND, errors("NotFound", "No such operation")),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            errors("NotFound", "No such operation"),
+        ),
     }
 }
 
 fn token(sim: &Sim, body: &Bytes) -> Response {
-    let form: BTreeMap<String, String> =
-        url_pairs(&String::from_utf8_lossy(body)).into_iter().collect();
+    let form: BTreeMap<String, String> = url_pairs(&String::from_utf8_lossy(body))
+        .into_iter()
+        .collect();
     let ok = form.get("grant_type").map(String::as_str) == Some("refresh_token")
         && form.get("client_id") == Some(&sim.config.client_id)
         && form.get("client_secret") == Some(&sim.config.client_secret)

@@ -9,8 +9,10 @@ async fn main() -> Result<(), Error> {
     kenzen_app::wiring::init_logging();
     let svc = kenzen_app::wiring::from_env().await?;
     let svc = &svc;
-    run(service_fn(move |ev: LambdaEvent<EventBridgeEvent<Value>>| async move {
-        final_cancel::handle(svc, ev.payload).await
-    }))
+    run(service_fn(
+        move |ev: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            final_cancel::handle(svc, ev.payload).await
+        },
+    ))
     .await
 }

@@ -27,6 +27,11 @@ fn finish(report: RunReport) -> Result<RunReport, Error> {
     if report.errors.is_empty() {
         Ok(report)
     } else {
-        Err(format!("{} case(s) failed: {}", report.errors.len(), report.errors.join("; ")).into())
+        Err(format!(
+            "{} case(s) failed: {}",
+            report.errors.len(),
+            report.errors.join("; ")
+        )
+        .into())
     }
 }

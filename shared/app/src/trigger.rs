@@ -15,7 +15,10 @@ pub enum Trigger {
     /// A scheduled sweep.
     Schedule,
     /// A kenzen domain event or an intake notification about one order.
-    Order { detail_type: String, order_id: String },
+    Order {
+        detail_type: String,
+        order_id: String,
+    },
 }
 
 /// Why an event was refused.

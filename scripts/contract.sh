@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the demo with every SP-API call routed through ../shared/tools/spapi-contract-proxy
+# (Prism validating requests and responses against Amazon's models) and fails on any violation.
+#   scripts/contract.sh [PROXY_TOOL]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$kenzen_root"
+proxy="${1:-$kenzen_root/../shared/tools/spapi-contract-proxy}"
+[ -x "$proxy" ] || { echo "contract proxy not found at $proxy" >&2; exit 2; }
+sim_port="$(kenzen_free_port)"
+proxy_port="$(kenzen_free_port)"
+log="$(mktemp -d)/prism.log"
+"$proxy" --upstream "http://127.0.0.1:$sim_port" --port "$proxy_port" --log "$log" &
+proxy_pid=$!
+kenzen_start_moto
+trap 'kill "$proxy_pid" 2>/dev/null; pkill -P "$proxy_pid" 2>/dev/null; kill "$KENZEN_MOTO_PID" 2>/dev/null' EXIT
+for _ in $(seq 1 600); do
+  grep -q "Prism is listening" "$log" 2>/dev/null && break
+  kill -0 "$proxy_pid" 2>/dev/null || { echo "contract proxy exited:" >&2; cat "$log" >&2; exit 1; }
+  sleep 0.5
+done
+grep -q "Prism is listening" "$log" || { echo "contract proxy did not start" >&2; exit 1; }
+cargo build --quiet -p kenzen-tests --bin kenzen-demo
+KENZEN_SIM_ADDR="127.0.0.1:$sim_port" KENZEN_SPAPI_ENDPOINT="http://127.0.0.1:$proxy_port" \
+  target/debug/kenzen-demo "$(mktemp -d)/demo" >/dev/null
+echo "requests validated by the proxy: $(grep -c 'Request received' "$log")"
+"$proxy" --report "$log"

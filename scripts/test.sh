@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every check and test kenzen has: rustfmt, clippy (-D warnings), then all tests with
+# moto_server (installed into .venv on first use) started for them and stopped afterwards.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$kenzen_root"
+echo "== cargo fmt --check" >&2
+cargo fmt --all --check
+echo "== cargo clippy -D warnings" >&2
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+kenzen_start_moto
+echo "== cargo test" >&2
+cargo test --workspace "$@"

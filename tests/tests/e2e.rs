@@ -1,0 +1,717 @@
+//! End-to-end and adapter tests: the real handlers, the real SP-API client against the
+//! marketplace simulator, the real DynamoDB and EventBridge adapters against moto_server.
+//! Run through `scripts/test.sh`, which starts moto_server and sets KENZEN_TEST_AWS_ENDPOINT.
+
+use anyhow::Result;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use jiff::{SignedDuration, Timestamp};
+use kenzen_app::clock::Clock;
+use kenzen_app::dynamo::DynamoStore;
+use kenzen_app::eventbus::EventBridgePublisher;
+use kenzen_app::ports::{CaseStore, EventPublisher, Marketplace, StoreError};
+use kenzen_app::spapi::{SpApiClient, SpApiConfig, SpApiError};
+use kenzen_core::{CancelReason, CaseState, DomainEvent, DueKind, OpenReason, Settings};
+use kenzen_tests::checks::{Limits, check};
+use kenzen_tests::harness::{Function, World, WorldOptions};
+use kenzen_tests::sim::{Buyer, SimItem, SimOrder};
+use serde_json::{Value, json};
+
+const START: &str = "2026-12-01T00:00:00Z";
+
+fn t0() -> Timestamp {
+    START.parse().unwrap()
+}
+
+fn hours(h: i64) -> SignedDuration {
+    SignedDuration::from_hours(h)
+}
+
+fn mins(m: i64) -> SignedDuration {
+    SignedDuration::from_mins(m)
+}
+
+fn order(id: &str, placed: Timestamp, sku: &str, qty: u32, buyer: Buyer, locale: &str) -> SimOrder {
+    SimOrder::new(
+        id,
+        placed,
+        placed + hours(48),
+        vec![SimItem {
+            order_item_id: format!("{}-item", id.replace('-', "")),
+            sku: sku.into(),
+            asin: "B0TEST0001".into(),
+            title: "有田焼 湯呑み".into(),
+            quantity: qty,
+            unit_price: "1980".into(),
+        }],
+        buyer,
+        locale,
+    )
+}
+
+async fn world() -> Result<World> {
+    World::start(WorldOptions::at(START)).await
+}
+
+fn limits(w: &World) -> Limits {
+    Limits {
+        max_messages: w.svc.settings.max_requests,
+        forbidden: vec![
+            w.sim.config.client_secret.clone(),
+            w.sim.config.refresh_token.clone(),
+        ],
+    }
+}
+
+fn delivered_to(w: &World, id: &str) -> usize {
+    w.sim
+        .delivered()
+        .iter()
+        .filter(|d| d.order_id == id)
+        .count()
+}
+
+/// Feed documents uploaded that name `id`.
+fn cancel_uploads(w: &World, id: &str) -> Vec<String> {
+    w.sim
+        .log()
+        .iter()
+        .filter(|l| l["method"] == "PUT")
+        .filter_map(|l| l["body"].as_str().map(str::to_string))
+        .filter(|b| b.contains(&format!("<AmazonOrderID>{id}</AmazonOrderID>")))
+        .collect()
+}
+
+async fn state(w: &World, id: &str) -> Option<CaseState> {
+    w.store().get_case(id).await.unwrap().map(|c| c.value.state)
+}
+
+fn assert_no_failures(w: &World) {
+    let failures = w.failures();
+    assert!(failures.is_empty(), "failed invocations: {failures:#?}");
+}
+
+#[tokio::test]
+async fn an_unfillable_order_is_asked_about_then_cancelled_as_buyer_canceled_after_the_buyers_request()
+-> Result<()> {
+    let mut w = world().await?;
+    w.stock("CUP", 0).await?;
+    w.stock("PLATE", 3).await?;
+    let id = "503-0000001-0000001";
+    w.sim.add_order(order(
+        id,
+        t0() + mins(3),
+        "CUP",
+        1,
+        Buyer::RequestsAfterMessage {
+            after: 1,
+            delay: hours(3),
+        },
+        "ja-JP",
+    ));
+    w.sim.add_order(order(
+        "503-0000001-0000002",
+        t0() + mins(4),
+        "PLATE",
+        2,
+        Buyer::Silent,
+        "ja-JP",
+    ));
+    w.run_until(t0() + hours(24)).await?;
+
+    assert_no_failures(&w);
+    let delivered = w.sim.delivered();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "one request message, none to the fillable order"
+    );
+    assert!(delivered[0].text.contains(id) && delivered[0].text.contains("有田焼 湯呑み"));
+    assert!(
+        delivered[0].text.contains("キャンセルをリクエスト"),
+        "Japanese for ja-JP"
+    );
+
+    let sim_order = w.sim.order(id).unwrap();
+    assert_eq!(sim_order.status, "CANCELLED");
+    assert_eq!(
+        sim_order.cancel,
+        Some(("MERCHANT".into(), "BuyerCanceled".into()))
+    );
+    let Some(CaseState::Cancelled { reason, .. }) = state(&w, id).await else {
+        panic!("case not cancelled: {:?}", state(&w, id).await);
+    };
+    assert_eq!(reason, CancelReason::BuyerCanceled);
+    assert_eq!(
+        state(&w, "503-0000001-0000002").await,
+        None,
+        "fillable order: no case"
+    );
+
+    let kinds: Vec<&str> = w
+        .events
+        .iter()
+        .filter(|e| e.2["orderId"] == id)
+        .map(|e| e.1.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "CaseOpened",
+            "BuyerRequestedCancel",
+            "CancelSubmitted",
+            "CaseClosed"
+        ]
+    );
+
+    // The feed went out only after the buyer's request, and only once.
+    let log = w.sim.log();
+    let request_at = log
+        .iter()
+        .position(|l| l["action"] == "requestCancellation" && l["orderId"] == id)
+        .expect("buyer request logged");
+    let upload_at = log
+        .iter()
+        .position(|l| l["method"] == "PUT" && l["body"].as_str().is_some_and(|b| b.contains(id)))
+        .expect("cancel feed uploaded");
+    assert!(request_at < upload_at);
+    assert_eq!(cancel_uploads(&w, id).len(), 1);
+    assert!(
+        check(&log, &limits(&w)).is_empty(),
+        "{:?}",
+        check(&log, &limits(&w))
+    );
+
+    let timeline = w.timeline(id).await?;
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.kind == "message" && e.text.as_deref().is_some_and(|t| t.contains(id)))
+    );
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.kind == "feed" && e.note.contains("accepted by Amazon"))
+    );
+    assert_eq!(timeline.last().unwrap().state, "Cancelled");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_buyer_who_never_answers_gets_spaced_resends_up_to_the_cap_and_the_case_stays_open()
+-> Result<()> {
+    let mut w = world().await?;
+    w.stock("CUP", 0).await?;
+    let id = "503-0000002-0000001";
+    w.sim
+        .add_order(order(id, t0() + mins(1), "CUP", 1, Buyer::Silent, "en-US"));
+    w.run_until(t0() + hours(40)).await?;
+
+    assert_no_failures(&w);
+    let sent: Vec<_> = w
+        .sim
+        .delivered()
+        .into_iter()
+        .filter(|d| d.order_id == id)
+        .collect();
+    assert_eq!(sent.len(), 3, "cap of 3 request messages");
+    for pair in sent.windows(2) {
+        assert!(pair[1].at.duration_since(pair[0].at) >= w.svc.settings.request_interval);
+    }
+    assert!(sent[0].text.contains("Cancel items"), "English for en-US");
+    assert!(sent[1].text.contains("writing again"));
+    assert!(matches!(
+        state(&w, id).await,
+        Some(CaseState::Requesting { next_at: None, .. })
+    ));
+    assert_eq!(w.sim.order(id).unwrap().status, "UNSHIPPED");
+    assert!(cancel_uploads(&w, id).is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_tick_or_event_delivered_twice_sends_no_second_message_and_no_second_cancel() -> Result<()>
+{
+    let mut w = world().await?;
+    w.stock("CUP", 0).await?;
+    let id = "503-0000003-0000001";
+    w.sim.add_order(order(
+        id,
+        t0() + mins(1),
+        "CUP",
+        1,
+        Buyer::RequestsAfterMessage {
+            after: 1,
+            delay: hours(1),
+        },
+        "ja-JP",
+    ));
+    w.clock.set(t0() + mins(5));
+    // The same schedule tick, twice, and the resend sweep twice at the same moment.
+    let tick = w.schedule_event(Function::NewOrderCheck);
+    w.invoke(Function::NewOrderCheck, tick.clone()).await;
+    w.invoke(Function::NewOrderCheck, tick).await;
+    w.tick(Function::MessageResend).await?;
+    w.tick(Function::MessageResend).await?;
+    assert_eq!(delivered_to(&w, id), 1);
+
+    // The buyer requests; the request event reaches final-cancel twice (at-least-once delivery).
+    w.clock.set(t0() + hours(2));
+    w.tick(Function::ReplyDetect).await?;
+    let event: EventBridgeEvent<Value> = serde_json::from_value(json!({
+        "detail-type": "BuyerRequestedCancel", "source": "kenzen",
+        "detail": {"type": "BuyerRequestedCancel", "orderId": id}
+    }))?;
+    w.invoke(Function::FinalCancel, event.clone()).await;
+    w.invoke(Function::FinalCancel, event.clone()).await;
+    w.tick(Function::FinalCancel).await?;
+    assert_eq!(cancel_uploads(&w, id).len(), 1, "one cancel feed");
+
+    // Let it confirm, then replay old events: a closed case stays closed, nothing is sent.
+    w.run_until(t0() + hours(3)).await?;
+    assert!(matches!(
+        state(&w, id).await,
+        Some(CaseState::Cancelled { .. })
+    ));
+    let version = w.store().get_case(id).await?.unwrap().version;
+    w.invoke(Function::FinalCancel, event).await;
+    let opened: EventBridgeEvent<Value> = serde_json::from_value(json!({
+        "detail-type": "CaseOpened", "source": "kenzen",
+        "detail": {"type": "CaseOpened", "orderId": id, "reason": "stock"}
+    }))?;
+    w.invoke(Function::ReplyDetect, opened).await;
+    w.run_until(t0() + hours(30)).await?;
+    assert_eq!(w.store().get_case(id).await?.unwrap().version, version);
+    assert_eq!(delivered_to(&w, id), 1);
+    assert_eq!(cancel_uploads(&w, id).len(), 1);
+    assert_no_failures(&w);
+    assert!(check(&w.sim.log(), &limits(&w)).is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_buyer_request_before_any_message_is_cancelled_as_buyer_canceled_without_a_message()
+-> Result<()> {
+    let mut w = world().await?;
+    w.stock("CUP", 0).await?;
+    let id = "503-0000004-0000001";
+    let placed = t0() + mins(1);
+    w.sim.add_order(order(
+        id,
+        placed,
+        "CUP",
+        1,
+        Buyer::RequestsAt(placed + mins(2)),
+        "ja-JP",
+    ));
+    w.run_until(t0() + hours(2)).await?;
+
+    assert_no_failures(&w);
+    assert_eq!(delivered_to(&w, id), 0);
+    assert!(matches!(
+        state(&w, id).await,
+        Some(CaseState::Cancelled {
+            reason: CancelReason::BuyerCanceled,
+            ..
+        })
+    ));
+    assert_eq!(w.sim.order(id).unwrap().status, "CANCELLED");
+    assert!(check(&w.sim.log(), &limits(&w)).is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_order_shipped_after_all_closes_its_case_quietly() -> Result<()> {
+    let mut w = world().await?;
+    w.stock("CUP", 0).await?;
+    let id = "503-0000005-0000001";
+    w.sim
+        .add_order(order(id, t0() + mins(1), "CUP", 1, Buyer::Silent, "ja-JP"));
+    w.run_until(t0() + hours(2)).await?;
+    w.sim.ship(id);
+    w.run_until(t0() + hours(40)).await?;
+    assert_eq!(delivered_to(&w, id), 1);
+    assert!(matches!(
+        state(&w, id).await,
+        Some(CaseState::Closed { .. })
+    ));
+    assert!(cancel_uploads(&w, id).is_empty());
+    assert_no_failures(&w);
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed_or_foreign_events_are_refused_and_change_nothing() -> Result<()> {
+    let mut w = world().await?;
+    w.stock("CUP", 0).await?;
+    let id = "503-0000006-0000001";
+    w.sim
+        .add_order(order(id, t0() + mins(1), "CUP", 1, Buyer::Silent, "ja-JP"));
+    w.run_until(t0() + mins(20)).await?;
+    let before = w.store().get_case(id).await?.unwrap();
+    let requests_before = w.sim.log().len();
+
+    let fixture = |f: &str| -> Result<EventBridgeEvent<Value>> {
+        let path = format!("{}/../functions/{f}", env!("CARGO_MANIFEST_DIR"));
+        Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+    };
+    let bad = fixture("reply-detect/fixtures/malformed.json")?;
+    let inv = w.invoke(Function::ReplyDetect, bad).await;
+    assert!(
+        inv.result.as_ref().unwrap_err().contains("no orderId"),
+        "{:?}",
+        inv.result
+    );
+    let foreign: EventBridgeEvent<Value> = serde_json::from_value(json!({
+        "detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
+        "detail": {"instance-id": "i-1"}
+    }))?;
+    for f in Function::ALL {
+        assert!(w.invoke(f, foreign.clone()).await.result.is_err());
+    }
+    let opened = fixture("reply-detect/fixtures/case-opened.json")?;
+    assert!(
+        w.invoke(Function::NewOrderCheck, opened)
+            .await
+            .result
+            .is_err()
+    );
+
+    assert_eq!(w.store().get_case(id).await?.unwrap(), before);
+    assert_eq!(
+        w.sim.log().len(),
+        requests_before,
+        "no SP-API call was made"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_function_fixtures_are_handled_by_their_handlers() -> Result<()> {
+    let mut w = world().await?;
+    for (f, file) in [
+        (
+            Function::NewOrderCheck,
+            "new-order-check/fixtures/schedule.json",
+        ),
+        (
+            Function::MessageResend,
+            "message-resend/fixtures/schedule.json",
+        ),
+        (Function::ReplyDetect, "reply-detect/fixtures/schedule.json"),
+        (
+            Function::ReplyDetect,
+            "reply-detect/fixtures/case-opened.json",
+        ),
+        (Function::FinalCancel, "final-cancel/fixtures/schedule.json"),
+        (
+            Function::FinalCancel,
+            "final-cancel/fixtures/buyer-requested-cancel.json",
+        ),
+    ] {
+        let path = format!("{}/../functions/{file}", env!("CARGO_MANIFEST_DIR"));
+        let ev: EventBridgeEvent<Value> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        let inv = w.invoke(f, ev).await;
+        assert!(inv.result.is_ok(), "{file}: {:?}", inv.result);
+    }
+    Ok(())
+}
+
+// ---- the SP-API client against the simulator ----
+
+fn client(w: &World, endpoint: Option<String>) -> SpApiClient {
+    let c = &w.sim.config;
+    SpApiClient::new(
+        SpApiConfig {
+            endpoint: endpoint.unwrap_or_else(|| w.sim.base_url()),
+            lwa_endpoint: format!("{}/auth/o2/token", w.sim.base_url()),
+            client_id: c.client_id.clone(),
+            client_secret: c.client_secret.clone(),
+            refresh_token: c.refresh_token.clone(),
+            marketplace_id: c.marketplace_id.clone(),
+            seller_id: c.seller_id.clone(),
+        },
+        Clock::Virtual(w.clock.clone()),
+    )
+    .unwrap()
+}
+
+fn count_op(w: &World, op: &str) -> usize {
+    w.sim.log().iter().filter(|l| l["operation"] == op).count()
+}
+
+#[tokio::test]
+async fn the_lwa_token_is_exchanged_once_and_renewed_only_near_expiry() -> Result<()> {
+    let w = world().await?;
+    let id = "503-0000007-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = client(&w, None);
+    for _ in 0..10 {
+        c.get_order(id).await?;
+    }
+    assert_eq!(count_op(&w, "lwaToken"), 1);
+    w.clock.advance(mins(50));
+    c.get_order(id).await?;
+    assert_eq!(
+        count_op(&w, "lwaToken"),
+        1,
+        "still valid for 10 more minutes"
+    );
+    w.clock.advance(mins(6));
+    c.get_order(id).await?;
+    assert_eq!(
+        count_op(&w, "lwaToken"),
+        2,
+        "renewed within 5 minutes of expiry"
+    );
+    let log = serde_json::to_string(&w.sim.log())?;
+    assert!(!log.contains(&w.sim.config.client_secret) && !log.contains("Atza|"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn rates_are_kept_on_virtual_time_and_a_429_is_retried() -> Result<()> {
+    let w = world().await?;
+    let id = "503-0000008-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = client(&w, None);
+    let start = w.clock.now();
+    for _ in 0..40 {
+        c.get_order(id).await?;
+    }
+    let waited = w.clock.now().duration_since(start).as_secs_f64();
+    assert!(waited >= 19.0, "burst 30, then 0.5/s: waited {waited}");
+    assert_eq!(w.sim.log().iter().filter(|l| l["status"] == 429).count(), 0);
+
+    // A second client (another container) does not know the bucket is empty: it gets a 429,
+    // backs off on virtual time, and succeeds.
+    let other = client(&w, None);
+    other.get_order(id).await?;
+    assert!(w.sim.log().iter().any(|l| l["status"] == 429));
+    Ok(())
+}
+
+#[tokio::test]
+async fn search_orders_follows_every_page() -> Result<()> {
+    let w = world().await?;
+    for i in 0..5 {
+        w.sim.add_order(order(
+            &format!("503-0000009-000000{i}"),
+            t0() + mins(i),
+            "CUP",
+            1,
+            Buyer::Silent,
+            "ja-JP",
+        ));
+    }
+    w.clock.set(t0() + hours(1));
+    let c = client(&w, None);
+    let (orders, before) = c.search_orders(t0() - hours(1)).await?;
+    assert_eq!(orders.len(), 5);
+    assert_eq!(before, Some(t0() + hours(1)));
+    assert!(count_op(&w, "searchOrders") >= 3, "page size 2");
+    Ok(())
+}
+
+#[tokio::test]
+async fn unexpected_api_answers_give_clear_errors_and_server_errors_are_retried() -> Result<()> {
+    let w = world().await?;
+    let id = "503-0000010-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = client(&w, None);
+
+    w.sim
+        .inject("getOrder", 200, "{\"order\": {\"orderId\": 5}}", 1);
+    let err = c.get_order(id).await.unwrap_err();
+    assert!(
+        matches!(err, SpApiError::Decode { op: "getOrder", .. }),
+        "{err}"
+    );
+
+    w.sim.inject(
+        "getOrder",
+        200,
+        &json!({"order": {"orderId": id, "createdTime": "2026-12-01T00:00:00Z",
+        "lastUpdatedTime": "2026-12-01T00:00:00Z", "salesChannel": {"channelName": "AMAZON"},
+        "fulfillment": {"fulfillmentStatus": "TELEPORTED"}, "orderItems": []}})
+        .to_string(),
+        1,
+    );
+    let err = c.get_order(id).await.unwrap_err().to_string();
+    assert!(err.contains("TELEPORTED"), "{err}");
+
+    w.sim.inject("getOrder", 503, "{}", 2);
+    assert_eq!(
+        c.get_order(id).await?.order_id,
+        id,
+        "two 503s, then success"
+    );
+
+    w.sim.inject("getOrder", 500, "{}", 5);
+    assert!(matches!(
+        c.get_order(id).await.unwrap_err(),
+        SpApiError::Exhausted { .. }
+    ));
+
+    w.sim.inject(
+        "getOrder",
+        400,
+        "{\"errors\":[{\"code\":\"InvalidInput\",\"message\":\"bad id\"}]}",
+        1,
+    );
+    let err = c.get_order(id).await.unwrap_err();
+    assert!(matches!(err, SpApiError::Http { status: 400, .. }));
+    assert!(err.to_string().contains("InvalidInput: bad id"), "{err}");
+
+    let wrong = SpApiClient::new(
+        SpApiConfig {
+            client_secret: "wrong".into(),
+            ..client_config(&w)
+        },
+        Clock::Virtual(w.clock.clone()),
+    )?;
+    assert!(matches!(
+        wrong.get_order(id).await.unwrap_err(),
+        SpApiError::Auth(_)
+    ));
+    Ok(())
+}
+
+fn client_config(w: &World) -> SpApiConfig {
+    let c = &w.sim.config;
+    SpApiConfig {
+        endpoint: w.sim.base_url(),
+        lwa_endpoint: format!("{}/auth/o2/token", w.sim.base_url()),
+        client_id: c.client_id.clone(),
+        client_secret: c.client_secret.clone(),
+        refresh_token: c.refresh_token.clone(),
+        marketplace_id: c.marketplace_id.clone(),
+        seller_id: c.seller_id.clone(),
+    }
+}
+
+// ---- the DynamoDB and EventBridge adapters against moto_server ----
+
+fn sample_case(id: &str, now: Timestamp) -> kenzen_core::Case {
+    let view = kenzen_core::OrderView {
+        order_id: id.into(),
+        marketplace_id: "A1VC38T7YXB528".into(),
+        status: kenzen_core::OrderStatus::Unshipped,
+        merchant_fulfilled: true,
+        ship_by: Some(now + hours(48)),
+        last_updated: now,
+        lines: vec![kenzen_core::OrderLine {
+            order_item_id: "1".into(),
+            sku: "CUP".into(),
+            title: "Cup".into(),
+            quantity: 1,
+            buyer_cancel_requested: false,
+            buyer_cancel_reason: None,
+            cancelled_by: None,
+        }],
+    };
+    kenzen_core::Case::open(
+        &view,
+        OpenReason::StockShort {
+            sku: "CUP".into(),
+            on_hand: 0,
+            ordered: 1,
+        },
+        &Settings::default(),
+        now,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_save_from_a_stale_version_is_a_conflict_and_changes_nothing() -> Result<()> {
+    let w = world().await?;
+    let store: &DynamoStore = w.store();
+    let case = sample_case("503-0000011-0000001", t0());
+    let v1 = store
+        .create_case(&case, case.due(&Settings::default()))
+        .await?;
+    assert!(matches!(
+        store.create_case(&case, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut changed = v1.value.clone();
+    changed.requests_sent = 1;
+    let v2 = store.save_case(&changed, v1.version, None).await?;
+    assert_eq!(v2.version, 2);
+    let mut other = v1.value.clone();
+    other.requests_sent = 7;
+    assert!(matches!(
+        store.save_case(&other, v1.version, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_case(&case.order_id).await?.unwrap(), v2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()> {
+    let w = world().await?;
+    let store = w.store();
+    let s = Settings::default();
+    let due_now = sample_case("503-0000012-0000001", t0());
+    store
+        .create_case(&due_now, Some((DueKind::Send, t0())))
+        .await?;
+    let later = sample_case("503-0000012-0000002", t0());
+    store
+        .create_case(&later, Some((DueKind::Send, t0() + hours(5))))
+        .await?;
+    let mut closed = sample_case("503-0000012-0000003", t0());
+    closed.state = CaseState::Closed {
+        why: kenzen_core::CloseReason::Shipped,
+        at: t0(),
+    };
+    store.create_case(&closed, closed.due(&s)).await?;
+
+    let due: Vec<String> = store
+        .due_cases(DueKind::Send, t0() + mins(1))
+        .await?
+        .into_iter()
+        .map(|c| c.value.order_id)
+        .collect();
+    assert_eq!(due, ["503-0000012-0000001"]);
+    assert!(
+        store
+            .due_cases(DueKind::Cancel, t0() + hours(100))
+            .await?
+            .is_empty()
+    );
+    let mut open: Vec<String> = store
+        .open_cases()
+        .await?
+        .into_iter()
+        .map(|c| c.value.order_id)
+        .collect();
+    open.sort();
+    assert_eq!(open, ["503-0000012-0000001", "503-0000012-0000002"]);
+
+    // The poll cursor only moves forward.
+    store.set_poll_cursor(t0() + hours(2)).await?;
+    store.set_poll_cursor(t0() + hours(1)).await?;
+    assert_eq!(store.poll_cursor().await?, Some(t0() + hours(2)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn publishing_to_a_bus_that_does_not_exist_is_an_error() -> Result<()> {
+    let w = world().await?;
+    let ok = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&w.aws), w.bus.clone());
+    let ev = DomainEvent::CaseOpened {
+        order_id: "503-1".into(),
+        reason: "stock".into(),
+    };
+    ok.publish(std::slice::from_ref(&ev)).await?;
+    let missing =
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&w.aws), "no-such-bus");
+    let err = missing.publish(&[ev]).await.unwrap_err();
+    assert!(err.to_string().contains("CaseOpened"), "{err}");
+    Ok(())
+}
