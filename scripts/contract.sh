@@ -12,8 +12,8 @@ proxy_port="$(kenzen_free_port)"
 log="$(mktemp -d)/prism.log"
 "$proxy" --upstream "http://127.0.0.1:$sim_port" --port "$proxy_port" --log "$log" &
 proxy_pid=$!
+KENZEN_STOP_PIDS="$proxy_pid"
 kenzen_start_moto
-trap 'kill "$proxy_pid" 2>/dev/null; pkill -P "$proxy_pid" 2>/dev/null; kill "$KENZEN_MOTO_PID" 2>/dev/null' EXIT
 for _ in $(seq 1 600); do
   grep -q "Prism is listening" "$log" 2>/dev/null && break
   kill -0 "$proxy_pid" 2>/dev/null || { echo "contract proxy exited:" >&2; cat "$log" >&2; exit 1; }

@@ -8,6 +8,16 @@ kenzen_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Stops what the scripts started (moto_server, and any pids in KENZEN_STOP_PIDS), keeping the
+# script's own exit status.
+kenzen_cleanup() {
+  local rc=$?
+  for pid in ${KENZEN_MOTO_PID:-} ${KENZEN_STOP_PIDS:-}; do
+    kill "$pid" 2>/dev/null || true
+  done
+  exit "$rc"
+}
+
 kenzen_start_moto() {
   local moto port log
   moto="$("$kenzen_root/scripts/moto-venv.sh")"
@@ -15,7 +25,7 @@ kenzen_start_moto() {
   log="${TMPDIR:-/tmp}/kenzen-moto-$$.log"
   "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   KENZEN_MOTO_PID=$!
-  trap 'kill "$KENZEN_MOTO_PID" 2>/dev/null; wait "$KENZEN_MOTO_PID" 2>/dev/null' EXIT
+  trap 'kenzen_cleanup' EXIT
   for _ in $(seq 1 100); do
     if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
       export KENZEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
