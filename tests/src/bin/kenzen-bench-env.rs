@@ -1,0 +1,58 @@
+//! Sets up a world for `scripts/bench.sh`: a table, bus and queue in moto_server and a running
+//! marketplace simulator with one order, then prints the function environment as `K=V` lines
+//! and serves until stdin closes.
+
+use std::io::BufRead;
+
+use jiff::SignedDuration;
+use kenzen_tests::harness::{World, WorldOptions};
+use kenzen_tests::sim::{Buyer, SimItem, SimOrder};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let start = jiff::Timestamp::now() - SignedDuration::from_hours(1);
+    let opts = WorldOptions::at(&start.to_string());
+    let world = World::start(opts).await?;
+    world.stock("BENCH-SKU", 0).await?;
+    world.sim.add_order(SimOrder::new(
+        "503-9999999-0000001",
+        start,
+        start + SignedDuration::from_hours(48),
+        vec![SimItem {
+            order_item_id: "99999999999999".into(),
+            sku: "BENCH-SKU".into(),
+            asin: "B0BENCH001".into(),
+            title: "Bench item".into(),
+            quantity: 1,
+            unit_price: "1000".into(),
+        }],
+        Buyer::Silent,
+        "ja-JP",
+    ));
+    let c = &world.sim.config;
+    let base = world.sim.base_url();
+    for (k, v) in [
+        ("KENZEN_TABLE", world.table.clone()),
+        ("KENZEN_EVENT_BUS", world.bus.clone()),
+        ("KENZEN_MARKETPLACE_ID", c.marketplace_id.clone()),
+        ("KENZEN_SELLER_ID", c.seller_id.clone()),
+        ("KENZEN_SPAPI_ENDPOINT", base.clone()),
+        ("KENZEN_LWA_ENDPOINT", format!("{base}/auth/o2/token")),
+        ("KENZEN_LWA_CLIENT_ID", c.client_id.clone()),
+        ("KENZEN_LWA_CLIENT_SECRET", c.client_secret.clone()),
+        ("KENZEN_LWA_REFRESH_TOKEN", c.refresh_token.clone()),
+    ] {
+        println!("{k}={v}");
+    }
+    println!("READY");
+    // The simulator runs on its own virtual clock; keep it in step with the real one.
+    let clock = world.clock.clone();
+    std::thread::spawn(move || {
+        loop {
+            clock.set(jiff::Timestamp::now());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {}).await?;
+    Ok(())
+}
