@@ -7,13 +7,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::OpenReason;
+use crate::case::{OpenReason, ProfitFloor};
 use crate::order::{OrderStatus, OrderView};
 
-/// The seller's on-hand quantity for one SKU, as kept in the stock table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StockLevel {
-    pub on_hand: u32,
+/// What the seller's stock table says about one SKU. Every field is optional: a SKU with no
+/// quantity is not stock-checked, one with no cost is not profit-checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SkuInfo {
+    pub on_hand: Option<u32>,
+    /// Cost per unit, in the marketplace currency.
+    pub unit_cost: Option<f64>,
+    /// Shipping cost per unit, in the marketplace currency.
+    pub shipping_cost: Option<f64>,
 }
 
 /// The verdict of the new-order check.
@@ -27,9 +32,13 @@ pub enum Assessment {
     Unfillable(OpenReason),
 }
 
-/// Decides whether `order` can be filled from `stock` (SKU → level). A SKU missing from the
-/// stock table is not managed by kenzen and counts as fillable.
-pub fn assess(order: &OrderView, stock: &BTreeMap<String, StockLevel>) -> Assessment {
+/// Decides whether `order` can be filled from `stock` (SKU → info) at a profit of at least the
+/// `floor`. A SKU missing from the stock table is not managed by kenzen and counts as fillable.
+pub fn assess(
+    order: &OrderView,
+    stock: &BTreeMap<String, SkuInfo>,
+    floor: Option<&ProfitFloor>,
+) -> Assessment {
     if !order.merchant_fulfilled {
         return Assessment::NotApplicable("fulfilled by Amazon");
     }
@@ -44,14 +53,36 @@ pub fn assess(order: &OrderView, stock: &BTreeMap<String, StockLevel>) -> Assess
         *wanted.entry(line.sku.as_str()).or_default() += line.quantity;
     }
     for (sku, ordered) in wanted {
-        if let Some(level) = stock.get(sku)
-            && level.on_hand < ordered
+        if let Some(on_hand) = stock.get(sku).and_then(|s| s.on_hand)
+            && on_hand < ordered
         {
             return Assessment::Unfillable(OpenReason::StockShort {
                 sku: sku.to_string(),
-                on_hand: level.on_hand,
+                on_hand,
                 ordered,
             });
+        }
+    }
+    if let Some(floor) = floor {
+        for line in &order.lines {
+            let info = stock.get(&line.sku).copied().unwrap_or_default();
+            let price = line
+                .unit_price
+                .as_deref()
+                .and_then(|p| p.trim().parse::<f64>().ok());
+            if let (Some(price), Some(cost)) = (price, info.unit_cost) {
+                let profit = price
+                    - cost
+                    - price * floor.fee_percent / 100.0
+                    - info.shipping_cost.unwrap_or(0.0);
+                if profit < floor.minimum {
+                    return Assessment::Unfillable(OpenReason::BelowProfitFloor {
+                        sku: line.sku.clone(),
+                        profit: format!("{profit:.2}"),
+                        minimum: format!("{:.2}", floor.minimum),
+                    });
+                }
+            }
         }
     }
     Assessment::Fillable
@@ -78,6 +109,7 @@ mod tests {
                     sku: sku.to_string(),
                     title: "Tea cup".into(),
                     quantity: *q,
+                    unit_price: Some("1000".into()),
                     buyer_cancel_requested: false,
                     buyer_cancel_reason: None,
                     cancelled_by: None,
@@ -86,10 +118,18 @@ mod tests {
         }
     }
 
-    fn stock(levels: &[(&str, u32)]) -> BTreeMap<String, StockLevel> {
+    fn stock(levels: &[(&str, u32)]) -> BTreeMap<String, SkuInfo> {
         levels
             .iter()
-            .map(|(s, n)| (s.to_string(), StockLevel { on_hand: *n }))
+            .map(|(s, n)| {
+                (
+                    s.to_string(),
+                    SkuInfo {
+                        on_hand: Some(*n),
+                        ..SkuInfo::default()
+                    },
+                )
+            })
             .collect()
     }
 
@@ -98,6 +138,7 @@ mod tests {
         let got = assess(
             &order(OrderStatus::Unshipped, true, &[("CUP-1", 2)]),
             &stock(&[("CUP-1", 1)]),
+            None,
         );
         assert_eq!(
             got,
@@ -114,6 +155,7 @@ mod tests {
         let got = assess(
             &order(OrderStatus::Unshipped, true, &[("CUP-1", 1), ("CUP-1", 1)]),
             &stock(&[("CUP-1", 1)]),
+            None,
         );
         assert!(matches!(got, Assessment::Unfillable(_)));
     }
@@ -122,13 +164,46 @@ mod tests {
     fn enough_stock_is_fillable_and_unknown_skus_are_left_alone() {
         let s = stock(&[("CUP-1", 2)]);
         assert_eq!(
-            assess(&order(OrderStatus::Unshipped, true, &[("CUP-1", 2)]), &s),
+            assess(
+                &order(OrderStatus::Unshipped, true, &[("CUP-1", 2)]),
+                &s,
+                None
+            ),
             Assessment::Fillable
         );
         assert_eq!(
-            assess(&order(OrderStatus::Unshipped, true, &[("OTHER", 9)]), &s),
+            assess(
+                &order(OrderStatus::Unshipped, true, &[("OTHER", 9)]),
+                &s,
+                None
+            ),
             Assessment::Fillable
         );
+    }
+
+    #[test]
+    fn a_sale_below_the_profit_floor_is_unfillable_and_one_above_it_is_not() {
+        // Price 1000, cost 700, fees 10% (100), shipping 150: profit 50.
+        let mut s = stock(&[]);
+        s.insert(
+            "CUP-1".into(),
+            SkuInfo {
+                on_hand: Some(5),
+                unit_cost: Some(700.0),
+                shipping_cost: Some(150.0),
+            },
+        );
+        let o = order(OrderStatus::Unshipped, true, &[("CUP-1", 1)]);
+        let floor = |minimum| ProfitFloor {
+            fee_percent: 10.0,
+            minimum,
+        };
+        assert!(matches!(
+            assess(&o, &s, Some(&floor(100.0))),
+            Assessment::Unfillable(OpenReason::BelowProfitFloor { ref profit, .. }) if profit == "50.00"
+        ));
+        assert_eq!(assess(&o, &s, Some(&floor(50.0))), Assessment::Fillable);
+        assert_eq!(assess(&o, &s, None), Assessment::Fillable);
     }
 
     #[test]
@@ -141,7 +216,7 @@ mod tests {
             (OrderStatus::Cancelled, true),
         ] {
             assert!(matches!(
-                assess(&order(status, mfn, &[("CUP-1", 1)]), &s),
+                assess(&order(status, mfn, &[("CUP-1", 1)]), &s, None),
                 Assessment::NotApplicable(_)
             ));
         }

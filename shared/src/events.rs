@@ -30,6 +30,13 @@ pub enum DomainEvent {
         order_id: String,
         outcome: String,
     },
+    /// Something the seller should look at: `alert` is FinalNoticeNotDelivered, DeadlineRisk
+    /// or FeedError.
+    Alert {
+        order_id: String,
+        alert: String,
+        detail: String,
+    },
 }
 
 impl DomainEvent {
@@ -40,6 +47,7 @@ impl DomainEvent {
             Self::BuyerRequestedCancel { .. } => "BuyerRequestedCancel",
             Self::CancelSubmitted { .. } => "CancelSubmitted",
             Self::CaseClosed { .. } => "CaseClosed",
+            Self::Alert { .. } => "KenzenAlert",
         }
     }
 
@@ -48,7 +56,8 @@ impl DomainEvent {
             Self::CaseOpened { order_id, .. }
             | Self::BuyerRequestedCancel { order_id }
             | Self::CancelSubmitted { order_id, .. }
-            | Self::CaseClosed { order_id, .. } => order_id,
+            | Self::CaseClosed { order_id, .. }
+            | Self::Alert { order_id, .. } => order_id,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`assess`]: the new-order check (can this order be filled?).
 //! - [`case`]: the case, its states, and the settings that shape the workflow.
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
+//! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`message`]: the buyer message templates (Japanese for `ja-JP`, English otherwise).
 //! - [`events`]: the domain events kenzen publishes.
 
@@ -20,12 +21,14 @@ pub mod decide;
 pub mod events;
 pub mod message;
 pub mod order;
+pub mod policy;
 
-pub use assess::{Assessment, StockLevel, assess};
+pub use assess::{Assessment, SkuInfo, assess};
 pub use case::{
     BuyerRequest, CancelPlan, CancelReason, Case, CaseItem, CaseState, Claim, CloseReason, DueKind,
-    OpenReason, Settings, Strategy,
+    Notice, OpenReason, ProfitFloor, Settings, Strategy,
 };
-pub use decide::{Decision, Effect, FeedOutcome, Input, MessageOutcome, decide};
+pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::DomainEvent;
 pub use order::{OrderLine, OrderStatus, OrderView};
+pub use policy::{LocalTime, SendWindows};

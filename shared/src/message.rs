@@ -72,40 +72,85 @@ fn product_list(case: &Case) -> String {
     s
 }
 
+fn why_ja(case: &Case) -> &'static str {
+    match case.reason {
+        OpenReason::StockShort { .. } => "在庫を確保できず、",
+        _ => "やむを得ない事情により、",
+    }
+}
+
+fn why_en(case: &Case) -> &'static str {
+    match case.reason {
+        OpenReason::StockShort { .. } => "the item is out of stock and ",
+        _ => "",
+    }
+}
+
 /// Request message `n` (1-based): asks the buyer to use Amazon's own "request cancellation".
 pub fn request_text(case: &Case, n: u32, lang: Language) -> String {
     let order = &case.order_id;
     let products = product_list(case);
-    let text = match (lang, &case.reason) {
-        (Language::Japanese, OpenReason::StockShort { .. }) => {
+    let text = match lang {
+        Language::Japanese => {
             let again = if n > 1 {
                 "先日もご連絡いたしましたが、改めてお願い申し上げます。\n\n"
             } else {
                 ""
             };
+            let why = why_ja(case);
             format!(
                 "ご注文番号 {order} について、お詫びとお願い\n\n\
                  {again}このたびは「{products}」をご注文いただき、誠にありがとうございます。\n\
-                 大変申し訳ございませんが、在庫を確保できず、このご注文の商品をお届けできなくなりました。\n\n\
+                 大変申し訳ございませんが、{why}このご注文の商品をお届けできなくなりました。\n\n\
                  お手数をおかけいたしますが、Amazonの「注文履歴」からご注文番号 {order} を開き、\
                  「商品をキャンセル」からキャンセルをリクエストしていただけますでしょうか。\
                  代金が請求されることはございません。\n\n\
                  ご迷惑をおかけいたしますことを、心よりお詫び申し上げます。"
             )
         }
-        (Language::English, OpenReason::StockShort { .. }) => {
+        Language::English => {
             let again = if n > 1 {
                 "We are writing again about this order.\n\n"
             } else {
                 ""
             };
+            let why = why_en(case);
             format!(
                 "About your order {order}: our apologies and a request\n\n\
-                 {again}Thank you for ordering \"{products}\". We are very sorry: the item is out \
-                 of stock and we cannot send this order.\n\n\
+                 {again}Thank you for ordering \"{products}\". We are very sorry: {why}we \
+                 cannot send this order.\n\n\
                  Could you please open order {order} in Your Orders on Amazon and choose \
                  \"Cancel items\" to request the cancellation? You will not be charged.\n\n\
                  We apologise for the inconvenience."
+            )
+        }
+    };
+    fit(text)
+}
+
+/// The final apology, sent before kenzen cancels the order itself (both strategies).
+pub fn final_text(case: &Case, lang: Language) -> String {
+    let order = &case.order_id;
+    let products = product_list(case);
+    let text = match lang {
+        Language::Japanese => {
+            let why = why_ja(case);
+            format!(
+                "ご注文番号 {order} のキャンセルについてのお詫び\n\n\
+                 このたびは「{products}」をご注文いただき、誠にありがとうございます。\n\
+                 大変申し訳ございませんが、{why}このご注文の商品をお届けできないため、\
+                 当店にてご注文をキャンセルさせていただきます。\
+                 代金が請求されることはございません。\n\n\
+                 ご期待に沿えず、誠に申し訳ございません。またのご利用を心よりお待ちしております。"
+            )
+        }
+        Language::English => {
+            let why = why_en(case);
+            format!(
+                "Your order {order}: our apologies\n\n\
+                 Thank you for ordering \"{products}\". We are very sorry: {why}we cannot send \
+                 this order, so we are cancelling it. You will not be charged.\n\n\
+                 We apologise for letting you down and hope to serve you again."
             )
         }
     };
@@ -143,7 +188,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn case_with_titles(titles: &[String]) -> Case {
+        let t: jiff::Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
         Case {
+            slots_used: vec![],
+            final_notice_at: t,
+            cancel_by: t,
             order_id: "503-1234567-7654321".into(),
             marketplace_id: "A1VC38T7YXB528".into(),
             opened_at: "2026-12-01T00:00:00Z".parse().unwrap(),
@@ -193,6 +242,20 @@ mod tests {
     }
 
     #[test]
+    fn the_final_apology_says_the_order_is_being_cancelled() {
+        let case = case_with_titles(&["Tea cup".into()]);
+        assert!(final_text(&case, Language::English).contains("we are cancelling it"));
+        let ja = final_text(&case, Language::Japanese);
+        assert!(ja.contains("キャンセルさせていただきます") && ja.contains("503-1234567-7654321"));
+        let mut flagged = case.clone();
+        flagged.reason = OpenReason::ManualFlag {
+            reason: "damaged".into(),
+        };
+        let t = request_text(&flagged, 1, Language::Japanese);
+        assert!(!t.contains("在庫"), "no stock excuse for a flagged order");
+    }
+
+    #[test]
     fn markup_and_addresses_in_titles_are_removed() {
         let case = case_with_titles(&["<b>Cup</b> ask me@example.com".into()]);
         let t = request_text(&case, 1, Language::English);
@@ -221,6 +284,9 @@ mod tests {
             let t = request_text(&case, n, lang);
             prop_assert!(check_text(&t).is_ok(), "{t}");
             prop_assert!(t.contains(&case.order_id));
+            let f = final_text(&case, lang);
+            prop_assert!(check_text(&f).is_ok(), "{f}");
+            prop_assert!(f.contains(&case.order_id));
         }
     }
 }

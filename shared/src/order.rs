@@ -59,6 +59,8 @@ pub struct OrderLine {
     pub sku: String,
     pub title: String,
     pub quantity: u32,
+    /// `product.price.unitPrice.amount`, when Amazon gives it.
+    pub unit_price: Option<String>,
     /// `cancellation.cancellationRequest.requester == "BUYER"`: the buyer used Amazon's own
     /// request-cancellation flow for this line.
     pub buyer_cancel_requested: bool,

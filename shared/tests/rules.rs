@@ -1,15 +1,17 @@
 //! The workflow rules as tables (every state × every input) and as properties (the never-break
-//! rules of DEVELOPERS.md, over random sequences of inputs, outcomes and crashes).
+//! rules of DEVELOPERS.md, over random sequences of inputs, outcomes, crashes and clock jumps).
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_core::{
     BuyerRequest, CancelPlan, CancelReason, Case, CaseState, Claim, CloseReason, Decision, DueKind,
-    Effect, FeedOutcome, Input, MessageOutcome, OpenReason, OrderLine, OrderStatus, OrderView,
-    Settings, decide,
+    Effect, FeedOutcome, Input, MessageKind, MessageOutcome, Notice, OpenReason, OrderLine,
+    OrderStatus, OrderView, Settings, Strategy, decide,
 };
 use proptest::prelude::*;
 
+/// 10:00 in Tokyo.
 const T0: &str = "2026-12-01T01:00:00Z";
+const JP: &str = "A1VC38T7YXB528";
 
 fn t0() -> Timestamp {
     T0.parse().unwrap()
@@ -19,19 +21,33 @@ fn mins(m: i64) -> SignedDuration {
     SignedDuration::from_mins(m)
 }
 
-fn order(status: OrderStatus, buyer_request: bool, cancelled_by: Option<&str>) -> OrderView {
+fn hours(h: i64) -> SignedDuration {
+    SignedDuration::from_hours(h)
+}
+
+fn settings(strategy: Strategy) -> Settings {
+    Settings::new(strategy, JP)
+}
+
+fn order_at(
+    status: OrderStatus,
+    buyer_request: bool,
+    cancelled_by: Option<&str>,
+    ship_by: Timestamp,
+) -> OrderView {
     OrderView {
         order_id: "503-0000000-0000001".into(),
-        marketplace_id: "A1VC38T7YXB528".into(),
+        marketplace_id: JP.into(),
         status,
         merchant_fulfilled: true,
-        ship_by: Some(t0() + SignedDuration::from_hours(72)),
+        ship_by: Some(ship_by),
         last_updated: t0(),
         lines: vec![OrderLine {
             order_item_id: "11111111111111".into(),
             sku: "CUP-1".into(),
             title: "Tea cup".into(),
             quantity: 1,
+            unit_price: Some("1980".into()),
             buyer_cancel_requested: buyer_request,
             buyer_cancel_reason: buyer_request.then(|| "NO_LONGER_NEEDED".to_string()),
             cancelled_by: cancelled_by.map(str::to_string),
@@ -39,21 +55,33 @@ fn order(status: OrderStatus, buyer_request: bool, cancelled_by: Option<&str>) -
     }
 }
 
-fn new_case(now: Timestamp) -> Case {
+fn order(status: OrderStatus, buyer_request: bool, cancelled_by: Option<&str>) -> OrderView {
+    order_at(status, buyer_request, cancelled_by, t0() + hours(72))
+}
+
+fn stock_short() -> OpenReason {
+    OpenReason::StockShort {
+        sku: "CUP-1".into(),
+        on_hand: 0,
+        ordered: 1,
+    }
+}
+
+fn open_case(strategy: Strategy, now: Timestamp, ship_by: Timestamp) -> Case {
     Case::open(
-        &order(OrderStatus::Unshipped, false, None),
-        OpenReason::StockShort {
-            sku: "CUP-1".into(),
-            on_hand: 0,
-            ordered: 1,
-        },
-        &Settings::default(),
+        &order_at(OrderStatus::Unshipped, false, None, ship_by),
+        stock_short(),
+        &settings(strategy),
         now,
     )
     .unwrap()
 }
 
-fn plan(now: Timestamp) -> CancelPlan {
+fn new_case(now: Timestamp) -> Case {
+    open_case(Strategy::AskBuyer, now, t0() + hours(72))
+}
+
+fn buyer_plan(now: Timestamp) -> CancelPlan {
     CancelPlan::BuyerCanceled {
         request: BuyerRequest {
             seen_at: now,
@@ -63,6 +91,11 @@ fn plan(now: Timestamp) -> CancelPlan {
 }
 
 fn states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
+    let claim = |m| {
+        Some(Claim {
+            since: now - mins(m),
+        })
+    };
     vec![
         (
             "req-due",
@@ -75,18 +108,14 @@ fn states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
             "req-sending",
             CaseState::Requesting {
                 next_at: Some(now - mins(5)),
-                sending: Some(Claim {
-                    since: now - mins(5),
-                }),
+                sending: claim(5),
             },
         ),
         (
             "req-stale",
             CaseState::Requesting {
                 next_at: Some(now - mins(60)),
-                sending: Some(Claim {
-                    since: now - mins(60),
-                }),
+                sending: claim(60),
             },
         ),
         (
@@ -97,40 +126,71 @@ fn states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
             },
         ),
         (
+            "final-due",
+            CaseState::FinalNotice {
+                next_try: now - mins(1),
+                sending: None,
+                attempts: 0,
+                last_failure: None,
+            },
+        ),
+        (
+            "final-sending",
+            CaseState::FinalNotice {
+                next_try: now - mins(5),
+                sending: claim(5),
+                attempts: 0,
+                last_failure: None,
+            },
+        ),
+        (
             "cancel-due",
             CaseState::CancelDue {
-                plan: plan(now),
+                plan: buyer_plan(now),
                 not_before: now - mins(1),
                 submitting: None,
                 attempts: 0,
+                resubmitted: false,
+            },
+        ),
+        (
+            "cancel-due-ga",
+            CaseState::CancelDue {
+                plan: CancelPlan::GeneralAdjustment {
+                    notice: Notice::Delivered { at: now - mins(61) },
+                },
+                not_before: now - mins(1),
+                submitting: None,
+                attempts: 0,
+                resubmitted: false,
             },
         ),
         (
             "cancel-submitting",
             CaseState::CancelDue {
-                plan: plan(now),
+                plan: buyer_plan(now),
                 not_before: now - mins(5),
-                submitting: Some(Claim {
-                    since: now - mins(5),
-                }),
+                submitting: claim(5),
                 attempts: 0,
+                resubmitted: false,
             },
         ),
         (
             "submitted",
             CaseState::CancelSubmitted {
-                plan: plan(now),
+                plan: buyer_plan(now),
                 feed_id: "F1".into(),
                 submitted_at: now - mins(6),
                 check_at: now - mins(1),
                 attempts: 1,
+                resubmitted: false,
             },
         ),
         (
             "cancelled",
             CaseState::Cancelled {
                 reason: CancelReason::BuyerCanceled,
-                plan: plan(now),
+                plan: buyer_plan(now),
                 feed_id: "F1".into(),
                 at: now - mins(1),
             },
@@ -145,7 +205,14 @@ fn states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
     ]
 }
 
+fn msg(message: MessageKind, outcome: MessageOutcome) -> Input {
+    Input::MessageResult { message, outcome }
+}
+
 fn inputs() -> Vec<(&'static str, Input)> {
+    let failed = || MessageOutcome::Failed {
+        detail: "503".into(),
+    };
     vec![
         ("due", Input::Due),
         (
@@ -165,28 +232,19 @@ fn inputs() -> Vec<(&'static str, Input)> {
             Input::OrderSeen(order(OrderStatus::Cancelled, false, Some("BUYER"))),
         ),
         (
-            "msg-accepted",
-            Input::MessageResult {
-                n: 1,
-                outcome: MessageOutcome::Accepted,
-            },
+            "req-accepted",
+            msg(MessageKind::Request(1), MessageOutcome::Accepted),
         ),
         (
-            "msg-unavailable",
-            Input::MessageResult {
-                n: 1,
-                outcome: MessageOutcome::Unavailable,
-            },
+            "req-unavailable",
+            msg(MessageKind::Request(1), MessageOutcome::Unavailable),
         ),
+        ("req-failed", msg(MessageKind::Request(1), failed())),
         (
-            "msg-failed",
-            Input::MessageResult {
-                n: 1,
-                outcome: MessageOutcome::Failed {
-                    detail: "503".into(),
-                },
-            },
+            "final-accepted",
+            msg(MessageKind::FinalNotice, MessageOutcome::Accepted),
         ),
+        ("final-failed", msg(MessageKind::FinalNotice, failed())),
         (
             "cancel-submitted",
             Input::CancelSubmitted {
@@ -222,6 +280,12 @@ fn inputs() -> Vec<(&'static str, Input)> {
                 },
             },
         ),
+        (
+            "withdraw",
+            Input::Withdraw {
+                reason: "found stock".into(),
+            },
+        ),
     ]
 }
 
@@ -235,24 +299,32 @@ fn summary(before: &Case, d: &Decision) -> String {
     for e in &d.effects {
         s.push_str(&match e {
             Effect::SendRequest { n } => format!(" +send{n}"),
+            Effect::SendFinalNotice => " +sendfinal".to_string(),
             Effect::SubmitCancel { reason } => format!(" +cancel:{}", reason.as_feed()),
             Effect::CheckFeed { .. } => " +check".to_string(),
+            Effect::ZeroListings => " +zero".to_string(),
             Effect::Publish(ev) => format!(" +pub:{}", ev.detail_type()),
         });
     }
     s
 }
 
-/// Rows: states; columns: inputs in the order of `inputs()`.
-const EXPECTED: &[(&str, [&str; 13])] = &[
+const CLOSED: &str = "Closed +pub:CaseClosed";
+const BUYER: &str = "CancelDue +pub:BuyerRequestedCancel";
+
+/// Rows: states; columns: inputs in the order of `inputs()`:
+/// due, unshipped, request, shipped, cancelled, req-acc, req-unav, req-fail, final-acc,
+/// final-fail, cancel-submitted, cancel-submit-failed, feed-pending, feed-ok, feed-failed,
+/// withdraw.
+const EXPECTED: &[(&str, [&str; 16])] = &[
     (
         "req-due",
         [
             "Requesting +send1",
             "=",
-            "CancelDue +pub:BuyerRequestedCancel",
-            "Closed +pub:CaseClosed",
-            "Closed +pub:CaseClosed",
+            BUYER,
+            CLOSED,
+            CLOSED,
             "=",
             "=",
             "=",
@@ -261,6 +333,9 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
+            CLOSED,
         ],
     ),
     (
@@ -268,9 +343,9 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
         [
             "=",
             "=",
-            "CancelDue +pub:BuyerRequestedCancel",
-            "Closed +pub:CaseClosed",
-            "Closed +pub:CaseClosed",
+            BUYER,
+            CLOSED,
+            CLOSED,
             "Requesting",
             "Requesting",
             "Requesting",
@@ -279,6 +354,9 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
+            CLOSED,
         ],
     ),
     (
@@ -286,9 +364,9 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
         [
             "Requesting +send1",
             "=",
-            "CancelDue +pub:BuyerRequestedCancel",
-            "Closed +pub:CaseClosed",
-            "Closed +pub:CaseClosed",
+            BUYER,
+            CLOSED,
+            CLOSED,
             "Requesting",
             "Requesting",
             "Requesting",
@@ -297,16 +375,28 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
+            CLOSED,
         ],
     ),
     (
         "req-idle",
         [
+            "=", "=", BUYER, CLOSED, CLOSED, "=", "=", "=", "=", "=", "=", "=", "=", "=", "=",
+            CLOSED,
+        ],
+    ),
+    (
+        "final-due",
+        [
+            "FinalNotice +sendfinal",
+            "=",
+            BUYER,
+            CLOSED,
+            CLOSED,
             "=",
             "=",
-            "CancelDue +pub:BuyerRequestedCancel",
-            "Closed +pub:CaseClosed",
-            "Closed +pub:CaseClosed",
             "=",
             "=",
             "=",
@@ -315,6 +405,28 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "=",
             "=",
             "=",
+            CLOSED,
+        ],
+    ),
+    (
+        "final-sending",
+        [
+            "=",
+            "=",
+            BUYER,
+            CLOSED,
+            CLOSED,
+            "=",
+            "=",
+            "=",
+            "CancelDue",
+            "FinalNotice",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
         ],
     ),
     (
@@ -323,8 +435,8 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "CancelDue +cancel:BuyerCanceled",
             "=",
             "=",
-            "Closed +pub:CaseClosed",
-            "Closed +pub:CaseClosed",
+            CLOSED,
+            CLOSED,
             "=",
             "=",
             "=",
@@ -333,6 +445,30 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
+            CLOSED,
+        ],
+    ),
+    (
+        "cancel-due-ga",
+        [
+            "CancelDue +cancel:GeneralAdjustment",
+            "=",
+            BUYER,
+            CLOSED,
+            CLOSED,
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
         ],
     ),
     (
@@ -341,13 +477,16 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "=",
             "=",
             "=",
-            "Closed +pub:CaseClosed",
-            "Closed +pub:CaseClosed",
+            CLOSED,
+            CLOSED,
+            "=",
+            "=",
             "=",
             "=",
             "=",
             "CancelSubmitted +pub:CancelSubmitted",
             "CancelDue",
+            "=",
             "=",
             "=",
             "=",
@@ -359,8 +498,10 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "= +check",
             "=",
             "=",
-            "Closed +pub:CaseClosed",
-            "Cancelled +pub:CaseClosed",
+            CLOSED,
+            "Cancelled +pub:CaseClosed +zero",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -368,17 +509,18 @@ const EXPECTED: &[(&str, [&str; 13])] = &[
             "=",
             "CancelSubmitted",
             "CancelSubmitted",
-            "CancelDue",
+            "CancelDue +pub:KenzenAlert",
+            "=",
         ],
     ),
-    ("cancelled", ["="; 13]),
-    ("closed", ["="; 13]),
+    ("cancelled", ["="; 16]),
+    ("closed", ["="; 16]),
 ];
 
 #[test]
 fn every_state_and_input_pair_decides_as_the_table_says() {
-    let now = t0() + SignedDuration::from_hours(1);
-    let settings = Settings::default();
+    let now = t0() + hours(1);
+    let settings = settings(Strategy::AskBuyer);
     let states = states(now);
     let inputs = inputs();
     assert_eq!(states.len(), EXPECTED.len());
@@ -397,27 +539,44 @@ fn every_state_and_input_pair_decides_as_the_table_says() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+fn accept(case: &Case, kind: MessageKind, now: Timestamp, s: &Settings) -> Case {
+    decide(case, &msg(kind, MessageOutcome::Accepted), now, s).case
+}
+
+/// A Tokyo wall-clock time.
+fn tokyo(s: &str) -> Timestamp {
+    jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", s)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap())
+        .unwrap()
+        .timestamp()
+}
+
 #[test]
-fn an_accepted_request_schedules_the_next_one_until_the_cap() {
-    let settings = Settings::default();
-    let mut case = new_case(t0());
-    let mut now = t0();
-    for n in 1..=settings.max_requests {
-        let d = decide(&case, &Input::Due, now, &settings);
-        assert_eq!(d.effects, vec![Effect::SendRequest { n }]);
-        let d = decide(
-            &d.case,
-            &Input::MessageResult {
-                n,
-                outcome: MessageOutcome::Accepted,
-            },
-            now,
-            &settings,
-        );
-        case = d.case;
-        assert_eq!(case.requests_sent, n);
-        now += settings.request_interval;
+fn resends_go_in_a_new_slot_each_time_up_to_the_cap() {
+    let s = settings(Strategy::AskBuyer);
+    let opened = tokyo("2026-12-01 09:10");
+    let mut case = open_case(Strategy::AskBuyer, opened, tokyo("2026-12-04 23:59"));
+    let mut sent = Vec::new();
+    let mut now = opened;
+    for n in 1..=s.max_requests {
+        let (_, due_at) = case.due(&s).unwrap();
+        now = now.max(due_at);
+        let d = decide(&case, &Input::Due, now, &s);
+        assert_eq!(d.effects, vec![Effect::SendRequest { n }], "at {now}");
+        case = accept(&d.case, MessageKind::Request(n), now, &s);
+        sent.push(now);
     }
+    // Detection at 09:10 (morning slot), then 12:30 (midday), then 19:00 (evening).
+    assert_eq!(
+        sent,
+        [
+            tokyo("2026-12-01 09:10"),
+            tokyo("2026-12-01 12:30"),
+            tokyo("2026-12-01 19:00")
+        ]
+    );
+    assert_eq!(case.slots_used, [0, 1, 2]);
     assert_eq!(
         case.state,
         CaseState::Requesting {
@@ -425,27 +584,196 @@ fn an_accepted_request_schedules_the_next_one_until_the_cap() {
             sending: None
         }
     );
+}
+
+#[test]
+fn an_order_placed_in_quiet_hours_gets_its_first_request_at_the_next_slot() {
+    let s = settings(Strategy::AskBuyer);
+    let case = open_case(
+        Strategy::AskBuyer,
+        tokyo("2026-12-01 23:40"),
+        tokyo("2026-12-04 23:59"),
+    );
+    assert_eq!(
+        case.due(&s),
+        Some((DueKind::Send, tokyo("2026-12-02 08:30")))
+    );
     assert!(
-        decide(&case, &Input::Due, now, &settings)
+        decide(&case, &Input::Due, tokyo("2026-12-02 02:00"), &s)
             .effects
             .is_empty()
     );
 }
 
 #[test]
+fn the_final_notice_time_leaves_quiet_hours_and_is_compressed_near_the_deadline() {
+    let s = settings(Strategy::AskBuyer);
+    // Ship-by 23:59: 12 h before is 11:59.
+    let c = open_case(
+        Strategy::AskBuyer,
+        tokyo("2026-12-01 09:00"),
+        tokyo("2026-12-03 23:59"),
+    );
+    assert_eq!(c.final_notice_at, tokyo("2026-12-03 11:59"));
+    // Ship-by 10:00: 12 h before is 22:00 (quiet): moved to 20:00 the evening before, an hour
+    // before quiet hours, so the sweeps surely send it.
+    let c = open_case(
+        Strategy::AskBuyer,
+        tokyo("2026-12-01 09:00"),
+        tokyo("2026-12-03 10:00"),
+    );
+    assert_eq!(c.final_notice_at, tokyo("2026-12-02 20:00"));
+    // Placed 10 h before ship-by: cancel by 7 h after placing; final notice at 3/5 of it.
+    let c = open_case(
+        Strategy::AskBuyer,
+        tokyo("2026-12-01 09:00"),
+        tokyo("2026-12-01 19:00"),
+    );
+    assert_eq!(c.cancel_by, tokyo("2026-12-01 16:00"));
+    assert_eq!(c.final_notice_at, tokyo("2026-12-01 13:12"));
+    assert!(c.final_notice_at < c.cancel_by);
+    s.validate().unwrap();
+}
+
+#[test]
+fn with_no_buyer_request_the_final_apology_goes_first_then_general_adjustment() {
+    let s = settings(Strategy::AskBuyer);
+    let case = open_case(
+        Strategy::AskBuyer,
+        tokyo("2026-12-01 09:00"),
+        tokyo("2026-12-03 23:59"),
+    );
+    let mut c = case.clone();
+    c.state = CaseState::Requesting {
+        next_at: None,
+        sending: None,
+    };
+    let at = c.final_notice_at;
+    let d = decide(&c, &Input::Due, at, &s);
+    assert_eq!(d.effects, vec![Effect::SendFinalNotice]);
+    let c = accept(&d.case, MessageKind::FinalNotice, at, &s);
+    let (kind, cancel_at) = c.due(&s).unwrap();
+    assert_eq!(kind, DueKind::Cancel);
+    assert_eq!(cancel_at, at + s.final_grace);
+    let d = decide(&c, &Input::Due, cancel_at, &s);
+    assert_eq!(
+        d.effects,
+        vec![Effect::SubmitCancel {
+            reason: CancelReason::GeneralAdjustment
+        }]
+    );
+    // A buyer request between the final notice and the cancel wins.
+    let d = decide(
+        &c,
+        &Input::OrderSeen(order(OrderStatus::Unshipped, true, None)),
+        at + mins(10),
+        &s,
+    );
+    assert!(matches!(
+        d.case.state,
+        CaseState::CancelDue {
+            plan: CancelPlan::BuyerCanceled { .. },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn when_messaging_stays_unavailable_the_cancel_still_goes_out_by_the_deadline_and_says_so() {
+    let s = settings(Strategy::AskBuyer);
+    let mut c = open_case(
+        Strategy::AskBuyer,
+        tokyo("2026-12-01 09:00"),
+        tokyo("2026-12-03 23:59"),
+    );
+    let mut now = c.final_notice_at;
+    let mut sends = 0;
+    while !matches!(c.state, CaseState::CancelDue { .. }) {
+        let d = decide(&c, &Input::Due, now, &s);
+        c = d.case;
+        if d.effects.contains(&Effect::SendFinalNotice) {
+            sends += 1;
+            c = decide(
+                &c,
+                &msg(MessageKind::FinalNotice, MessageOutcome::Unavailable),
+                now,
+                &s,
+            )
+            .case;
+        }
+        now += mins(5);
+        assert!(now < c.ship_by, "never reached the cancel");
+    }
+    assert!(sends > 1, "kept trying");
+    assert!(now - mins(5) >= c.cancel_by);
+    let CaseState::CancelDue { plan, .. } = &c.state else {
+        unreachable!()
+    };
+    assert!(matches!(
+        plan,
+        CancelPlan::GeneralAdjustment {
+            notice: Notice::NotDelivered { .. }
+        }
+    ));
+}
+
+#[test]
+fn cancel_first_apologises_then_cancels_as_no_inventory_and_sends_no_request() {
+    let s = settings(Strategy::CancelFirst);
+    let opened = tokyo("2026-12-01 22:30");
+    let c = open_case(Strategy::CancelFirst, opened, tokyo("2026-12-03 23:59"));
+    assert!(matches!(c.state, CaseState::FinalNotice { .. }));
+    // Quiet hours: the apology waits for 08:00.
+    assert_eq!(c.due(&s), Some((DueKind::Send, tokyo("2026-12-02 08:00"))));
+    let morning = tokyo("2026-12-02 08:00");
+    let d = decide(&c, &Input::Due, morning, &s);
+    assert_eq!(d.effects, vec![Effect::SendFinalNotice]);
+    let c = accept(&d.case, MessageKind::FinalNotice, morning, &s);
+    let d = decide(&c, &Input::Due, morning, &s);
+    assert_eq!(
+        d.effects,
+        vec![Effect::SubmitCancel {
+            reason: CancelReason::NoInventory
+        }]
+    );
+}
+
+#[test]
+fn an_unconfirmed_cancel_is_resubmitted_with_an_alert_an_hour_before_ship_by() {
+    let s = settings(Strategy::AskBuyer);
+    let mut c = new_case(t0());
+    c.state = CaseState::CancelSubmitted {
+        plan: buyer_plan(t0()),
+        feed_id: "F1".into(),
+        submitted_at: t0(),
+        check_at: c.ship_by,
+        attempts: 1,
+        resubmitted: false,
+    };
+    let at = c.ship_by - s.resubmit_margin;
+    assert_eq!(c.due(&s), Some((DueKind::Confirm, at)));
+    let d = decide(&c, &Input::Due, at, &s);
+    assert!(matches!(
+        d.case.state,
+        CaseState::CancelDue {
+            resubmitted: true,
+            ..
+        }
+    ));
+    assert!(d.effects.iter().any(|e| matches!(e, Effect::Publish(kenzen_core::DomainEvent::Alert { alert, .. }) if alert == "DeadlineRisk")));
+}
+
+#[test]
 fn an_order_that_already_shows_the_buyers_request_opens_straight_into_a_buyer_cancel() {
+    let s = settings(Strategy::AskBuyer);
     let case = Case::open(
         &order(OrderStatus::Unshipped, true, None),
-        OpenReason::StockShort {
-            sku: "CUP-1".into(),
-            on_hand: 0,
-            ordered: 1,
-        },
-        &Settings::default(),
+        stock_short(),
+        &s,
         t0(),
     )
     .unwrap();
-    let d = decide(&case, &Input::Due, t0(), &Settings::default());
+    let d = decide(&case, &Input::Due, t0(), &s);
     assert_eq!(
         d.effects,
         vec![Effect::SubmitCancel {
@@ -456,33 +784,23 @@ fn an_order_that_already_shows_the_buyers_request_opens_straight_into_a_buyer_ca
 
 #[test]
 fn a_buyer_request_seen_while_a_message_is_in_flight_waits_for_the_claim_to_run_out() {
-    let settings = Settings::default();
+    let s = settings(Strategy::AskBuyer);
     let case = new_case(t0());
-    let sending = decide(&case, &Input::Due, t0(), &settings).case;
+    let sending = decide(&case, &Input::Due, t0(), &s).case;
     let d = decide(
         &sending,
         &Input::OrderSeen(order(OrderStatus::Unshipped, true, None)),
         t0() + mins(1),
-        &settings,
+        &s,
     );
-    let (kind, at) = d.case.due(&settings).unwrap();
+    let (kind, at) = d.case.due(&s).unwrap();
     assert_eq!(kind, DueKind::Cancel);
-    assert_eq!(at, t0() + settings.claim_timeout);
+    assert_eq!(at, t0() + s.claim_timeout);
     assert!(
-        decide(&d.case, &Input::Due, t0() + mins(2), &settings)
+        decide(&d.case, &Input::Due, t0() + mins(2), &s)
             .effects
             .is_empty()
     );
-}
-
-#[test]
-fn no_request_goes_out_inside_the_stop_margin_before_ship_by() {
-    let settings = Settings::default();
-    let case = new_case(t0());
-    let late = case.ship_by - settings.request_stop_margin;
-    let d = decide(&case, &Input::Due, late, &settings);
-    assert!(d.effects.is_empty());
-    assert_eq!(d.case.due(&settings), None);
 }
 
 // ---- properties ----
@@ -494,6 +812,7 @@ enum World {
     SeenBuyerRequest,
     SeenShipped,
     SeenCancelledElsewhere,
+    Withdraw,
 }
 
 #[derive(Debug, Clone)]
@@ -507,11 +826,12 @@ enum Outcome {
 
 fn world() -> impl proptest::strategy::Strategy<Value = World> {
     prop_oneof![
-        6 => Just(World::Tick),
+        12 => Just(World::Tick),
         2 => Just(World::SeenUnshipped),
         1 => Just(World::SeenBuyerRequest),
         1 => Just(World::SeenShipped),
         1 => Just(World::SeenCancelledElsewhere),
+        1 => Just(World::Withdraw),
     ]
 }
 
@@ -528,18 +848,21 @@ fn outcome() -> impl proptest::strategy::Strategy<Value = Outcome> {
 struct Log {
     buyer_request_seen: bool,
     cancel_submitted: bool,
-    sends: Vec<(u32, Timestamp)>,
-    /// (message number, outcome was Ok or Crash): the buyer may have received it.
+    final_accepted: bool,
+    /// (message number, outcome was Ok (false) or Crash (true)): the buyer may have it.
     maybe_delivered: Vec<(u32, bool)>,
-    accepted: u32,
-    crashes: u32,
     violations: Vec<String>,
 }
 
-fn run(steps: &[(i64, World, Outcome)], settings: &Settings) -> (Case, Log) {
-    let mut case = new_case(t0());
+/// Drives a case through `steps` like the service would; collects broken rules.
+fn run(
+    mut case: Case,
+    steps: &[(i64, World, Outcome)],
+    settings: &Settings,
+    start: Timestamp,
+) -> (Case, Log, Timestamp) {
     let mut log = Log::default();
-    let mut now = t0();
+    let mut now = start;
     for (advance, w, out) in steps {
         now += mins(*advance);
         let input = match w {
@@ -553,6 +876,9 @@ fn run(steps: &[(i64, World, Outcome)], settings: &Settings) -> (Case, Log) {
             World::SeenCancelledElsewhere => {
                 Input::OrderSeen(order(OrderStatus::Cancelled, false, Some("BUYER")))
             }
+            World::Withdraw => Input::Withdraw {
+                reason: "seller".into(),
+            },
         };
         let mut queue = vec![input];
         while let Some(input) = queue.pop() {
@@ -563,51 +889,94 @@ fn run(steps: &[(i64, World, Outcome)], settings: &Settings) -> (Case, Log) {
             }
             case = d.case;
             for e in d.effects {
+                let is_message = matches!(e, Effect::SendRequest { .. } | Effect::SendFinalNotice);
+                if is_message {
+                    if log.cancel_submitted || before.state.is_terminal() {
+                        log.violations.push("message after a cancel".into());
+                    }
+                    if settings.windows.is_quiet(now) {
+                        log.violations
+                            .push(format!("message in quiet hours at {now}"));
+                    }
+                }
                 match e {
                     Effect::SendRequest { n } => {
-                        if log.cancel_submitted || before.state.is_terminal() {
-                            log.violations.push("message after a cancel".into());
-                        }
-                        if now >= case.ship_by - settings.request_stop_margin {
-                            log.violations.push("request inside the stop margin".into());
+                        if case.strategy == Strategy::CancelFirst {
+                            log.violations
+                                .push("request message under cancel-first".into());
                         }
                         if n > settings.max_requests {
                             log.violations.push(format!("message {n} beyond the cap"));
                         }
-                        if log.maybe_delivered.iter().any(|(m, ok)| *m == n && !ok) {
+                        if now >= case.final_notice_at {
+                            log.violations
+                                .push("request after the final-notice time".into());
+                        }
+                        if log
+                            .maybe_delivered
+                            .iter()
+                            .any(|(m, crash)| *m == n && !crash)
+                        {
                             log.violations
                                 .push(format!("message {n} sent again after it was accepted"));
                         }
-                        log.sends.push((n, now));
-                        match out {
-                            Outcome::Ok => log.maybe_delivered.push((n, false)),
-                            Outcome::Crash => log.maybe_delivered.push((n, true)),
-                            _ => {}
-                        }
                         let outcome = match out {
-                            Outcome::Ok => MessageOutcome::Accepted,
+                            Outcome::Ok => {
+                                log.maybe_delivered.push((n, false));
+                                MessageOutcome::Accepted
+                            }
                             Outcome::Refused => MessageOutcome::Unavailable,
                             Outcome::Failed => MessageOutcome::Failed {
                                 detail: "503".into(),
                             },
                             Outcome::Crash => {
-                                log.crashes += 1;
+                                log.maybe_delivered.push((n, true));
                                 continue;
                             }
                         };
-                        if outcome == MessageOutcome::Accepted {
-                            log.accepted += 1;
-                        }
-                        queue.push(Input::MessageResult { n, outcome });
+                        queue.push(msg(MessageKind::Request(n), outcome));
+                    }
+                    Effect::SendFinalNotice => {
+                        let outcome = match out {
+                            Outcome::Ok => {
+                                log.final_accepted = true;
+                                MessageOutcome::Accepted
+                            }
+                            Outcome::Refused => MessageOutcome::Unavailable,
+                            Outcome::Failed => MessageOutcome::Failed {
+                                detail: "503".into(),
+                            },
+                            Outcome::Crash => continue,
+                        };
+                        queue.push(msg(MessageKind::FinalNotice, outcome));
                     }
                     Effect::SubmitCancel { reason } => {
                         if reason == CancelReason::BuyerCanceled && !log.buyer_request_seen {
                             log.violations
                                 .push("BuyerCanceled without the buyer's request".into());
                         }
+                        if reason != CancelReason::BuyerCanceled && !log.final_accepted {
+                            let excused = matches!(
+                                &case.state,
+                                CaseState::CancelDue {
+                                    plan: CancelPlan::GeneralAdjustment {
+                                        notice: Notice::NotDelivered { .. }
+                                    } | CancelPlan::NoInventory {
+                                        notice: Notice::NotDelivered { .. }
+                                    },
+                                    ..
+                                }
+                            ) && now >= case.cancel_by;
+                            if !excused {
+                                log.violations.push(format!(
+                                    "{} cancel before the final message was accepted",
+                                    reason.as_feed()
+                                ));
+                            }
+                        }
                         log.cancel_submitted = true;
                         match out {
-                            Outcome::Crash => log.crashes += 1,
+                            Outcome::Crash => {}
                             Outcome::Failed => queue.push(Input::CancelSubmitFailed {
                                 detail: "500".into(),
                             }),
@@ -616,57 +985,102 @@ fn run(steps: &[(i64, World, Outcome)], settings: &Settings) -> (Case, Log) {
                             }),
                         }
                     }
-                    Effect::CheckFeed { feed_id } => queue.push(Input::FeedResult {
-                        feed_id,
-                        outcome: match out {
+                    Effect::CheckFeed { feed_id } => {
+                        let outcome = match out {
                             Outcome::Ok => FeedOutcome::Succeeded,
                             Outcome::Failed => FeedOutcome::Pending,
                             _ => FeedOutcome::Failed {
                                 detail: "error".into(),
                             },
-                        },
-                    }),
-                    Effect::Publish(_) => {}
+                        };
+                        let ok = outcome == FeedOutcome::Succeeded;
+                        queue.push(Input::FeedResult { feed_id, outcome });
+                        if ok {
+                            queue.insert(
+                                0,
+                                Input::OrderSeen(order(
+                                    OrderStatus::Cancelled,
+                                    false,
+                                    Some("MERCHANT"),
+                                )),
+                            );
+                        }
+                    }
+                    Effect::ZeroListings | Effect::Publish(_) => {}
                 }
             }
         }
     }
-    (case, log)
+    (case, log, now)
+}
+
+fn strategy() -> impl proptest::strategy::Strategy<Value = Strategy> {
+    prop_oneof![Just(Strategy::AskBuyer), Just(Strategy::CancelFirst)]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
     fn the_never_break_rules_hold_for_any_sequence_of_inputs(
-        steps in proptest::collection::vec((0i64..240, world(), outcome()), 1..80)
+        strategy in strategy(),
+        opened_after in 0i64..(24 * 60),
+        ship_hours in 8i64..96,
+        steps in proptest::collection::vec((0i64..240, world(), outcome()), 1..120)
     ) {
-        let settings = Settings::default();
-        let (case, log) = run(&steps, &settings);
+        let s = settings(strategy);
+        let opened = t0() + mins(opened_after);
+        let case = open_case(strategy, opened, opened + hours(ship_hours));
+        let (case, log, _) = run(case, &steps, &s, opened);
         prop_assert!(log.violations.is_empty(), "{:?}", log.violations);
-        prop_assert!(log.accepted <= settings.max_requests);
-        // Each message number is accepted once at most; only a crash (no answer recorded) can
-        // make it go out a second time.
-        for n in 1..=settings.max_requests {
-            let accepted = log.maybe_delivered.iter().filter(|(m, c)| *m == n && !*c).count();
-            prop_assert!(accepted <= 1, "message {} accepted {} times", n, accepted);
-        }
         if let CaseState::Cancelled { reason: CancelReason::BuyerCanceled, .. } = case.state {
             prop_assert!(log.buyer_request_seen);
         }
     }
 
     #[test]
-    fn a_closed_case_ignores_every_later_input(
-        steps in proptest::collection::vec((0i64..240, world(), outcome()), 1..40),
-        later in proptest::collection::vec(0usize..13, 1..20),
+    fn every_case_ends_before_ship_by_when_sweeps_keep_running(
+        strategy in strategy(),
+        opened_after in 0i64..(24 * 60),
+        ship_hours in 6i64..96,
+        outcomes in proptest::collection::vec(outcome(), 2000),
     ) {
-        let settings = Settings::default();
-        let (case, _) = run(&steps, &settings);
+        // Sweeps every 5 minutes; every answer random, but cancels are not refused for ever:
+        // after three failures in a row the marketplace takes one.
+        let s = settings(strategy);
+        let opened = t0() + mins(opened_after);
+        let ship_by = opened + hours(ship_hours);
+        let mut case = open_case(strategy, opened, ship_by);
+        let mut now = opened;
+        let mut failures_in_a_row = 0;
+        for out in outcomes {
+            if case.state.is_terminal() || now >= ship_by {
+                break;
+            }
+            let out = match out {
+                Outcome::Ok => { failures_in_a_row = 0; Outcome::Ok }
+                other if failures_in_a_row >= 3 => { let _ = other; failures_in_a_row = 0; Outcome::Ok }
+                other => { failures_in_a_row += 1; other }
+            };
+            let (c, log, _) = run(case, &[(0, World::Tick, out)], &s, now);
+            prop_assert!(log.violations.iter().all(|v| !v.contains("quiet") && !v.contains("after a cancel")), "{:?}", log.violations);
+            case = c;
+            now += mins(5);
+        }
+        prop_assert!(case.state.is_terminal(), "still {} at ship-by {}", case.state.name(), ship_by);
+    }
+
+    #[test]
+    fn a_closed_case_ignores_every_later_input(
+        steps in proptest::collection::vec((0i64..240, world(), outcome()), 1..60),
+        later in proptest::collection::vec(0usize..16, 1..20),
+    ) {
+        let s = settings(Strategy::AskBuyer);
+        let (case, _, _) = run(new_case(t0()), &steps, &s, t0());
         if case.state.is_terminal() {
             let inputs = inputs();
             for i in later {
-                let d = decide(&case, &inputs[i].1, t0() + SignedDuration::from_hours(100), &settings);
+                let d = decide(&case, &inputs[i].1, t0() + hours(100), &s);
                 prop_assert_eq!(&d.case, &case);
                 prop_assert!(d.effects.is_empty());
             }

@@ -222,7 +222,7 @@ pub async fn run(out: &Path) -> Result<usize> {
     world.sim.write_log(&out.join("requests.jsonl"))?;
 
     let limits = Limits {
-        max_messages: world.svc.settings.max_requests,
+        max_messages: world.svc.settings.max_requests + 1,
         forbidden: vec![
             world.sim.config.client_secret.clone(),
             world.sim.config.refresh_token.clone(),

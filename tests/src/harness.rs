@@ -18,7 +18,7 @@ use kenzen_app::config::Config;
 use kenzen_app::dynamo::DynamoStore;
 use kenzen_app::ports::{CaseStore, TimelineEntry};
 use kenzen_app::{AppService, RunReport};
-use kenzen_core::Settings;
+use kenzen_core::{Settings, Strategy};
 use serde_json::{Value, json};
 
 use crate::sim::{Sim, SimConfig};
@@ -60,11 +60,12 @@ impl Function {
     }
 }
 
-/// The bus rules: which function a domain event (detail-type) goes to.
+/// The bus rules: which function an event (detail-type) goes to.
 pub fn route(detail_type: &str) -> Option<Function> {
     match detail_type {
         "CaseOpened" => Some(Function::ReplyDetect),
         "BuyerRequestedCancel" => Some(Function::FinalCancel),
+        "FlagOrder" | "WithdrawCase" => Some(Function::NewOrderCheck),
         _ => None,
     }
 }
@@ -80,13 +81,18 @@ pub struct WorldOptions {
     /// proxy); the simulator itself when `None`.
     pub spapi_endpoint: Option<String>,
     pub sim: SimConfig,
+    /// Deliver every schedule tick and bus event twice, and each batch of events in reverse
+    /// order (at-least-once, unordered delivery).
+    pub duplicate_deliveries: bool,
 }
 
 impl WorldOptions {
+    /// A world starting at `start` on amazon.co.jp under the ask-buyer strategy.
     pub fn at(start: &str) -> Self {
         Self {
             start: start.parse().expect("valid start time"),
-            settings: Settings::default(),
+            settings: Settings::new(Strategy::AskBuyer, "A1VC38T7YXB528"),
+            duplicate_deliveries: false,
             sim_addr: None,
             spapi_endpoint: None,
             sim: SimConfig::default(),
@@ -128,6 +134,7 @@ pub struct World {
     pub bus: String,
     queue_url: String,
     next_tick: BTreeMap<Function, Timestamp>,
+    duplicate_deliveries: bool,
     pub invocations: Vec<Invocation>,
     /// Every domain event read back from the bus: (time, detail-type, detail).
     pub events: Vec<(Timestamp, String, Value)>,
@@ -195,7 +202,7 @@ impl World {
         eb.put_rule()
             .name(format!("{name}-domain-events"))
             .event_bus_name(&name)
-            .event_pattern(json!({"source": ["kenzen"]}).to_string())
+            .event_pattern(json!({"source": ["kenzen", "kenzen.seller"]}).to_string())
             .send()
             .await
             .context("PutRule")?;
@@ -237,6 +244,10 @@ impl World {
             ("KENZEN_LWA_CLIENT_ID", opts.sim.client_id.clone()),
             ("KENZEN_LWA_CLIENT_SECRET", opts.sim.client_secret.clone()),
             ("KENZEN_LWA_REFRESH_TOKEN", opts.sim.refresh_token.clone()),
+            (
+                "KENZEN_STRATEGY",
+                opts.settings.strategy.as_setting().to_string(),
+            ),
         ]);
         let mut config = Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| anyhow!(e))?;
         config.settings = opts.settings.clone();
@@ -252,6 +263,7 @@ impl World {
             bus: name,
             queue_url,
             next_tick,
+            duplicate_deliveries: opts.duplicate_deliveries,
             invocations: Vec::new(),
             events: Vec::new(),
         })
@@ -311,9 +323,41 @@ impl World {
     /// Invokes `f` as its schedule would, then delivers the events it caused.
     pub async fn tick(&mut self, f: Function) -> Result<Invocation> {
         let ev = self.schedule_event(f);
-        let inv = self.invoke(f, ev).await;
+        let inv = self.invoke(f, ev.clone()).await;
+        if self.duplicate_deliveries {
+            self.invoke(f, ev).await;
+        }
         self.deliver_events().await?;
         Ok(inv)
+    }
+
+    /// Puts a seller command (`FlagOrder`, `WithdrawCase`) on the bus, as the README's
+    /// `aws events put-events` line does, and delivers it.
+    pub async fn seller_command(
+        &mut self,
+        detail_type: &str,
+        order_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let eb = aws_sdk_eventbridge::Client::new(&self.aws);
+        let out = eb
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .event_bus_name(&self.bus)
+                    .source("kenzen.seller")
+                    .detail_type(detail_type)
+                    .detail(json!({"orderId": order_id, "reason": reason}).to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .context("PutEvents(seller command)")?;
+        anyhow::ensure!(
+            out.failed_entry_count == 0,
+            "seller command not accepted by the bus"
+        );
+        self.deliver_events().await
     }
 
     /// Reads the domain events the bus routed to the queue and invokes the functions the rules
@@ -328,18 +372,24 @@ impl World {
                 .send()
                 .await
                 .context("ReceiveMessage")?;
-            let messages = got.messages.unwrap_or_default();
+            let mut messages = got.messages.unwrap_or_default();
             if messages.is_empty() {
                 return Ok(());
             }
+            if self.duplicate_deliveries {
+                messages.reverse();
+                let again = messages.clone();
+                messages.extend(again);
+            }
             for m in messages {
                 if let Some(h) = m.receipt_handle() {
-                    sqs.delete_message()
+                    // A duplicate's handle is gone already: that is fine.
+                    let _ = sqs
+                        .delete_message()
                         .queue_url(&self.queue_url)
                         .receipt_handle(h)
                         .send()
-                        .await
-                        .context("DeleteMessage")?;
+                        .await;
                 }
                 let body = m.body().unwrap_or_default();
                 let event: EventBridgeEvent<Value> = serde_json::from_str(body)

@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use kenzen_app::clock::VirtualClock;
+use kenzen_core::LocalTime;
 use serde_json::{Value, json};
 
 /// How a scripted buyer behaves.
@@ -31,8 +32,26 @@ pub enum Buyer {
     RequestsAfterMessage { after: u32, delay: SignedDuration },
     /// Requests cancellation at a fixed time, whatever the seller sends.
     RequestsAt(Timestamp),
+    /// Cancels the order directly (before it is confirmed) at a fixed time.
+    CancelsAt(Timestamp),
     /// Never answers.
     Silent,
+}
+
+/// Something the simulated world does at a set time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    BuyerRequestsCancellation,
+    BuyerCancels,
+    SellerShips,
+}
+
+/// A share of calls to one operation (`*` for all) that fail with `status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRate {
+    pub op: String,
+    pub share: f64,
+    pub status: u16,
 }
 
 /// One order line as the simulator holds it.
@@ -61,6 +80,12 @@ pub struct SimOrder {
     pub messages_received: u32,
     pub buyer_request: Option<Timestamp>,
     pub cancel: Option<(String, String)>,
+    /// The buyer reads messages only between these local times (`None`: at once).
+    pub reads: Option<(LocalTime, LocalTime)>,
+    /// Messaging actions are offered for this order.
+    pub messaging_available: bool,
+    /// The next this-many feed reports list an error for this order.
+    pub feed_errors: u32,
 }
 
 impl SimOrder {
@@ -86,6 +111,9 @@ impl SimOrder {
             messages_received: 0,
             buyer_request: None,
             cancel: None,
+            reads: None,
+            messaging_available: true,
+            feed_errors: 0,
         }
     }
 }
@@ -134,6 +162,14 @@ pub struct SimConfig {
     pub feed_delay: SignedDuration,
     /// searchOrders page size (small, so pagination is exercised).
     pub page_size: usize,
+    /// The marketplace's time zone (for buyers' reading hours).
+    pub time_zone: String,
+    /// Feeds created before this time stay IN_QUEUE until it.
+    pub feed_stuck_until: Option<Timestamp>,
+    /// Random failures per operation.
+    pub fault_rates: Vec<FaultRate>,
+    /// Seed for the random failures.
+    pub seed: u64,
 }
 
 impl Default for SimConfig {
@@ -146,6 +182,10 @@ impl Default for SimConfig {
             refresh_token: "Atzr|sim-refresh-token-do-not-log".into(),
             feed_delay: SignedDuration::from_mins(3),
             page_size: 2,
+            time_zone: "Asia/Tokyo".into(),
+            feed_stuck_until: None,
+            fault_rates: Vec::new(),
+            seed: 1,
         }
     }
 }
@@ -153,7 +193,10 @@ impl Default for SimConfig {
 #[derive(Debug, Default)]
 struct World {
     orders: BTreeMap<String, SimOrder>,
-    pending: Vec<(Timestamp, String)>,
+    pending: Vec<(Timestamp, String, Action)>,
+    /// Offer quantity per SKU, as set by listing patches and given back by cancels.
+    offers: BTreeMap<String, i64>,
+    rng: u64,
     delivered: Vec<Delivered>,
     documents: HashMap<String, Option<Vec<u8>>>,
     feeds: BTreeMap<String, Feed>,
@@ -188,6 +231,7 @@ fn rate_of(op: &str) -> (f64, f64) {
         "createFeed" => (0.0083, 15.0),
         "getFeed" => (2.0, 15.0),
         "getFeedDocument" => (0.0222, 10.0),
+        "patchListingsItem" => (5.0, 5.0),
         _ => (1.0, 5.0),
     }
 }
@@ -195,9 +239,12 @@ fn rate_of(op: &str) -> (f64, f64) {
 impl Sim {
     pub fn new(config: SimConfig, clock: Arc<VirtualClock>) -> Arc<Self> {
         Arc::new(Self {
-            config,
+            config: config.clone(),
             clock,
-            world: Mutex::new(World::default()),
+            world: Mutex::new(World {
+                rng: config.seed.max(1),
+                ..World::default()
+            }),
             base: Mutex::new(String::new()),
         })
     }
@@ -225,46 +272,112 @@ impl Sim {
 
     pub fn add_order(&self, order: SimOrder) {
         let mut w = self.world();
-        if let Buyer::RequestsAt(t) = order.buyer {
-            w.pending.push((t, order.order_id.clone()));
+        match order.buyer {
+            Buyer::RequestsAt(t) => {
+                w.pending
+                    .push((t, order.order_id.clone(), Action::BuyerRequestsCancellation))
+            }
+            Buyer::CancelsAt(t) => {
+                w.pending
+                    .push((t, order.order_id.clone(), Action::BuyerCancels))
+            }
+            _ => {}
         }
         w.orders.insert(order.order_id.clone(), order);
     }
 
-    /// The seller ships `order_id` now (if it is still unshipped).
-    pub fn ship(&self, order_id: &str) {
-        let now = self.clock.now();
-        let mut w = self.world();
-        if let Some(o) = w.orders.get_mut(order_id)
-            && o.status == "UNSHIPPED"
-        {
-            o.status = "SHIPPED";
-            o.last_updated = now;
-            w.log.push(
-                json!({"time": iso(now), "actor": "seller", "action": "ship", "orderId": order_id}),
-            );
-        }
+    /// Schedules a world action for `order_id` at `at`.
+    pub fn schedule(&self, at: Timestamp, order_id: &str, action: Action) {
+        self.world()
+            .pending
+            .push((at, order_id.to_string(), action));
     }
 
-    /// Applies every scripted buyer action due by now.
+    /// The seller ships `order_id` now (if it is still unshipped).
+    pub fn ship(&self, order_id: &str) {
+        self.schedule(self.clock.now(), order_id, Action::SellerShips);
+        self.advance();
+    }
+
+    /// The offer quantity of `sku` as listing patches and cancels left it.
+    pub fn offer_quantity(&self, sku: &str) -> Option<i64> {
+        self.world().offers.get(sku).copied()
+    }
+
+    /// Applies every scripted action due by now, in time order.
     pub fn advance(&self) {
         let now = self.clock.now();
         let mut w = self.world();
-        let (due, later): (Vec<_>, Vec<_>) = w.pending.drain(..).partition(|(t, _)| *t <= now);
+        let (mut due, later): (Vec<_>, Vec<_>) =
+            w.pending.drain(..).partition(|(t, _, _)| *t <= now);
         w.pending = later;
-        for (t, id) in due {
+        due.sort_by_key(|(t, _, _)| *t);
+        for (t, id, action) in due {
             let Some(o) = w.orders.get_mut(&id) else {
                 continue;
             };
-            if o.status != "UNSHIPPED" || o.buyer_request.is_some() {
+            if o.status != "UNSHIPPED" {
                 continue;
             }
-            o.buyer_request = Some(t);
+            let name = match action {
+                Action::BuyerRequestsCancellation => {
+                    if o.buyer_request.is_some() {
+                        continue;
+                    }
+                    o.buyer_request = Some(t);
+                    ("buyer", "requestCancellation")
+                }
+                Action::BuyerCancels => {
+                    o.status = "CANCELLED";
+                    o.cancel = Some(("BUYER".into(), "BUYER_CANCELED".into()));
+                    ("buyer", "cancelOrder")
+                }
+                Action::SellerShips => {
+                    o.status = "SHIPPED";
+                    ("seller", "ship")
+                }
+            };
             o.last_updated = t;
             w.log.push(json!({
-                "time": iso(t), "actor": "buyer", "action": "requestCancellation", "orderId": id
+                "time": iso(t), "actor": name.0, "action": name.1, "orderId": id
             }));
         }
+    }
+
+    /// When a buyer reading only between `reads` sees a message delivered at `at`.
+    fn read_time(&self, at: Timestamp, reads: Option<(LocalTime, LocalTime)>) -> Timestamp {
+        let Some((from, to)) = reads else { return at };
+        let tz = jiff::tz::TimeZone::get(&self.config.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let z = at.to_zoned(tz.clone());
+        let minutes = |h: i8, m: i8| i32::from(h) * 60 + i32::from(m);
+        let now_m = minutes(z.hour(), z.minute());
+        let (f, t) = (minutes(from.hour, from.minute), minutes(to.hour, to.minute));
+        let inside = if f <= t {
+            now_m >= f && now_m < t
+        } else {
+            now_m >= f || now_m < t
+        };
+        if inside {
+            return at;
+        }
+        let mut date = z.date();
+        if now_m >= f {
+            date = date.tomorrow().unwrap_or(date);
+        }
+        date.to_datetime(jiff::civil::Time::constant(from.hour, from.minute, 0, 0))
+            .to_zoned(tz)
+            .map(|z| z.timestamp())
+            .unwrap_or(at)
+    }
+
+    fn next_random(w: &mut World) -> f64 {
+        // xorshift64*: deterministic for a given seed.
+        let mut x = w.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        w.rng = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Makes operation `op` (a model operation id) answer `status` with the raw `body` for its
@@ -381,6 +494,12 @@ impl Sim {
         if feed.status != "IN_QUEUE" || now < feed.created + self.config.feed_delay {
             return;
         }
+        if let Some(until) = self.config.feed_stuck_until
+            && feed.created < until
+            && now < until
+        {
+            return;
+        }
         let xml = w
             .documents
             .get(&feed.document_id)
@@ -391,8 +510,13 @@ impl Sim {
         let mut results = String::new();
         let mut with_error = 0;
         for m in &messages {
+            let mut returned: Vec<(String, i64)> = Vec::new();
             let outcome = match w.orders.get_mut(&m.order_id) {
                 None => Err("18028 The order id was not found".to_string()),
+                Some(o) if o.feed_errors > 0 => {
+                    o.feed_errors -= 1;
+                    Err("25 We are unable to process the XML feed because of an internal error. Please resubmit the feed.".to_string())
+                }
                 Some(o) if o.status == "CANCELLED" => Ok(()),
                 Some(o) if o.status != "UNSHIPPED" => Err(format!(
                     "18028 Order {} cannot be cancelled: it is {}",
@@ -402,6 +526,13 @@ impl Sim {
                     o.status = "CANCELLED";
                     o.last_updated = now;
                     o.cancel = Some(("MERCHANT".into(), m.reason.clone()));
+                    if m.reason != "NoInventory" {
+                        returned = o
+                            .items
+                            .iter()
+                            .map(|i| (i.sku.clone(), i64::from(i.quantity)))
+                            .collect();
+                    }
                     w.log.push(json!({
                         "time": iso(now), "actor": "marketplace", "action": "cancelExecuted",
                         "orderId": m.order_id, "cancelReason": m.reason, "feedId": feed_id
@@ -409,6 +540,15 @@ impl Sim {
                     Ok(())
                 }
             };
+            for (sku, n) in returned {
+                if let Some(q) = w.offers.get_mut(&sku) {
+                    *q += n;
+                    w.log.push(json!({
+                        "time": iso(now), "actor": "marketplace", "action": "unitsReturnedToOffer",
+                        "sku": sku, "quantity": n
+                    }));
+                }
+            }
             if let Err(desc) = outcome {
                 with_error += 1;
                 let (code, text) = desc.split_once(' ').unwrap_or(("18028", &desc));
@@ -573,7 +713,7 @@ async fn dispatch(
         "status": resp.status().as_u16(),
         "operation": op,
     });
-    if method == Method::POST || method == Method::PUT {
+    if method == Method::POST || method == Method::PUT || method == Method::PATCH {
         let text = String::from_utf8_lossy(&body).into_owned();
         // The token exchange carries credentials: never log its body.
         line["body"] = if uri.path() == "/auth/o2/token" {
@@ -640,6 +780,7 @@ fn route(
         ("POST", ["feeds", "2021-06-30", "feeds"]) => "createFeed",
         ("GET", ["feeds", "2021-06-30", "feeds", _]) => "getFeed",
         ("GET", ["feeds", "2021-06-30", "documents", _]) => "getFeedDocument",
+        ("PATCH", ["listings", "2021-08-01", "items", _, _]) => "patchListingsItem",
         _ => {
             return (
                 json_response(
@@ -684,6 +825,32 @@ fn route(
     }
     {
         let mut w = sim.world();
+        for rate in &sim.config.fault_rates {
+            if (rate.op == op || rate.op == "*") && Sim::next_random(&mut w) < rate.share {
+                let status =
+                    StatusCode::from_u16(rate.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                let body = if op.starts_with("get") && path[0] == "messaging"
+                    || op == "createUnexpectedProblem"
+                {
+                    json!({"errors": [{"code": "InternalFailure", "message": "We encountered an internal error. Please try again."}]})
+                } else {
+                    errors(
+                        "InternalFailure",
+                        "We encountered an internal error. Please try again.",
+                    )
+                };
+                let body = if status == StatusCode::TOO_MANY_REQUESTS {
+                    errors(
+                        "QuotaExceeded",
+                        "You exceeded your quota for the requested resource.",
+                    )
+                } else {
+                    body
+                };
+                drop(w);
+                return reply(status, body);
+            }
+        }
         if let Some(f) = w.faults.iter_mut().find(|f| f.op == op && f.times > 0) {
             f.times -= 1;
             let status =
@@ -789,7 +956,7 @@ fn route(
                     json!({"errors": [{"code": "NotFound", "message": "Order not found."}]}),
                 );
             };
-            let available = o.status != "CANCELLED";
+            let available = o.status != "CANCELLED" && o.messaging_available;
             let self_link = json!({"href": format!("/messaging/v1/orders/{order_id}?marketplaceIds={}", sim.config.marketplace_id)});
             match op {
                 "getMessagingActionsForOrder" => {
@@ -838,7 +1005,12 @@ fn route(
                     if let Buyer::RequestsAfterMessage { after, delay } = order.buyer
                         && order.messages_received == after
                     {
-                        w.pending.push((now + delay, order_id.clone()));
+                        let read = sim.read_time(now, order.reads);
+                        w.pending.push((
+                            read + delay,
+                            order_id.clone(),
+                            Action::BuyerRequestsCancellation,
+                        ));
                     }
                     reply(StatusCode::CREATED, json!({}))
                 }
@@ -939,6 +1111,37 @@ fn route(
                     errors("NotFound", "Document not found."),
                 ),
             }
+        }
+        "patchListingsItem" => {
+            if !marketplace_ok(&q) || path[3] != sim.config.seller_id {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    errors("InvalidInput", "Invalid sellerId or marketplaceIds."),
+                );
+            }
+            let sku = percent_decode(path[4]);
+            let patch: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let quantity = patch["patches"]
+                .as_array()
+                .and_then(|ps| {
+                    ps.iter()
+                        .find(|p| p["path"] == "/attributes/fulfillment_availability")
+                })
+                .and_then(|p| p["value"][0]["quantity"].as_i64());
+            let (Some(quantity), Some(_)) = (quantity, patch["productType"].as_str()) else {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    errors("InvalidInput", "Expected a fulfillment_availability patch."),
+                );
+            };
+            let mut w = sim.world();
+            w.offers.insert(sku.clone(), quantity);
+            w.next_id += 1;
+            let submission = format!("sim-submission-{}", w.next_id);
+            reply(
+                StatusCode::OK,
+                json!({"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}),
+            )
         }
         _ => reply(
             StatusCode::NOT_FOUND,

@@ -10,7 +10,7 @@ use kenzen_app::dynamo::DynamoStore;
 use kenzen_app::eventbus::EventBridgePublisher;
 use kenzen_app::ports::{CaseStore, EventPublisher, Marketplace, StoreError};
 use kenzen_app::spapi::{SpApiClient, SpApiConfig, SpApiError};
-use kenzen_core::{CancelReason, CaseState, DomainEvent, DueKind, OpenReason, Settings};
+use kenzen_core::{CancelReason, CaseState, DomainEvent, DueKind, OpenReason, Settings, Strategy};
 use kenzen_tests::checks::{Limits, check};
 use kenzen_tests::harness::{Function, World, WorldOptions};
 use kenzen_tests::sim::{Buyer, SimItem, SimOrder};
@@ -54,7 +54,7 @@ async fn world() -> Result<World> {
 
 fn limits(w: &World) -> Limits {
     Limits {
-        max_messages: w.svc.settings.max_requests,
+        max_messages: w.svc.settings.max_requests + 1,
         forbidden: vec![
             w.sim.config.client_secret.clone(),
             w.sim.config.refresh_token.clone(),
@@ -197,14 +197,15 @@ async fn an_unfillable_order_is_asked_about_then_cancelled_as_buyer_canceled_aft
 }
 
 #[tokio::test]
-async fn a_buyer_who_never_answers_gets_spaced_resends_up_to_the_cap_and_the_case_stays_open()
+async fn a_buyer_who_never_answers_gets_resends_in_new_slots_then_the_final_apology_then_general_adjustment()
 -> Result<()> {
     let mut w = world().await?;
     w.stock("CUP", 0).await?;
     let id = "503-0000002-0000001";
+    let placed = t0() + mins(1);
     w.sim
-        .add_order(order(id, t0() + mins(1), "CUP", 1, Buyer::Silent, "en-US"));
-    w.run_until(t0() + hours(40)).await?;
+        .add_order(order(id, placed, "CUP", 1, Buyer::Silent, "en-US"));
+    w.run_until(placed + hours(48)).await?;
 
     assert_no_failures(&w);
     let sent: Vec<_> = w
@@ -213,18 +214,54 @@ async fn a_buyer_who_never_answers_gets_spaced_resends_up_to_the_cap_and_the_cas
         .into_iter()
         .filter(|d| d.order_id == id)
         .collect();
-    assert_eq!(sent.len(), 3, "cap of 3 request messages");
+    assert_eq!(sent.len(), 4, "three requests and the final apology");
+    let windows = &w.svc.settings.windows;
+    let mut slots = Vec::new();
+    for d in &sent {
+        assert!(
+            !windows.is_quiet(d.at),
+            "message in quiet hours at {}",
+            d.at
+        );
+        slots.push(windows.slot_of(d.at));
+    }
+    slots.truncate(3);
+    slots.sort();
+    assert_eq!(slots, [0, 1, 2], "each request in a different slot");
     for pair in sent.windows(2) {
-        assert!(pair[1].at.duration_since(pair[0].at) >= w.svc.settings.request_interval);
+        assert!(pair[1].at.duration_since(pair[0].at) >= w.svc.settings.min_gap);
     }
     assert!(sent[0].text.contains("Cancel items"), "English for en-US");
     assert!(sent[1].text.contains("writing again"));
-    assert!(matches!(
-        state(&w, id).await,
-        Some(CaseState::Requesting { next_at: None, .. })
-    ));
-    assert_eq!(w.sim.order(id).unwrap().status, "UNSHIPPED");
-    assert!(cancel_uploads(&w, id).is_empty());
+    assert!(sent[3].text.contains("we are cancelling it"));
+
+    let o = w.sim.order(id).unwrap();
+    assert_eq!(o.status, "CANCELLED");
+    assert_eq!(
+        o.cancel,
+        Some(("MERCHANT".into(), "GeneralAdjustment".into()))
+    );
+    let log = w.sim.log();
+    let cancelled_at = log
+        .iter()
+        .find(|l| l["action"] == "cancelExecuted" && l["orderId"] == id)
+        .and_then(|l| l["time"].as_str())
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap();
+    assert!(cancelled_at < o.ship_by, "cancelled before ship-by");
+    assert!(sent[3].at < cancelled_at, "apology first");
+    assert!(
+        check(&log, &limits(&w)).is_empty(),
+        "{:?}",
+        check(&log, &limits(&w))
+    );
+    // GeneralAdjustment gives the units back to the offer: the listing is set to 0 again.
+    assert_eq!(w.sim.offer_quantity("CUP"), Some(0));
+    let listing_patches = log
+        .iter()
+        .filter(|l| l["operation"] == "patchListingsItem")
+        .count();
+    assert_eq!(listing_patches, 2, "at open and after the cancel");
     Ok(())
 }
 
@@ -607,6 +644,7 @@ fn sample_case(id: &str, now: Timestamp) -> kenzen_core::Case {
             sku: "CUP".into(),
             title: "Cup".into(),
             quantity: 1,
+            unit_price: None,
             buyer_cancel_requested: false,
             buyer_cancel_reason: None,
             cancelled_by: None,
@@ -619,7 +657,7 @@ fn sample_case(id: &str, now: Timestamp) -> kenzen_core::Case {
             on_hand: 0,
             ordered: 1,
         },
-        &Settings::default(),
+        &Settings::new(Strategy::AskBuyer, "A1VC38T7YXB528"),
         now,
     )
     .unwrap()
@@ -631,7 +669,10 @@ async fn a_save_from_a_stale_version_is_a_conflict_and_changes_nothing() -> Resu
     let store: &DynamoStore = w.store();
     let case = sample_case("503-0000011-0000001", t0());
     let v1 = store
-        .create_case(&case, case.due(&Settings::default()))
+        .create_case(
+            &case,
+            case.due(&Settings::new(Strategy::AskBuyer, "A1VC38T7YXB528")),
+        )
         .await?;
     assert!(matches!(
         store.create_case(&case, None).await,
@@ -655,7 +696,7 @@ async fn a_save_from_a_stale_version_is_a_conflict_and_changes_nothing() -> Resu
 async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()> {
     let w = world().await?;
     let store = w.store();
-    let s = Settings::default();
+    let s = Settings::new(Strategy::AskBuyer, "A1VC38T7YXB528");
     let due_now = sample_case("503-0000012-0000001", t0());
     store
         .create_case(&due_now, Some((DueKind::Send, t0())))

@@ -14,6 +14,9 @@ use serde_json::Value;
 /// the failure shows in the function's metrics and the invocation is retried.
 pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
     match classify(&event.source, &event.detail_type, &event.detail)? {
+        Trigger::Seller { .. } => {
+            Err(format!("{} is not for this function", event.detail_type).into())
+        }
         Trigger::Schedule => finish(svc.send_due_messages().await?),
         Trigger::Order { detail_type, .. } => Err(format!(
             "message-resend runs on its schedule only, not on {detail_type} events"

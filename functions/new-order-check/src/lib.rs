@@ -1,10 +1,13 @@
-//! new-order-check: finds new unshipped MFN orders (Orders API poll since the stored cursor) and opens a case, sending the first request message, for each one that cannot be filled.
+//! new-order-check: finds new unshipped MFN orders (Orders API poll since the stored cursor) and
+//! opens a case, sending the first message, for each one that cannot be filled (stock short or
+//! below the profit floor). It also takes the seller's commands from the bus: `FlagOrder` opens
+//! a case by hand, `WithdrawCase` closes one.
 //!
 //! A thin handler: classify the event, run one use case, report. It holds no rules and builds no
 //! clients; `main.rs` wires the service once per container.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use kenzen_app::trigger::{Trigger, classify};
+use kenzen_app::trigger::{SellerCommand, Trigger, classify};
 use kenzen_app::{AppService, RunReport};
 use lambda_runtime::Error;
 use serde_json::Value;
@@ -15,6 +18,16 @@ use serde_json::Value;
 pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
     match classify(&event.source, &event.detail_type, &event.detail)? {
         Trigger::Schedule => finish(svc.check_new_orders().await?),
+        Trigger::Seller {
+            command: SellerCommand::FlagOrder,
+            order_id,
+            reason,
+        } => finish(svc.flag_order(&order_id, &reason).await?),
+        Trigger::Seller {
+            command: SellerCommand::WithdrawCase,
+            order_id,
+            reason,
+        } => finish(svc.withdraw(&order_id, &reason).await?),
         Trigger::Order { detail_type, .. } => Err(format!(
             "new-order-check runs on its schedule only, not on {detail_type} events"
         )

@@ -3,7 +3,7 @@
 //! (`Debug` leaves them out).
 
 use jiff::SignedDuration;
-use kenzen_core::Settings;
+use kenzen_core::{LocalTime, ProfitFloor, Settings, Strategy};
 
 use crate::spapi::SpApiConfig;
 
@@ -86,17 +86,72 @@ impl Config {
                 })?
                 .to_string(),
         };
-        let mut settings = Settings {
-            request_interval: hours("KENZEN_REQUEST_INTERVAL_HOURS", 8)?,
-            request_stop_margin: hours("KENZEN_REQUEST_STOP_MARGIN_HOURS", 12)?,
-            ..Settings::default()
-        };
+        let invalid = |name: &'static str, why: String| ConfigError::Invalid { name, why };
+        let strategy: Strategy = req("KENZEN_STRATEGY")?
+            .parse()
+            .map_err(|why| invalid("KENZEN_STRATEGY", why))?;
+        let mut settings = Settings::new(strategy, &marketplace_id);
+        if let Some(v) = get("KENZEN_QUIET_HOURS") {
+            let (a, b) = v.split_once('-').ok_or_else(|| {
+                invalid(
+                    "KENZEN_QUIET_HOURS",
+                    format!("{v:?} is not like 21:00-08:00"),
+                )
+            })?;
+            settings.windows.quiet_start =
+                a.parse().map_err(|w| invalid("KENZEN_QUIET_HOURS", w))?;
+            settings.windows.quiet_end = b.parse().map_err(|w| invalid("KENZEN_QUIET_HOURS", w))?;
+        }
+        if let Some(v) = get("KENZEN_SEND_SLOTS") {
+            settings.windows.slots = v
+                .split(',')
+                .map(|s| s.parse::<LocalTime>())
+                .collect::<Result<_, _>>()
+                .map_err(|w| invalid("KENZEN_SEND_SLOTS", w))?;
+        }
+        if let Some(v) = get("KENZEN_TIME_ZONE") {
+            settings.windows.time_zone = v;
+        }
         if let Some(v) = get("KENZEN_MAX_REQUESTS") {
             settings.max_requests = v.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: "KENZEN_MAX_REQUESTS",
                 why: format!("{v:?} is not a whole number"),
             })?;
         }
+        settings.min_gap = hours("KENZEN_MIN_GAP_HOURS", 3)?;
+        settings.final_notice_margin = hours("KENZEN_FINAL_NOTICE_MARGIN_HOURS", 12)?;
+        settings.cancel_margin = hours("KENZEN_CANCEL_MARGIN_HOURS", 3)?;
+        if let Some(v) = get("KENZEN_MIN_PROFIT") {
+            let number = |name: &'static str, v: &str| {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| invalid(name, format!("{v:?} is not a number")))
+            };
+            settings.profit_floor = Some(ProfitFloor {
+                minimum: number("KENZEN_MIN_PROFIT", &v)?,
+                fee_percent: match get("KENZEN_FEE_PERCENT") {
+                    Some(f) => number("KENZEN_FEE_PERCENT", &f)?,
+                    None => 10.0,
+                },
+            });
+        }
+        if let Some(v) = get("KENZEN_ZERO_LISTING") {
+            settings.zero_listing = match v.trim() {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(invalid(
+                        "KENZEN_ZERO_LISTING",
+                        format!("{other:?} is not true or false"),
+                    ));
+                }
+            };
+        }
+        settings
+            .validate()
+            .map_err(|why| invalid("KENZEN_QUIET_HOURS/KENZEN_SEND_SLOTS/margins", why))?;
         Ok(Self {
             table: req("KENZEN_TABLE")?,
             event_bus: req("KENZEN_EVENT_BUS")?,
@@ -138,6 +193,7 @@ mod tests {
         ("KENZEN_LWA_CLIENT_ID", "id"),
         ("KENZEN_LWA_CLIENT_SECRET", "very-secret"),
         ("KENZEN_LWA_REFRESH_TOKEN", "Atzr|refresh"),
+        ("KENZEN_STRATEGY", "ask-buyer"),
     ];
 
     #[test]
@@ -154,11 +210,35 @@ mod tests {
         pairs.push(("KENZEN_SPAPI_ENDPOINT", "http://127.0.0.1:4010"));
         pairs.push(("KENZEN_LWA_ENDPOINT", "http://127.0.0.1:9300/auth/o2/token"));
         pairs.push(("KENZEN_MAX_REQUESTS", "2"));
-        pairs.push(("KENZEN_REQUEST_INTERVAL_HOURS", "1.5"));
+        pairs.push(("KENZEN_MIN_GAP_HOURS", "1.5"));
+        pairs.push(("KENZEN_QUIET_HOURS", "22:00-07:00"));
+        pairs.push(("KENZEN_SEND_SLOTS", "07:30,18:00"));
+        pairs.push(("KENZEN_MIN_PROFIT", "100"));
+        pairs.push(("KENZEN_ZERO_LISTING", "false"));
         let c = Config::from_lookup(env(&pairs)).unwrap();
         assert_eq!(c.spapi.endpoint, "http://127.0.0.1:4010");
         assert_eq!(c.settings.max_requests, 2);
-        assert_eq!(c.settings.request_interval, SignedDuration::from_mins(90));
+        assert_eq!(c.settings.min_gap, SignedDuration::from_mins(90));
+        assert_eq!(c.settings.windows.slots.len(), 2);
+        assert_eq!(c.settings.windows.quiet_start, LocalTime::new(22, 0));
+        assert_eq!(c.settings.profit_floor.as_ref().unwrap().fee_percent, 10.0);
+        assert!(!c.settings.zero_listing);
+    }
+
+    #[test]
+    fn the_strategy_has_no_default() {
+        let pairs: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "KENZEN_STRATEGY")
+            .collect();
+        let err = Config::from_lookup(env(&pairs)).unwrap_err().to_string();
+        assert!(err.contains("KENZEN_STRATEGY"), "{err}");
+        let mut pairs = BASE.to_vec();
+        pairs.retain(|(k, _)| *k != "KENZEN_STRATEGY");
+        pairs.push(("KENZEN_STRATEGY", "cancel-first"));
+        let c = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.settings.strategy, Strategy::CancelFirst);
     }
 
     #[test]
@@ -175,6 +255,26 @@ mod tests {
         pairs.push(("KENZEN_MAX_REQUESTS", "three"));
         let err = Config::from_lookup(env(&pairs)).unwrap_err().to_string();
         assert!(err.contains("KENZEN_MAX_REQUESTS"), "{err}");
+
+        for (name, value) in [
+            ("KENZEN_SEND_SLOTS", "23:00"),
+            ("KENZEN_QUIET_HOURS", "late"),
+            ("KENZEN_STRATEGY", "cancel-later"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            let err = Config::from_lookup(env(&pairs)).unwrap_err().to_string();
+            assert!(
+                err.contains(
+                    name.trim_start_matches("KENZEN_")
+                        .split('_')
+                        .next()
+                        .unwrap()
+                ),
+                "{err}"
+            );
+        }
 
         let c = Config::from_lookup(env(BASE)).unwrap();
         let printed = format!("{c:?}");

@@ -5,7 +5,7 @@
 //!   `due_at` only while work is due (the sparse `due` index); `open_pk` only while the case is
 //!   open (the sparse `open` index).
 //! - timeline `ORDER#<id>` / `TL#<time>#<n>`: append-only, written only if new.
-//! - stock `SKU#<sku>` / `STOCK`: `on_hand`.
+//! - stock `SKU#<sku>` / `STOCK`: `on_hand`, and optionally `unit_cost`, `shipping_cost`.
 //! - poll cursor `POLL` / `CURSOR`: `at`.
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
 //!
@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
-use kenzen_core::{Case, DueKind, StockLevel};
+use kenzen_core::{Case, DueKind, SkuInfo};
 
 use crate::ports::{CaseStore, StoreError, TimelineEntry, Versioned};
 use crate::spapi::feed::CancelRequest;
@@ -72,18 +72,37 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Sets the on-hand quantity of `sku` (the seller's stock table).
-    pub async fn put_stock(&self, sku: &str, on_hand: u32) -> Result<(), StoreError> {
-        self.client
+    /// Writes the stock-table item of `sku` (what the seller maintains).
+    pub async fn put_sku(&self, sku: &str, info: SkuInfo) -> Result<(), StoreError> {
+        let mut req = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(format!("SKU#{sku}")))
-            .item("sk", AttributeValue::S("STOCK".into()))
-            .item("on_hand", AttributeValue::N(on_hand.to_string()))
-            .send()
-            .await
-            .map_err(|e| db_err("PutItem(stock)", e))?;
+            .item("sk", AttributeValue::S("STOCK".into()));
+        if let Some(n) = info.on_hand {
+            req = req.item("on_hand", AttributeValue::N(n.to_string()));
+        }
+        if let Some(c) = info.unit_cost {
+            req = req.item("unit_cost", AttributeValue::N(c.to_string()));
+        }
+        if let Some(c) = info.shipping_cost {
+            req = req.item("shipping_cost", AttributeValue::N(c.to_string()));
+        }
+        req.send().await.map_err(|e| db_err("PutItem(stock)", e))?;
         Ok(())
+    }
+
+    /// Sets the on-hand quantity of `sku` and nothing else.
+    pub async fn put_stock(&self, sku: &str, on_hand: u32) -> Result<(), StoreError> {
+        self.put_sku(
+            sku,
+            SkuInfo {
+                on_hand: Some(on_hand),
+                ..SkuInfo::default()
+            },
+        )
+        .await
     }
 
     fn case_item(
@@ -363,12 +382,12 @@ impl CaseStore for DynamoStore {
         }
     }
 
-    async fn stock_levels(
-        &self,
-        skus: &[String],
-    ) -> Result<BTreeMap<String, StockLevel>, StoreError> {
+    async fn sku_info(&self, skus: &[String]) -> Result<BTreeMap<String, SkuInfo>, StoreError> {
         let mut out = BTreeMap::new();
         for sku in skus {
+            if out.contains_key(sku) {
+                continue;
+            }
             let got = self
                 .client
                 .get_item()
@@ -378,21 +397,43 @@ impl CaseStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| db_err("GetItem(stock)", e))?;
-            if let Some(item) = got.item {
-                let on_hand = match item.get("on_hand") {
-                    Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt {
-                        key: format!("SKU#{sku}"),
-                        detail: format!("on_hand {n:?} is not a whole number"),
-                    })?,
-                    _ => {
-                        return Err(StoreError::Corrupt {
+            let Some(item) = got.item else { continue };
+            let number = |name: &str| -> Result<Option<f64>, StoreError> {
+                match item.get(name) {
+                    None => Ok(None),
+                    Some(AttributeValue::N(n)) => n
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite() && *v >= 0.0)
+                        .map(Some)
+                        .ok_or_else(|| StoreError::Corrupt {
                             key: format!("SKU#{sku}"),
-                            detail: "no on_hand".into(),
-                        });
-                    }
-                };
-                out.insert(sku.clone(), StockLevel { on_hand });
-            }
+                            detail: format!("{name} {n:?} is not a non-negative number"),
+                        }),
+                    Some(_) => Err(StoreError::Corrupt {
+                        key: format!("SKU#{sku}"),
+                        detail: format!("{name} is not a number"),
+                    }),
+                }
+            };
+            let on_hand = match number("on_hand")? {
+                Some(v) if v.fract() == 0.0 && v <= f64::from(u32::MAX) => Some(v as u32),
+                Some(v) => {
+                    return Err(StoreError::Corrupt {
+                        key: format!("SKU#{sku}"),
+                        detail: format!("on_hand {v} is not a whole number"),
+                    });
+                }
+                None => None,
+            };
+            out.insert(
+                sku.clone(),
+                SkuInfo {
+                    on_hand,
+                    unit_cost: number("unit_cost")?,
+                    shipping_cost: number("shipping_cost")?,
+                },
+            );
         }
         Ok(out)
     }

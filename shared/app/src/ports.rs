@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
-use kenzen_core::{Case, DomainEvent, DueKind, OrderView, StockLevel};
+use kenzen_core::{Case, DomainEvent, DueKind, OrderView, SkuInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::spapi::SpApiError;
@@ -73,6 +73,14 @@ pub trait Marketplace: Send + Sync {
         &self,
         cancels: &[CancelRequest],
     ) -> impl Future<Output = Result<String, SpApiError>> + Send;
+
+    /// Sets the offer quantity of `sku` (Listings Items `patchListingsItem`,
+    /// `fulfillment_availability`).
+    fn set_listing_quantity(
+        &self,
+        sku: &str,
+        quantity: u32,
+    ) -> impl Future<Output = Result<(), SpApiError>> + Send;
 
     /// Where batch `id` (built from `cancels`, in that order) stands.
     fn cancel_status(
@@ -162,11 +170,11 @@ pub trait CaseStore: Send + Sync {
         order_id: &str,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
 
-    /// Stock levels for `skus`; SKUs without a stock item are absent.
-    fn stock_levels(
+    /// What the stock table says about `skus`; SKUs without a stock item are absent.
+    fn sku_info(
         &self,
         skus: &[String],
-    ) -> impl Future<Output = Result<BTreeMap<String, StockLevel>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<String, SkuInfo>, StoreError>> + Send;
 
     fn poll_cursor(&self) -> impl Future<Output = Result<Option<Timestamp>, StoreError>> + Send;
 

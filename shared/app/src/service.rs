@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use jiff::{SignedDuration, Timestamp};
-use kenzen_core::message::{Language, check_text, request_text};
+use kenzen_core::message::{Language, check_text, final_text, request_text};
 use kenzen_core::{
-    Assessment, Case, CaseState, DomainEvent, DueKind, Effect, FeedOutcome, Input, MessageOutcome,
-    OrderView, Settings, assess, decide,
+    Assessment, CancelPlan, Case, CaseState, DomainEvent, DueKind, Effect, FeedOutcome, Input,
+    MessageKind, MessageOutcome, OpenReason, OrderView, Settings, assess, decide,
 };
 use serde::Serialize;
 
@@ -167,13 +167,18 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
             case = next;
             for e in effects {
                 match e {
-                    Effect::SendRequest { n } => {
-                        let outcome = self.send_request(&case.value, n, now).await;
+                    Effect::SendRequest { .. } | Effect::SendFinalNotice => {
+                        let message = match e {
+                            Effect::SendRequest { n } => MessageKind::Request(n),
+                            _ => MessageKind::FinalNotice,
+                        };
+                        let outcome = self.send_message(&case.value, message, now).await;
                         if outcome == MessageOutcome::Accepted {
                             report.messages_sent += 1;
                         }
-                        queue.push_back(Input::MessageResult { n, outcome });
+                        queue.push_back(Input::MessageResult { message, outcome });
                     }
+                    Effect::ZeroListings => self.zero_listings(&case.value, now).await,
                     Effect::SubmitCancel { reason } => {
                         deferred.push(Deferred::Cancel(CancelRequest {
                             order_id: case.value.order_id.clone(),
@@ -195,9 +200,45 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
         Ok((case, deferred))
     }
 
-    /// Sends request message `n`: preflight, buyer locale, text, send. Never fails: every
-    /// problem becomes an outcome the rules handle, and the attempt goes into the timeline.
-    async fn send_request(&self, case: &Case, n: u32, now: Timestamp) -> MessageOutcome {
+    /// Sets the listing quantity of the case's stocked-out SKU to 0 so it stops selling
+    /// (when the setting is on and the case is about stock). Best effort: a failure is recorded
+    /// in the timeline and logged, and changes nothing else.
+    async fn zero_listings(&self, case: &Case, now: Timestamp) {
+        let OpenReason::StockShort { sku, .. } = &case.reason else {
+            return;
+        };
+        if !self.settings.zero_listing {
+            return;
+        }
+        let (note, answer) = match self.market.set_listing_quantity(sku, 0).await {
+            Ok(()) => (
+                format!("listing {sku} quantity set to 0"),
+                "ACCEPTED".to_string(),
+            ),
+            Err(e) => {
+                tracing::error!(order_id = %case.order_id, error = %e, "listing quantity not set");
+                (
+                    format!("listing {sku} quantity NOT set to 0"),
+                    e.to_string(),
+                )
+            }
+        };
+        if let Err(e) = self
+            .timeline(case, now, "listing", &note, None, Some(answer))
+            .await
+        {
+            tracing::error!(order_id = %case.order_id, error = %e, "listing change not recorded");
+        }
+    }
+
+    /// Sends a message: preflight, buyer locale, text, send. Never fails: every problem becomes
+    /// an outcome the rules handle, and the attempt goes into the timeline.
+    async fn send_message(
+        &self,
+        case: &Case,
+        message: MessageKind,
+        now: Timestamp,
+    ) -> MessageOutcome {
         let id = case.order_id.as_str();
         let (outcome, text, answer) = match self.market.can_send_unexpected_problem(id).await {
             Ok(false) => (
@@ -221,7 +262,11 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
                     format!("getAttributes failed: {e}"),
                 ),
                 Ok(locale) => {
-                    let text = request_text(case, n, Language::from_locale(locale.as_deref()));
+                    let lang = Language::from_locale(locale.as_deref());
+                    let text = match message {
+                        MessageKind::Request(n) => request_text(case, n, lang),
+                        MessageKind::FinalNotice => final_text(case, lang),
+                    };
                     match check_text(&text) {
                         Err(why) => (
                             MessageOutcome::Failed {
@@ -251,7 +296,10 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
                 }
             },
         };
-        let note = format!("request message {n}");
+        let note = match message {
+            MessageKind::Request(n) => format!("request message {n}"),
+            MessageKind::FinalNotice => "final message".to_string(),
+        };
         if let Err(e) = self
             .timeline(case, now, "message", &note, text, Some(answer))
             .await
@@ -273,12 +321,23 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
             return Ok(());
         }
         let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
-        let stock = self.store.stock_levels(&skus).await?;
-        let reason = match assess(&order, &stock) {
-            Assessment::Unfillable(reason) => reason,
-            Assessment::Fillable | Assessment::NotApplicable(_) => return Ok(()),
-        };
-        let Some(case) = Case::open(&order, reason, &self.settings, now) else {
+        let stock = self.store.sku_info(&skus).await?;
+        match assess(&order, &stock, self.settings.profit_floor.as_ref()) {
+            Assessment::Unfillable(reason) => self.open_case(&order, reason, now, report).await,
+            Assessment::Fillable | Assessment::NotApplicable(_) => Ok(()),
+        }
+    }
+
+    /// Opens a case for `order`, records and announces it, stops the SKU selling, and sends the
+    /// first message if one is due now. A case that exists already is left alone.
+    async fn open_case(
+        &self,
+        order: &OrderView,
+        reason: OpenReason,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        let Some(case) = Case::open(order, reason, &self.settings, now) else {
             return Ok(());
         };
         let vc = self
@@ -286,17 +345,17 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
             .create_case(&case, case.due(&self.settings))
             .await?;
         report.cases_opened += 1;
-        let kenzen_core::OpenReason::StockShort {
-            sku,
-            on_hand,
-            ordered,
-        } = &case.reason;
-        let why = format!("stock short: {sku} has {on_hand} on hand, order wants {ordered}");
+        let why = case.reason.describe();
         self.timeline(
             &case,
             now,
             "decision",
-            &format!("case opened ({why})"),
+            &format!(
+                "case opened ({why}); strategy {}, final notice at {}, cancel by {}",
+                case.strategy.as_setting(),
+                case.final_notice_at,
+                case.cancel_by
+            ),
             None,
             None,
         )
@@ -320,11 +379,61 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
             });
         }
         self.events.publish(&events).await?;
-        if matches!(case.due(&self.settings), Some((DueKind::Send, _))) {
-            // The first request goes out at detection.
+        self.zero_listings(&case, now).await;
+        if matches!(case.due(&self.settings), Some((DueKind::Send, t)) if t <= now) {
+            // The first message goes out at detection.
             self.drive(vc, Input::Due, now, report).await?;
         }
         Ok(())
+    }
+
+    /// The seller flagged `order_id` by hand (an event on the bus): opens a case for it, unless
+    /// there is one or the order is not an unshipped merchant-fulfilled order.
+    pub async fn flag_order(
+        &self,
+        order_id: &str,
+        reason: &str,
+    ) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        if self.store.get_case(order_id).await?.is_some() {
+            tracing::info!(order_id, "flagged order already has a case");
+            return Ok(report);
+        }
+        let order = self.market.get_order(order_id).await?;
+        report.orders_seen += 1;
+        let probe = assess(&order, &Default::default(), None);
+        if let Assessment::NotApplicable(why) = probe {
+            tracing::warn!(order_id, why, "flagged order cannot get a case");
+            report
+                .errors
+                .push(format!("{order_id}: not flagged: {why}"));
+            return Ok(report);
+        }
+        let reason = OpenReason::ManualFlag {
+            reason: reason.chars().take(200).collect(),
+        };
+        if let Err(e) = self.open_case(&order, reason, now, &mut report).await {
+            report.failed(order_id, &e);
+        }
+        Ok(report)
+    }
+
+    /// The seller withdrew the case for `order_id`: it closes without further messages, unless
+    /// the cancel is already on its way.
+    pub async fn withdraw(&self, order_id: &str, reason: &str) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        if let Some(vc) = self.store.get_case(order_id).await? {
+            report.cases_checked += 1;
+            let input = Input::Withdraw {
+                reason: reason.chars().take(200).collect(),
+            };
+            if let Err(e) = self.drive(vc, input, now, &mut report).await {
+                report.failed(order_id, &e);
+            }
+        }
+        Ok(report)
     }
 
     /// new-order-check: polls orders updated since the cursor, opens cases for unfillable new
@@ -433,7 +542,14 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
                 let (vc, _) = self
                     .drive(vc, Input::OrderSeen(order), now, &mut *report)
                     .await?;
-                if !buyer_request {
+                let buyer_plan = matches!(
+                    vc.value.state,
+                    CaseState::CancelDue {
+                        plan: CancelPlan::BuyerCanceled { .. },
+                        ..
+                    }
+                );
+                if buyer_plan && !buyer_request {
                     return Ok::<_, ServiceError>(None);
                 }
                 let (vc, deferred) = self.drive(vc, Input::Due, now, &mut *report).await?;
@@ -446,7 +562,7 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
                 Ok(Some(claimed)) => batch.push(claimed),
                 Ok(None) => {
                     if let Some(vc) = self.store.get_case(&id).await?
-                        && !vc.value.state.is_terminal()
+                        && matches!(vc.value.state, CaseState::CancelDue { .. })
                     {
                         tracing::warn!(order_id = %id, "cancel due but the order no longer shows the buyer's request; not submitted");
                     }
@@ -522,10 +638,13 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
                 Some(r) => r,
                 None => cases
                     .iter()
-                    .map(|vc| CancelRequest {
-                        order_id: vc.value.order_id.clone(),
-                        order_item_ids: Vec::new(),
-                        reason: kenzen_core::CancelReason::BuyerCanceled,
+                    .filter_map(|vc| match &vc.value.state {
+                        CaseState::CancelSubmitted { plan, .. } => Some(CancelRequest {
+                            order_id: vc.value.order_id.clone(),
+                            order_item_ids: Vec::new(),
+                            reason: plan.reason(),
+                        }),
+                        _ => None,
                     })
                     .collect(),
             };

@@ -8,6 +8,8 @@ use serde_json::Value;
 pub const SCHEDULE_SOURCE: &str = "aws.events";
 /// The `source` of ORDER_CHANGE notifications put on the bus by the intake.
 pub const INTAKE_SOURCE: &str = "kenzen.intake";
+/// The `source` of the seller's own commands (`FlagOrder`, `WithdrawCase`).
+pub const SELLER_SOURCE: &str = "kenzen.seller";
 
 /// A classified invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,21 @@ pub enum Trigger {
         detail_type: String,
         order_id: String,
     },
+    /// The seller's command about one order, with the seller's reason.
+    Seller {
+        command: SellerCommand,
+        order_id: String,
+        reason: String,
+    },
+}
+
+/// What the seller can tell kenzen through the bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SellerCommand {
+    /// Treat this order as unfillable (open a case).
+    FlagOrder,
+    /// Close this order's case without further messages.
+    WithdrawCase,
 }
 
 /// Why an event was refused.
@@ -39,6 +56,30 @@ pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigg
     };
     match source {
         SCHEDULE_SOURCE if detail_type == "Scheduled Event" => Ok(Trigger::Schedule),
+        SELLER_SOURCE => {
+            let command = match detail_type {
+                "FlagOrder" => SellerCommand::FlagOrder,
+                "WithdrawCase" => SellerCommand::WithdrawCase,
+                _ => return Err(bad("seller commands are FlagOrder and WithdrawCase")),
+            };
+            let order_id = detail
+                .get("orderId")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty() && s.len() <= 64)
+                .ok_or_else(|| bad("detail has no orderId"))?;
+            let reason = detail
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("no reason given")
+                .chars()
+                .take(200)
+                .collect();
+            Ok(Trigger::Seller {
+                command,
+                order_id: order_id.to_string(),
+                reason,
+            })
+        }
         kenzen_core::events::SOURCE | INTAKE_SOURCE => {
             let order_id = detail
                 .get("orderId")
@@ -76,6 +117,31 @@ mod tests {
                 order_id: "503-1".into()
             })
         );
+    }
+
+    #[test]
+    fn seller_commands_carry_the_order_and_reason() {
+        assert_eq!(
+            classify(
+                "kenzen.seller",
+                "FlagOrder",
+                &json!({"orderId": "503-1", "reason": "damaged in storage"})
+            ),
+            Ok(Trigger::Seller {
+                command: SellerCommand::FlagOrder,
+                order_id: "503-1".into(),
+                reason: "damaged in storage".into()
+            })
+        );
+        assert!(
+            classify(
+                "kenzen.seller",
+                "CancelEverything",
+                &json!({"orderId": "1"})
+            )
+            .is_err()
+        );
+        assert!(classify("kenzen.seller", "WithdrawCase", &json!({})).is_err());
     }
 
     #[test]

@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         ("KENZEN_LWA_CLIENT_ID", c.client_id.clone()),
         ("KENZEN_LWA_CLIENT_SECRET", c.client_secret.clone()),
         ("KENZEN_LWA_REFRESH_TOKEN", c.refresh_token.clone()),
+        ("KENZEN_STRATEGY", "ask-buyer".to_string()),
     ] {
         println!("{k}={v}");
     }

@@ -303,6 +303,20 @@ impl SpApiClient {
     }
 }
 
+/// Percent-encodes one URL path segment (SKUs may hold any character).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 impl Marketplace for SpApiClient {
     async fn search_orders(
         &self,
@@ -457,6 +471,46 @@ impl Marketplace for SpApiClient {
             .await?;
         let created: wire::CreateFeedResponse = Self::decode(op, status, &body)?;
         Ok(created.feed_id)
+    }
+
+    async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), SpApiError> {
+        let op = Op::PatchListingsItem;
+        let path = format!(
+            "/listings/2021-08-01/items/{}/{}",
+            encode_segment(&self.cfg.seller_id),
+            encode_segment(sku)
+        );
+        let (status, body) = self
+            .call(
+                op,
+                Method::PATCH,
+                &path,
+                &self.messaging_query(),
+                Some(serde_json::json!({
+                    "productType": "PRODUCT",
+                    "patches": [{
+                        "op": "replace",
+                        "path": "/attributes/fulfillment_availability",
+                        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]
+                    }]
+                })),
+            )
+            .await?;
+        #[derive(serde::Deserialize)]
+        struct Submission {
+            status: String,
+        }
+        let s: Submission = Self::decode(op, status, &body)?;
+        if s.status == "ACCEPTED" {
+            Ok(())
+        } else {
+            Err(SpApiError::Http {
+                op: op.name(),
+                status: status.as_u16(),
+                code: s.status,
+                message: format!("listing quantity for {sku} not accepted"),
+            })
+        }
     }
 
     async fn cancel_status(

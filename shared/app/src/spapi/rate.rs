@@ -22,6 +22,7 @@ pub enum Op {
     CreateFeed,
     GetFeed,
     GetFeedDocument,
+    PatchListingsItem,
 }
 
 impl Op {
@@ -37,6 +38,7 @@ impl Op {
             Self::CreateFeed => (0.0083, 15.0),
             Self::GetFeed => (2.0, 15.0),
             Self::GetFeedDocument => (0.0222, 10.0),
+            Self::PatchListingsItem => (5.0, 5.0),
         }
     }
 
@@ -52,6 +54,7 @@ impl Op {
             Self::CreateFeed => "createFeed",
             Self::GetFeed => "getFeed",
             Self::GetFeedDocument => "getFeedDocument",
+            Self::PatchListingsItem => "patchListingsItem",
         }
     }
 }

@@ -69,6 +69,19 @@ pub struct OrderItem {
 pub struct Product {
     pub seller_sku: Option<String>,
     pub title: Option<String>,
+    pub price: Option<ItemPrice>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPrice {
+    pub unit_price: Option<Money>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Money {
+    pub amount: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,9 +137,14 @@ impl Order {
                 };
                 OrderLine {
                     order_item_id: item.order_item_id,
-                    sku: item.product.seller_sku.unwrap_or_default(),
-                    title: item.product.title.unwrap_or_default(),
+                    sku: item.product.seller_sku.clone().unwrap_or_default(),
+                    title: item.product.title.clone().unwrap_or_default(),
                     quantity: item.quantity_ordered,
+                    unit_price: item
+                        .product
+                        .price
+                        .and_then(|p| p.unit_price)
+                        .map(|m| m.amount),
                     buyer_cancel_requested: requested,
                     buyer_cancel_reason: reason,
                     cancelled_by: by,
