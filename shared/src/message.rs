@@ -157,6 +157,19 @@ pub fn final_text(case: &Case, lang: Language) -> String {
     fit(text)
 }
 
+/// The phrases only the final apology carries (Japanese and English).
+const FINAL_MARKERS: [&str; 2] = [
+    "当店にてご注文をキャンセルさせていただきます",
+    "so we are cancelling it",
+];
+
+/// True when `text` is a final apology written by [`final_text`] (used by checks that judge
+/// kenzen from the marketplace's log).
+pub fn is_final_text(text: &str) -> bool {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    FINAL_MARKERS.iter().any(|m| one_line.contains(m))
+}
+
 /// Keeps a text within Amazon's limit (titles are already short, so this only guards).
 fn fit(text: String) -> String {
     if text.chars().count() <= MAX_CHARS {
@@ -245,6 +258,10 @@ mod tests {
     fn the_final_apology_says_the_order_is_being_cancelled() {
         let case = case_with_titles(&["Tea cup".into()]);
         assert!(final_text(&case, Language::English).contains("we are cancelling it"));
+        assert!(is_final_text(&final_text(&case, Language::English)));
+        assert!(is_final_text(&final_text(&case, Language::Japanese)));
+        assert!(!is_final_text(&request_text(&case, 3, Language::Japanese)));
+        assert!(!is_final_text(&request_text(&case, 3, Language::English)));
         let ja = final_text(&case, Language::Japanese);
         assert!(ja.contains("キャンセルさせていただきます") && ja.contains("503-1234567-7654321"));
         let mut flagged = case.clone();

@@ -1,21 +1,56 @@
-//! The never-break rules, checked from the simulator's log after a run (the marketplace's view:
-//! what kenzen really sent, and when).
+//! The never-break rules, checked after a run from the simulator's log (the marketplace's view:
+//! what kenzen really sent, and when) and a few facts per order.
 //!
-//! It reads only the log, so it judges kenzen by its traffic, not by kenzen's own records.
+//! It judges kenzen by its traffic, not by kenzen's own records; the only facts it takes from
+//! kenzen are whether an order had a case, when that case ended, and whether the case says its
+//! final notice could not be delivered (the one allowed exception).
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
+use kenzen_core::SendWindows;
 use serde_json::Value;
 
 use crate::sim::parse_ack_feed;
 
+/// What the checker knows of one order beyond the log.
+#[derive(Debug, Clone)]
+pub struct OrderFacts {
+    pub order_id: String,
+    pub ship_by: Timestamp,
+    pub has_case: bool,
+    /// When the order was cancelled, shipped, or its case closed.
+    pub ended_at: Option<Timestamp>,
+    /// The case records that the final notice could not be delivered before the deadline.
+    pub notice_excused: bool,
+}
+
 /// Settings the checks need.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Request messages allowed per order.
+    /// Messages allowed per order (request messages plus the final one).
     pub max_messages: u32,
     /// Strings that must never appear in the log (secrets, buyer names).
     pub forbidden: Vec<String>,
+    /// Quiet hours to check message times against (`None`: not checked).
+    pub windows: Option<SendWindows>,
+    /// Orders whose cases must end before ship-by (those with ship-by before `end`).
+    pub orders: Vec<OrderFacts>,
+    /// The end of the run.
+    pub end: Timestamp,
+}
+
+impl Limits {
+    /// Limits for a run without per-order facts or quiet-hour checks.
+    pub fn basic(max_messages: u32, forbidden: Vec<String>) -> Self {
+        Self {
+            max_messages,
+            forbidden,
+            windows: None,
+            orders: Vec::new(),
+            end: Timestamp::MAX,
+        }
+    }
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -33,7 +68,14 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
     let mut broken = Vec::new();
     let mut buyer_request: BTreeMap<String, String> = BTreeMap::new();
     let mut cancel_sent: BTreeMap<String, String> = BTreeMap::new();
+    let mut ended_elsewhere: BTreeMap<String, String> = BTreeMap::new();
     let mut messages: BTreeMap<String, u32> = BTreeMap::new();
+    let mut final_message: BTreeMap<String, String> = BTreeMap::new();
+    let excused: BTreeMap<&str, bool> = limits
+        .orders
+        .iter()
+        .map(|o| (o.order_id.as_str(), o.notice_excused))
+        .collect();
     for line in log {
         let text = line.to_string();
         for f in &limits.forbidden {
@@ -45,11 +87,17 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
             }
         }
         let time = s(line, "time").to_string();
-        if s(line, "actor") == "buyer" && s(line, "action") == "requestCancellation" {
-            buyer_request
-                .entry(s(line, "orderId").to_string())
-                .or_insert(time.clone());
-            continue;
+        let order = s(line, "orderId").to_string();
+        match (s(line, "actor"), s(line, "action")) {
+            ("buyer", "requestCancellation") => {
+                buyer_request.entry(order).or_insert(time);
+                continue;
+            }
+            ("buyer", "cancelOrder") | ("seller", "ship") => {
+                ended_elsewhere.entry(order).or_insert(time);
+                continue;
+            }
+            _ => {}
         }
         if s(line, "method") == "PUT" && s(line, "path").starts_with("/sim-docs/") {
             for m in parse_ack_feed(s(line, "body")) {
@@ -57,6 +105,15 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                     broken.push(format!(
                         "{}: BuyerCanceled submitted at {time} without the buyer's request",
                         m.order_id
+                    ));
+                }
+                if (m.reason == "GeneralAdjustment" || m.reason == "NoInventory")
+                    && !final_message.contains_key(&m.order_id)
+                    && !excused.get(m.order_id.as_str()).copied().unwrap_or(false)
+                {
+                    broken.push(format!(
+                        "{}: {} cancel submitted at {time} before any final message was accepted",
+                        m.order_id, m.reason
                     ));
                 }
                 cancel_sent.entry(m.order_id).or_insert(time.clone());
@@ -72,6 +129,17 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                     "{id}: message at {time} after the cancel was submitted at {at}"
                 ));
             }
+            if let Some(at) = ended_elsewhere.get(id) {
+                broken.push(format!(
+                    "{id}: message at {time} after the order ended at {at}"
+                ));
+            }
+            if let Some(w) = &limits.windows
+                && let Ok(t) = time.parse::<Timestamp>()
+                && w.is_quiet(t)
+            {
+                broken.push(format!("{id}: message at {time} in quiet hours"));
+            }
             let n = messages.entry(id.to_string()).or_default();
             *n += 1;
             if *n > limits.max_messages {
@@ -80,6 +148,29 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                     limits.max_messages
                 ));
             }
+            let body = line
+                .get("body")
+                .and_then(|b| b.get("text"))
+                .and_then(Value::as_str);
+            if body.is_some_and(kenzen_core::message::is_final_text) {
+                final_message.insert(id.to_string(), time);
+            }
+        }
+    }
+    for o in &limits.orders {
+        if !o.has_case || o.ship_by > limits.end {
+            continue;
+        }
+        match o.ended_at {
+            Some(t) if t < o.ship_by => {}
+            Some(t) => broken.push(format!(
+                "{}: case ended at {t}, not before ship-by {}",
+                o.order_id, o.ship_by
+            )),
+            None => broken.push(format!(
+                "{}: case still open at ship-by {}",
+                o.order_id, o.ship_by
+            )),
         }
     }
     broken
@@ -91,10 +182,7 @@ mod tests {
     use serde_json::json;
 
     fn limits() -> Limits {
-        Limits {
-            max_messages: 1,
-            forbidden: vec!["s3cret".into()],
-        }
+        Limits::basic(1, vec!["s3cret".into()])
     }
 
     fn feed(order: &str, reason: &str) -> String {
@@ -104,33 +192,83 @@ mod tests {
     }
 
     fn msg(order: &str, t: &str) -> Value {
-        json!({"time": t, "method": "POST", "path": format!("/messaging/v1/orders/{order}/messages/unexpectedProblem"), "status": 201})
+        json!({"time": t, "method": "POST", "path": format!("/messaging/v1/orders/{order}/messages/unexpectedProblem"), "status": 201, "body": {"text": "please request cancellation"}})
+    }
+
+    fn final_msg(order: &str, t: &str) -> Value {
+        json!({"time": t, "method": "POST", "path": format!("/messaging/v1/orders/{order}/messages/unexpectedProblem"), "status": 201, "body": {"text": "We cannot send this order, so we are cancelling it."}})
+    }
+
+    fn upload(t: &str, order: &str, reason: &str) -> Value {
+        json!({"time": t, "method": "PUT", "path": "/sim-docs/d1", "body": feed(order, reason)})
     }
 
     #[test]
     fn a_clean_run_breaks_nothing() {
         let log = vec![
-            msg("A", "1"),
-            json!({"time": "2", "actor": "buyer", "action": "requestCancellation", "orderId": "A"}),
-            json!({"time": "3", "method": "PUT", "path": "/sim-docs/d1", "body": feed("A", "BuyerCanceled")}),
+            msg("A", "2026-12-01T01:00:00Z"),
+            json!({"time": "2026-12-01T02:00:00Z", "actor": "buyer", "action": "requestCancellation", "orderId": "A"}),
+            upload("2026-12-01T03:00:00Z", "A", "BuyerCanceled"),
+            final_msg("B", "2026-12-01T04:00:00Z"),
+            upload("2026-12-01T05:00:00Z", "B", "GeneralAdjustment"),
         ];
-        assert!(check(&log, &limits()).is_empty());
+        assert!(
+            check(&log, &limits()).is_empty(),
+            "{:?}",
+            check(&log, &limits())
+        );
+        // A cancel after request messages only (no final apology) is a broken rule.
+        let log = vec![
+            msg("B", "2026-12-01T04:00:00Z"),
+            upload("2026-12-01T05:00:00Z", "B", "GeneralAdjustment"),
+        ];
+        assert!(check(&log, &limits())[0].contains("before any final message"));
     }
 
     #[test]
     fn each_broken_rule_is_reported() {
         let log = vec![
-            json!({"time": "1", "method": "PUT", "path": "/sim-docs/d1", "body": feed("A", "BuyerCanceled")}),
-            msg("A", "2"),
-            msg("B", "3"),
-            msg("B", "4"),
-            json!({"time": "5", "note": "s3cret"}),
+            upload("2026-12-01T01:00:00Z", "A", "BuyerCanceled"),
+            msg("A", "2026-12-01T02:00:00Z"),
+            msg("B", "2026-12-01T03:00:00Z"),
+            msg("B", "2026-12-01T04:00:00Z"),
+            json!({"time": "2026-12-01T05:00:00Z", "note": "s3cret"}),
+            upload("2026-12-01T06:00:00Z", "C", "NoInventory"),
+            json!({"time": "2026-12-01T07:00:00Z", "actor": "seller", "action": "ship", "orderId": "D"}),
+            msg("D", "2026-12-01T13:30:00Z"),
         ];
-        let broken = check(&log, &limits());
-        assert_eq!(broken.len(), 4, "{broken:#?}");
-        assert!(broken[0].contains("without the buyer's request"));
-        assert!(broken[1].contains("after the cancel"));
-        assert!(broken[2].contains("beyond the cap"));
-        assert!(broken[3].contains("forbidden"));
+        let mut l = limits();
+        l.max_messages = 2;
+        l.windows = Some(SendWindows::for_marketplace("A1VC38T7YXB528"));
+        l.orders = vec![OrderFacts {
+            order_id: "E".into(),
+            ship_by: "2026-12-02T00:00:00Z".parse().unwrap(),
+            has_case: true,
+            ended_at: None,
+            notice_excused: false,
+        }];
+        let broken = check(&log, &l);
+        let want = [
+            "without the buyer's request",
+            "after the cancel",
+            "forbidden",
+            "before any final message",
+            "after the order ended",
+            "quiet hours",
+            "still open at ship-by",
+        ];
+        for w in want {
+            assert!(
+                broken.iter().any(|b| b.contains(w)),
+                "{w} not reported: {broken:#?}"
+            );
+        }
+        let mut l2 = limits();
+        l2.max_messages = 1;
+        assert!(
+            check(&log, &l2)
+                .iter()
+                .any(|b| b.contains("beyond the cap"))
+        );
     }
 }

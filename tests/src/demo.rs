@@ -221,13 +221,13 @@ pub async fn run(out: &Path) -> Result<usize> {
     timeline_file.flush()?;
     world.sim.write_log(&out.join("requests.jsonl"))?;
 
-    let limits = Limits {
-        max_messages: world.svc.settings.max_requests + 1,
-        forbidden: vec![
+    let limits = Limits::basic(
+        world.svc.settings.max_requests + 1,
+        vec![
             world.sim.config.client_secret.clone(),
             world.sim.config.refresh_token.clone(),
         ],
-    };
+    );
     let broken = check(&world.sim.log(), &limits);
     let failures = world.failures();
     println!(

@@ -4,10 +4,12 @@
 //! Layout:
 //! - [`sim`]: the marketplace simulator (HTTP on 127.0.0.1, virtual clock).
 //! - [`harness`]: the four real handlers on moto_server + simulator, at production cadence.
+//! - [`scenario`]: the scenario file format and runner.
 //! - [`checks`]: the never-break rules, judged from the simulator's log.
 //! - [`demo`]: the demo the README's first command runs.
 
 pub mod checks;
 pub mod demo;
 pub mod harness;
+pub mod scenario;
 pub mod sim;

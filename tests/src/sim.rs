@@ -78,6 +78,7 @@ pub struct SimOrder {
     pub locale: String,
     pub buyer_name: String,
     pub messages_received: u32,
+    pub messages_read: u32,
     pub buyer_request: Option<Timestamp>,
     pub cancel: Option<(String, String)>,
     /// The buyer reads messages only between these local times (`None`: at once).
@@ -109,6 +110,7 @@ impl SimOrder {
             locale: locale.into(),
             buyer_name: format!("Buyer {order_id}"),
             messages_received: 0,
+            messages_read: 0,
             buyer_request: None,
             cancel: None,
             reads: None,
@@ -344,30 +346,19 @@ impl Sim {
         }
     }
 
-    /// When a buyer reading only between `reads` sees a message delivered at `at`.
-    fn read_time(&self, at: Timestamp, reads: Option<(LocalTime, LocalTime)>) -> Timestamp {
-        let Some((from, to)) = reads else { return at };
+    /// Whether a buyer reading only between `reads` (local time) reads a message arriving at `at`.
+    fn reads_now(&self, at: Timestamp, reads: Option<(LocalTime, LocalTime)>) -> bool {
+        let Some((from, to)) = reads else { return true };
         let tz = jiff::tz::TimeZone::get(&self.config.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        let z = at.to_zoned(tz.clone());
+        let z = at.to_zoned(tz);
         let minutes = |h: i8, m: i8| i32::from(h) * 60 + i32::from(m);
         let now_m = minutes(z.hour(), z.minute());
         let (f, t) = (minutes(from.hour, from.minute), minutes(to.hour, to.minute));
-        let inside = if f <= t {
+        if f <= t {
             now_m >= f && now_m < t
         } else {
             now_m >= f || now_m < t
-        };
-        if inside {
-            return at;
         }
-        let mut date = z.date();
-        if now_m >= f {
-            date = date.tomorrow().unwrap_or(date);
-        }
-        date.to_datetime(jiff::civil::Time::constant(from.hour, from.minute, 0, 0))
-            .to_zoned(tz)
-            .map(|z| z.timestamp())
-            .unwrap_or(at)
     }
 
     fn next_random(w: &mut World) -> f64 {
@@ -1002,12 +993,18 @@ fn route(
                         return reply(StatusCode::NOT_FOUND, json!({}));
                     };
                     order.messages_received += 1;
+                    // A buyer with reading hours reads only what arrives within them; the rest
+                    // is buried under other mail.
+                    let read = sim.reads_now(now, order.reads);
+                    if read {
+                        order.messages_read += 1;
+                    }
                     if let Buyer::RequestsAfterMessage { after, delay } = order.buyer
-                        && order.messages_received == after
+                        && read
+                        && order.messages_read == after
                     {
-                        let read = sim.read_time(now, order.reads);
                         w.pending.push((
-                            read + delay,
+                            now + delay,
                             order_id.clone(),
                             Action::BuyerRequestsCancellation,
                         ));

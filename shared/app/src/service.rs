@@ -50,6 +50,8 @@ pub struct RunReport {
     pub messages_sent: u32,
     pub cancels_submitted: u32,
     pub cases_ended: u32,
+    /// Domain events put on the bus.
+    pub events_published: u32,
     /// Cases skipped because another invocation changed them first.
     pub conflicts: u32,
     /// Per-case failures; the run went on with the other cases.
@@ -146,6 +148,7 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
         }
         if !events.is_empty() {
             self.events.publish(&events).await?;
+            report.events_published += events.len() as u32;
         }
         Ok((current, rest))
     }
@@ -379,6 +382,7 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
             });
         }
         self.events.publish(&events).await?;
+        report.events_published += events.len() as u32;
         self.zero_listings(&case, now).await;
         if matches!(case.due(&self.settings), Some((DueKind::Send, t)) if t <= now) {
             // The first message goes out at detection.

@@ -1,0 +1,626 @@
+//! Scenarios: a file a seller (or an engineer) writes to say "these orders, these buyers, these
+//! faults — and this is how each case must end", and the runner that plays it through the real
+//! handlers on moto_server + the simulator at production cadence.
+//!
+//! The format is documented in `tests/scenarios/README.md`. After every run the runner checks the
+//! never-break rules ([`crate::checks`]) and compares each order's ending with the expected one.
+//! It reads scenario files from any path.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use jiff::{SignedDuration, Timestamp};
+use kenzen_app::ports::CaseStore;
+use kenzen_core::{
+    CancelPlan, CaseState, CloseReason, LocalTime, Notice, ProfitFloor, SendWindows, Settings,
+    SkuInfo, Strategy,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{Limits, OrderFacts, check};
+use crate::harness::{World, WorldOptions};
+use crate::sim::{Action, Buyer, FaultRate, SimConfig, SimItem, SimOrder};
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_marketplace")]
+    pub marketplace: String,
+    /// `ask-buyer`, `cancel-first`, or both (each run separately).
+    pub strategies: Vec<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    #[serde(default)]
+    pub duplicate_deliveries: bool,
+    #[serde(default)]
+    pub settings: SettingsFile,
+    #[serde(default)]
+    pub faults: Faults,
+    #[serde(default)]
+    pub skus: Vec<SkuFile>,
+    pub orders: Vec<OrderFile>,
+}
+
+fn default_marketplace() -> String {
+    "A1VC38T7YXB528".into()
+}
+
+/// Overrides of the workflow settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    pub max_requests: Option<u32>,
+    pub quiet_hours: Option<String>,
+    pub send_slots: Option<Vec<String>>,
+    pub min_gap: Option<String>,
+    pub final_notice_margin: Option<String>,
+    pub cancel_margin: Option<String>,
+    pub min_profit: Option<f64>,
+    pub fee_percent: Option<f64>,
+    pub zero_listing: Option<bool>,
+}
+
+/// Marketplace faults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    #[serde(default)]
+    pub seed: u64,
+    /// Share of calls per operation (`*` for all) answered 503.
+    #[serde(default)]
+    pub server_errors: BTreeMap<String, f64>,
+    /// Share of calls per operation answered 429.
+    #[serde(default)]
+    pub throttles: BTreeMap<String, f64>,
+    /// Feeds created before this time stay IN_QUEUE until it.
+    pub feed_stuck_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkuFile {
+    pub sku: String,
+    pub on_hand: Option<u32>,
+    pub unit_cost: Option<f64>,
+    pub shipping_cost: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemFile {
+    pub sku: String,
+    #[serde(default = "one")]
+    pub quantity: u32,
+    #[serde(default = "default_price")]
+    pub price: String,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_price() -> String {
+    "1980".into()
+}
+
+/// What the buyer does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum BuyerFile {
+    /// Never answers.
+    Never,
+    /// Requests cancellation through Amazon's flow `delay` after reading message `messages`.
+    RequestsAfter {
+        messages: u32,
+        delay: String,
+        /// Reads messages only between these local times, e.g. "19:00-23:00".
+        reads: Option<String>,
+    },
+    /// Requests cancellation `after` the order was placed, whatever the seller sends.
+    RequestsAt { after: String },
+    /// Cancels the order directly `after` it was placed.
+    Cancels { after: String },
+}
+
+/// The expected ending: one for every strategy, or one per strategy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Expect {
+    One(String),
+    PerStrategy(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFile {
+    pub id: String,
+    pub placed: Timestamp,
+    pub ship_by: Timestamp,
+    #[serde(default = "default_locale")]
+    pub locale: String,
+    pub items: Vec<ItemFile>,
+    pub buyer: BuyerFile,
+    /// The seller ships the order this long after it was placed.
+    pub ship_after: Option<String>,
+    /// `unavailable`: Amazon offers no messaging for this order.
+    pub messaging: Option<String>,
+    /// The first this-many feed reports list an error for this order.
+    #[serde(default)]
+    pub feed_errors: u32,
+    /// The seller flags the order by hand this long after it was placed.
+    pub flag_after: Option<String>,
+    /// The seller withdraws the case this long after the order was placed.
+    pub withdraw_after: Option<String>,
+    pub expect: Expect,
+}
+
+fn default_locale() -> String {
+    "ja-JP".into()
+}
+
+/// The endings a scenario can expect.
+pub const ENDINGS: &[&str] = &[
+    "BuyerCanceled",
+    "GeneralAdjustment",
+    "NoInventory",
+    "Shipped",
+    "CancelledElsewhere",
+    "Withdrawn",
+    "NoCase",
+    "Open",
+];
+
+fn dur(s: &str, what: &str) -> Result<SignedDuration> {
+    s.parse::<SignedDuration>()
+        .map_err(|e| anyhow!("{what}: {s:?} is not a duration like \"3h\" or \"90m\": {e}"))
+}
+
+fn hours_range(s: &str, what: &str) -> Result<(LocalTime, LocalTime)> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| anyhow!("{what}: {s:?} is not like 19:00-23:00"))?;
+    Ok((
+        a.parse().map_err(|e: String| anyhow!("{what}: {e}"))?,
+        b.parse().map_err(|e: String| anyhow!("{what}: {e}"))?,
+    ))
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading scenario {}", path.display()))?;
+        let sc: Scenario = toml::from_str(&text)
+            .map_err(|e| anyhow!("scenario {} is not valid: {e}", path.display()))?;
+        sc.validate()
+            .with_context(|| format!("scenario {}", path.display()))?;
+        Ok(sc)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.end <= self.start {
+            bail!("end must be after start");
+        }
+        if self.strategies.is_empty() {
+            bail!("name at least one strategy");
+        }
+        for s in &self.strategies {
+            s.parse::<Strategy>().map_err(|e| anyhow!(e))?;
+        }
+        for o in &self.orders {
+            if o.ship_by <= o.placed {
+                bail!("order {}: ship_by must be after placed", o.id);
+            }
+            for s in &self.strategies {
+                let e = o.expected(s)?;
+                if !ENDINGS.contains(&e.as_str()) {
+                    bail!("order {}: unknown ending {e:?} (one of {ENDINGS:?})", o.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings for one strategy.
+    pub fn settings(&self, strategy: Strategy) -> Result<Settings> {
+        let f = &self.settings;
+        let mut s = Settings::new(strategy, &self.marketplace);
+        if let Some(n) = f.max_requests {
+            s.max_requests = n;
+        }
+        if let Some(q) = &f.quiet_hours {
+            let (a, b) = hours_range(q, "quiet_hours")?;
+            s.windows.quiet_start = a;
+            s.windows.quiet_end = b;
+        }
+        if let Some(slots) = &f.send_slots {
+            s.windows.slots = slots
+                .iter()
+                .map(|x| x.parse())
+                .collect::<Result<_, String>>()
+                .map_err(|e| anyhow!("send_slots: {e}"))?;
+        }
+        if let Some(d) = &f.min_gap {
+            s.min_gap = dur(d, "min_gap")?;
+        }
+        if let Some(d) = &f.final_notice_margin {
+            s.final_notice_margin = dur(d, "final_notice_margin")?;
+        }
+        if let Some(d) = &f.cancel_margin {
+            s.cancel_margin = dur(d, "cancel_margin")?;
+        }
+        if let Some(m) = f.min_profit {
+            s.profit_floor = Some(ProfitFloor {
+                minimum: m,
+                fee_percent: f.fee_percent.unwrap_or(10.0),
+            });
+        }
+        if let Some(z) = f.zero_listing {
+            s.zero_listing = z;
+        }
+        s.validate().map_err(|e| anyhow!("settings: {e}"))?;
+        Ok(s)
+    }
+}
+
+impl OrderFile {
+    fn expected(&self, strategy: &str) -> Result<String> {
+        match &self.expect {
+            Expect::One(e) => Ok(e.clone()),
+            Expect::PerStrategy(m) => m
+                .get(strategy)
+                .cloned()
+                .ok_or_else(|| anyhow!("order {}: no expected ending for {strategy}", self.id)),
+        }
+    }
+}
+
+/// One order's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderResult {
+    pub order_id: String,
+    pub expected: String,
+    pub actual: String,
+    pub messages: usize,
+    pub counts_against_cancel_rate: bool,
+    pub ok: bool,
+}
+
+/// One run's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub strategy: String,
+    pub orders: Vec<OrderResult>,
+    pub broken_rules: Vec<String>,
+    pub failed_invocations: Vec<String>,
+    pub requests_logged: usize,
+}
+
+impl RunResult {
+    pub fn passed(&self) -> bool {
+        self.broken_rules.is_empty() && self.orders.iter().all(|o| o.ok)
+    }
+
+    /// Cases whose cancel counts against the pre-fulfilment cancel rate.
+    pub fn counted_cancels(&self) -> usize {
+        self.orders
+            .iter()
+            .filter(|o| o.counts_against_cancel_rate)
+            .count()
+    }
+}
+
+/// The ending name for a case state.
+pub fn ending(state: Option<&CaseState>) -> String {
+    match state {
+        None => "NoCase".into(),
+        Some(CaseState::Cancelled { reason, .. }) => reason.as_feed().into(),
+        Some(CaseState::Closed { why, .. }) => match why {
+            CloseReason::Shipped => "Shipped".into(),
+            CloseReason::CancelledElsewhere { .. } => "CancelledElsewhere".into(),
+            CloseReason::Withdrawn { .. } => "Withdrawn".into(),
+        },
+        Some(_) => "Open".into(),
+    }
+}
+
+fn parse_time(v: &serde_json::Value) -> Option<Timestamp> {
+    v.as_str().and_then(|s| s.parse().ok())
+}
+
+/// A finished run: the world (for timelines), the limits it was checked against, its result.
+pub struct Finished {
+    pub world: World,
+    pub limits: Limits,
+    pub result: RunResult,
+}
+
+/// Plays `sc` under `strategy`, writes `requests.jsonl`, `timeline.jsonl` and `summary.json`
+/// to `out`, checks the rules and the endings.
+pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finished> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let settings = sc.settings(strategy)?;
+    let mut fault_rates = Vec::new();
+    for (op, share) in &sc.faults.server_errors {
+        fault_rates.push(FaultRate {
+            op: op.clone(),
+            share: *share,
+            status: 503,
+        });
+    }
+    for (op, share) in &sc.faults.throttles {
+        fault_rates.push(FaultRate {
+            op: op.clone(),
+            share: *share,
+            status: 429,
+        });
+    }
+    let sim = SimConfig {
+        marketplace_id: sc.marketplace.clone(),
+        time_zone: settings.windows.time_zone.clone(),
+        feed_stuck_until: sc.faults.feed_stuck_until,
+        fault_rates,
+        seed: sc.faults.seed.max(1),
+        ..SimConfig::default()
+    };
+    let opts = WorldOptions {
+        start: sc.start,
+        settings: settings.clone(),
+        sim,
+        duplicate_deliveries: sc.duplicate_deliveries,
+        ..WorldOptions::at("2026-01-01T00:00:00Z")
+    }
+    .from_env()?;
+    let mut world = World::start(opts).await?;
+    for s in &sc.skus {
+        world
+            .store()
+            .put_sku(
+                &s.sku,
+                SkuInfo {
+                    on_hand: s.on_hand,
+                    unit_cost: s.unit_cost,
+                    shipping_cost: s.shipping_cost,
+                },
+            )
+            .await?;
+    }
+    let mut commands: Vec<(Timestamp, &'static str, String)> = Vec::new();
+    for (i, o) in sc.orders.iter().enumerate() {
+        let buyer = match &o.buyer {
+            BuyerFile::Never => Buyer::Silent,
+            BuyerFile::RequestsAfter {
+                messages, delay, ..
+            } => Buyer::RequestsAfterMessage {
+                after: *messages,
+                delay: dur(delay, "buyer.delay")?,
+            },
+            BuyerFile::RequestsAt { after } => {
+                Buyer::RequestsAt(o.placed + dur(after, "buyer.after")?)
+            }
+            BuyerFile::Cancels { after } => Buyer::CancelsAt(o.placed + dur(after, "buyer.after")?),
+        };
+        let items = o
+            .items
+            .iter()
+            .enumerate()
+            .map(|(j, it)| SimItem {
+                order_item_id: format!("{:014}", 10_000_000_000_000u64 + (i * 100 + j) as u64),
+                sku: it.sku.clone(),
+                asin: format!("B0SCEN{i:02}{j:02}"),
+                title: it
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| format!("{} (test item)", it.sku)),
+                quantity: it.quantity,
+                unit_price: it.price.clone(),
+            })
+            .collect();
+        let mut order = SimOrder::new(&o.id, o.placed, o.ship_by, items, buyer, &o.locale);
+        if let BuyerFile::RequestsAfter { reads: Some(r), .. } = &o.buyer {
+            order.reads = Some(hours_range(r, "buyer.reads")?);
+        }
+        order.messaging_available = o.messaging.as_deref() != Some("unavailable");
+        order.feed_errors = o.feed_errors;
+        world.sim.add_order(order);
+        if let Some(d) = &o.ship_after {
+            world
+                .sim
+                .schedule(o.placed + dur(d, "ship_after")?, &o.id, Action::SellerShips);
+        }
+        if let Some(d) = &o.flag_after {
+            commands.push((o.placed + dur(d, "flag_after")?, "FlagOrder", o.id.clone()));
+        }
+        if let Some(d) = &o.withdraw_after {
+            commands.push((
+                o.placed + dur(d, "withdraw_after")?,
+                "WithdrawCase",
+                o.id.clone(),
+            ));
+        }
+    }
+    commands.sort();
+    for (at, command, id) in commands {
+        world.run_until(at).await?;
+        world
+            .seller_command(command, &id, "set in the scenario")
+            .await?;
+    }
+    world.run_until(sc.end).await?;
+
+    // Results per order.
+    let log = world.sim.log();
+    let strategy_name = strategy.as_setting();
+    let mut orders = Vec::new();
+    let mut facts = Vec::new();
+    let mut timeline = std::io::BufWriter::new(std::fs::File::create(out.join("timeline.jsonl"))?);
+    for o in &sc.orders {
+        let case = world.store().get_case(&o.id).await?;
+        let state = case.as_ref().map(|c| c.value.state.clone());
+        let actual = ending(state.as_ref());
+        let expected = o.expected(strategy_name)?;
+        for e in world.timeline(&o.id).await? {
+            writeln!(timeline, "{}", serde_json::to_string(&e)?)?;
+        }
+        let sim_order = world.sim.order(&o.id);
+        let buyer_requested = sim_order
+            .as_ref()
+            .is_some_and(|s| s.buyer_request.is_some());
+        let merchant_cancel = sim_order
+            .as_ref()
+            .and_then(|s| s.cancel.as_ref())
+            .is_some_and(|(by, _)| by == "MERCHANT");
+        let ended_in_log = log
+            .iter()
+            .filter(|l| l["orderId"] == o.id.as_str())
+            .filter(|l| {
+                matches!(
+                    l["action"].as_str(),
+                    Some("cancelExecuted" | "ship" | "cancelOrder")
+                )
+            })
+            .filter_map(|l| parse_time(&l["time"]))
+            .min();
+        let ended_at = match &state {
+            Some(CaseState::Closed { at, .. }) => Some(ended_in_log.map_or(*at, |t| t.min(*at))),
+            Some(CaseState::Cancelled { at, .. }) => Some(ended_in_log.map_or(*at, |t| t.min(*at))),
+            _ => ended_in_log,
+        };
+        let notice_excused = matches!(
+            &state,
+            Some(CaseState::Cancelled {
+                plan: CancelPlan::GeneralAdjustment {
+                    notice: Notice::NotDelivered { .. }
+                } | CancelPlan::NoInventory {
+                    notice: Notice::NotDelivered { .. }
+                },
+                ..
+            })
+        );
+        facts.push(OrderFacts {
+            order_id: o.id.clone(),
+            ship_by: o.ship_by,
+            has_case: case.is_some(),
+            ended_at,
+            notice_excused,
+        });
+        orders.push(OrderResult {
+            order_id: o.id.clone(),
+            ok: actual == expected,
+            expected,
+            actual,
+            messages: world
+                .sim
+                .delivered()
+                .iter()
+                .filter(|d| d.order_id == o.id)
+                .count(),
+            counts_against_cancel_rate: merchant_cancel && !buyer_requested,
+        });
+    }
+    timeline.flush()?;
+    world.sim.write_log(&out.join("requests.jsonl"))?;
+    let limits = Limits {
+        max_messages: settings.max_requests + 1,
+        forbidden: vec![
+            world.sim.config.client_secret.clone(),
+            world.sim.config.refresh_token.clone(),
+        ],
+        windows: Some(settings.windows.clone()),
+        orders: facts,
+        end: sc.end,
+    };
+    let broken_rules = check(&log, &limits);
+    let failed_invocations = world
+        .failures()
+        .iter()
+        .map(|i| format!("{} at {}: {:?}", i.function.name(), i.at, i.result))
+        .collect();
+    let result = RunResult {
+        strategy: strategy_name.into(),
+        orders,
+        broken_rules,
+        failed_invocations,
+        requests_logged: log.len(),
+    };
+    std::fs::write(
+        out.join("summary.json"),
+        serde_json::to_string_pretty(&result)?,
+    )?;
+    Ok(Finished {
+        world,
+        limits,
+        result,
+    })
+}
+
+/// The windows a scenario's strategy runs with (for printing local times).
+pub fn windows_of(sc: &Scenario) -> Result<SendWindows> {
+    Ok(sc.settings(Strategy::AskBuyer)?.windows)
+}
+
+/// A local wall-clock rendering of `t` in `w`'s time zone.
+pub fn local(w: &SendWindows, t: Timestamp) -> String {
+    let tz = jiff::tz::TimeZone::get(&w.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    t.to_zoned(tz).strftime("%m-%d %H:%M").to_string()
+}
+
+/// Prints one run: per order the result (and, with `timelines`, the case's timeline in local
+/// time), then any broken rule.
+pub async fn print_run(sc: &Scenario, f: &Finished, timelines: bool) -> Result<()> {
+    let w = f.world.svc.settings.windows.clone();
+    println!(
+        "\n== strategy {} ({} requests logged)",
+        f.result.strategy, f.result.requests_logged
+    );
+    for (o, r) in sc.orders.iter().zip(&f.result.orders) {
+        let mark = if r.ok { "ok " } else { "BAD" };
+        println!(
+            "{mark} {}  expected {:<18} got {:<18} messages {}{}",
+            r.order_id,
+            r.expected,
+            r.actual,
+            r.messages,
+            if r.counts_against_cancel_rate {
+                "  (counts against the cancel rate)"
+            } else {
+                ""
+            }
+        );
+        if timelines {
+            println!(
+                "      placed {}, ship-by {} (local)",
+                local(&w, o.placed),
+                local(&w, o.ship_by)
+            );
+            for e in f.world.timeline(&o.id).await? {
+                let answer = e
+                    .answer
+                    .as_deref()
+                    .map(|a| format!(" -> {a}"))
+                    .unwrap_or_default();
+                println!(
+                    "      {}  [{}] {}{}",
+                    local(&w, e.at),
+                    e.state,
+                    e.note,
+                    answer
+                );
+            }
+        }
+    }
+    for b in &f.result.broken_rules {
+        println!("BROKEN RULE: {b}");
+    }
+    for i in &f.result.failed_invocations {
+        println!("failed invocation (retried by the next run): {i}");
+    }
+    Ok(())
+}
