@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Runs the demo with every SP-API call routed through ../shared/tools/spapi-contract-proxy
-# (Prism validating requests and responses against Amazon's models) and fails on any violation.
-#   scripts/contract.sh [PROXY_TOOL]
+# Runs the demo and the fault scenarios with every SP-API call routed through
+# ../shared/tools/spapi-contract-proxy (Prism validating requests and responses against Amazon's
+# models) and fails on any violation.
+#   scripts/contract.sh [PROXY_TOOL] [SCENARIO.toml ...]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$kenzen_root"
 proxy="${1:-$kenzen_root/../shared/tools/spapi-contract-proxy}"
+shift || true
+scenarios=("$@")
+if [ ${#scenarios[@]} -eq 0 ]; then
+  scenarios=(tests/scenarios/server-errors.toml tests/scenarios/feed-report-error.toml
+             tests/scenarios/feed-stuck.toml tests/scenarios/messaging-unavailable.toml
+             tests/scenarios/duplicate-events.toml tests/scenarios/profit-floor.toml)
+fi
 [ -x "$proxy" ] || { echo "contract proxy not found at $proxy" >&2; exit 2; }
 sim_port="$(kenzen_free_port)"
 proxy_port="$(kenzen_free_port)"
@@ -20,8 +28,12 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 grep -q "Prism is listening" "$log" || { echo "contract proxy did not start" >&2; exit 1; }
-cargo build --quiet -p kenzen-tests --bin kenzen-demo
-KENZEN_SIM_ADDR="127.0.0.1:$sim_port" KENZEN_SPAPI_ENDPOINT="http://127.0.0.1:$proxy_port" \
-  target/debug/kenzen-demo "$(mktemp -d)/demo" >/dev/null
+cargo build --quiet -p kenzen-tests --bin kenzen-demo --bin kenzen-scenario
+export KENZEN_SIM_ADDR="127.0.0.1:$sim_port" KENZEN_SPAPI_ENDPOINT="http://127.0.0.1:$proxy_port"
+out="$(mktemp -d)"
+target/debug/kenzen-demo "$out/demo" >/dev/null
+for sc in "${scenarios[@]}"; do
+  target/debug/kenzen-scenario "$sc" "$out/$(basename "$sc" .toml)" >/dev/null
+done
 echo "requests validated by the proxy: $(grep -c 'Request received' "$log")"
 "$proxy" --report "$log"

@@ -145,6 +145,7 @@ pub struct World {
     queue_url: String,
     next_tick: BTreeMap<Function, Timestamp>,
     duplicate_deliveries: bool,
+    _server: crate::sim::ServerHandle,
     pub invocations: Vec<Invocation>,
     /// Every domain event read back from the bus: (time, detail-type, detail).
     pub events: Vec<(Timestamp, String, Value)>,
@@ -235,7 +236,7 @@ impl World {
         let addr = opts
             .sim_addr
             .unwrap_or_else(|| "127.0.0.1:0".parse().expect("literal address"));
-        let bound = sim
+        let (bound, server) = sim
             .serve(addr)
             .await
             .with_context(|| format!("simulator on {addr}"))?;
@@ -274,6 +275,7 @@ impl World {
             queue_url,
             next_tick,
             duplicate_deliveries: opts.duplicate_deliveries,
+            _server: server,
             invocations: Vec::new(),
             events: Vec::new(),
         })

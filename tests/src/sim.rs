@@ -209,6 +209,12 @@ struct World {
     next_id: u64,
 }
 
+/// Stops the simulator's HTTP server when dropped.
+#[derive(Debug)]
+pub struct ServerHandle {
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
 /// The simulator; share it as `Arc<Sim>`.
 pub struct Sim {
     pub config: SimConfig,
@@ -255,16 +261,36 @@ impl Sim {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts serving on `addr` (port 0 for any free port); returns the bound address.
-    pub async fn serve(self: &Arc<Self>, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+    /// Starts serving on `addr` (port 0 for any free port); returns the bound address and a
+    /// handle that stops the server when dropped (so the next world can take the same port).
+    pub async fn serve(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                // The previous world's server may still be closing.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let local = listener.local_addr()?;
         *self.base.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{local}");
         let app = Router::new().fallback(dispatch).with_state(self.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
         });
-        Ok(local)
+        Ok((local, ServerHandle { _stop: stop }))
     }
 
     /// The simulator's own base URL (for LWA and document URLs).

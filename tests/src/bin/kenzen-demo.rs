@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let out = kenzen_tests::demo::out_dir();
-    match kenzen_tests::demo::run(&out).await {
+    match kenzen_tests::demo::run_demo(&out).await {
         Ok(0) => std::process::ExitCode::SUCCESS,
         Ok(_) => std::process::ExitCode::FAILURE,
         Err(e) => {
