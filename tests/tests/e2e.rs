@@ -456,20 +456,11 @@ async fn the_function_fixtures_are_handled_by_their_handlers() -> Result<()> {
 // ---- the SP-API client against the simulator ----
 
 fn client(w: &World, endpoint: Option<String>) -> SpApiClient {
-    let c = &w.sim.config;
-    SpApiClient::new(
-        SpApiConfig {
-            endpoint: endpoint.unwrap_or_else(|| w.sim.base_url()),
-            lwa_endpoint: format!("{}/auth/o2/token", w.sim.base_url()),
-            client_id: c.client_id.clone(),
-            client_secret: c.client_secret.clone(),
-            refresh_token: c.refresh_token.clone(),
-            marketplace_id: c.marketplace_id.clone(),
-            seller_id: c.seller_id.clone(),
-        },
-        Clock::Virtual(w.clock.clone()),
-    )
-    .unwrap()
+    let mut cfg = client_config(w);
+    if let Some(e) = endpoint {
+        cfg.endpoint = e;
+    }
+    SpApiClient::new(cfg, Clock::Virtual(w.clock.clone())).unwrap()
 }
 
 fn count_op(w: &World, op: &str) -> usize {

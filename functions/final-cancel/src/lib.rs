@@ -17,26 +17,12 @@ pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<
         Trigger::Seller { .. } => {
             Err(format!("{} is not for this function", event.detail_type).into())
         }
-        Trigger::Schedule => finish(svc.final_cancel().await?),
+        Trigger::Schedule => Ok(svc.final_cancel().await?.into_result()?),
         Trigger::Order { detail_type, .. } if detail_type == "BuyerRequestedCancel" => {
-            finish(svc.final_cancel().await?)
+            Ok(svc.final_cancel().await?.into_result()?)
         }
         Trigger::Order { detail_type, .. } => {
             Err(format!("final-cancel does not act on {detail_type} events").into())
         }
-    }
-}
-
-fn finish(report: RunReport) -> Result<RunReport, Error> {
-    tracing::info!(report = ?report, "run finished");
-    if report.errors.is_empty() {
-        Ok(report)
-    } else {
-        Err(format!(
-            "{} case(s) failed: {}",
-            report.errors.len(),
-            report.errors.join("; ")
-        )
-        .into())
     }
 }

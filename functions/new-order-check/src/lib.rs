@@ -17,34 +17,20 @@ use serde_json::Value;
 /// the failure shows in the function's metrics and the invocation is retried.
 pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
     match classify(&event.source, &event.detail_type, &event.detail)? {
-        Trigger::Schedule => finish(svc.check_new_orders().await?),
+        Trigger::Schedule => Ok(svc.check_new_orders().await?.into_result()?),
         Trigger::Seller {
             command: SellerCommand::FlagOrder,
             order_id,
             reason,
-        } => finish(svc.flag_order(&order_id, &reason).await?),
+        } => Ok(svc.flag_order(&order_id, &reason).await?.into_result()?),
         Trigger::Seller {
             command: SellerCommand::WithdrawCase,
             order_id,
             reason,
-        } => finish(svc.withdraw(&order_id, &reason).await?),
+        } => Ok(svc.withdraw(&order_id, &reason).await?.into_result()?),
         Trigger::Order { detail_type, .. } => Err(format!(
             "new-order-check runs on its schedule only, not on {detail_type} events"
         )
         .into()),
-    }
-}
-
-fn finish(report: RunReport) -> Result<RunReport, Error> {
-    tracing::info!(report = ?report, "run finished");
-    if report.errors.is_empty() {
-        Ok(report)
-    } else {
-        Err(format!(
-            "{} case(s) failed: {}",
-            report.errors.len(),
-            report.errors.join("; ")
-        )
-        .into())
     }
 }

@@ -17,21 +17,9 @@ pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<
         Trigger::Seller { .. } => {
             Err(format!("{} is not for this function", event.detail_type).into())
         }
-        Trigger::Schedule => finish(svc.detect_replies(None).await?),
-        Trigger::Order { order_id, .. } => finish(svc.detect_replies(Some(&order_id)).await?),
-    }
-}
-
-fn finish(report: RunReport) -> Result<RunReport, Error> {
-    tracing::info!(report = ?report, "run finished");
-    if report.errors.is_empty() {
-        Ok(report)
-    } else {
-        Err(format!(
-            "{} case(s) failed: {}",
-            report.errors.len(),
-            report.errors.join("; ")
-        )
-        .into())
+        Trigger::Schedule => Ok(svc.detect_replies(None).await?.into_result()?),
+        Trigger::Order { order_id, .. } => {
+            Ok(svc.detect_replies(Some(&order_id)).await?.into_result()?)
+        }
     }
 }

@@ -59,6 +59,22 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Logs the report and returns it, or, when some cases failed, an error naming them (the
+    /// run still did everything else; the failure shows in the function's metrics and the
+    /// invocation is retried).
+    pub fn into_result(self) -> Result<RunReport, String> {
+        tracing::info!(report = ?self, "run finished");
+        if self.errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(format!(
+                "{} case(s) failed: {}",
+                self.errors.len(),
+                self.errors.join("; ")
+            ))
+        }
+    }
+
     fn failed(&mut self, order_id: &str, e: &ServiceError) {
         if e.is_conflict() {
             self.conflicts += 1;
