@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test kenzen has: rustfmt, clippy (-D warnings), then all tests with
-# moto_server (installed into .venv on first use) started for them and stopped afterwards.
+# Runs every check and test kenzen has: rustfmt, clippy (-D warnings), the offline template
+# checks, then all tests with moto_server (installed into .venv on first use) started for them
+# and stopped afterwards.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$kenzen_root"
@@ -8,6 +9,8 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2
 cargo clippy --quiet --workspace --all-targets -- -D warnings
+echo "== infra: cfn-lint, sam validate --lint, table definition" >&2
+scripts/infra-check.sh
 kenzen_start_moto
 echo "== cargo test" >&2
 cargo test --workspace "$@"
