@@ -860,3 +860,81 @@ async fn a_cancel_moved_before_the_final_message_is_caught_by_the_runner() -> Re
     );
     Ok(())
 }
+
+// ---- deployment wiring ----
+
+#[tokio::test]
+async fn an_order_change_notification_opens_the_case_before_the_next_poll() -> Result<()> {
+    let mut w = world().await?;
+    w.stock("CUP", 0).await?;
+    let id = "503-0000013-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    w.clock.set(t0() + mins(1));
+    let path = format!(
+        "{}/../functions/new-order-check/fixtures/order-change.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event: EventBridgeEvent<Value> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let inv = w.invoke(Function::NewOrderCheck, event.clone()).await;
+    assert!(inv.result.is_ok(), "{:?}", inv.result);
+    assert!(matches!(
+        state(&w, id).await,
+        Some(CaseState::Requesting { .. })
+    ));
+    assert_eq!(delivered_to(&w, id), 1, "first request at detection");
+    // The same notification again (SQS delivers at least once): nothing new.
+    w.invoke(Function::NewOrderCheck, event).await;
+    assert_eq!(delivered_to(&w, id), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_lwa_credentials_are_read_from_the_secret_and_its_contents_never_leak() -> Result<()> {
+    let aws = kenzen_tests::harness::moto_config().await?;
+    let sm = aws_sdk_secretsmanager::Client::new(&aws);
+    let name = format!("kenzen-lwa-{}", std::process::id());
+    let good = json!({"client_id": "amzn1.app.X", "client_secret": "very-secret-value", "refresh_token": "Atzr|tok"});
+    sm.create_secret()
+        .name(&name)
+        .secret_string(good.to_string())
+        .send()
+        .await?;
+    let values = kenzen_app::wiring::lwa_from_secret(&sm, &name)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    assert_eq!(
+        values[1],
+        ("KENZEN_LWA_CLIENT_SECRET", "very-secret-value".to_string())
+    );
+
+    let empty = format!("{name}-empty");
+    sm.create_secret()
+        .name(&empty)
+        .secret_string(r#"{"client_id":"","client_secret":"","refresh_token":""}"#)
+        .send()
+        .await?;
+    let err = kenzen_app::wiring::lwa_from_secret(&sm, &empty)
+        .await
+        .unwrap_err();
+    assert!(err.contains("still has empty values"), "{err}");
+
+    let broken = format!("{name}-broken");
+    sm.create_secret()
+        .name(&broken)
+        .secret_string("client_secret=very-secret-value")
+        .send()
+        .await?;
+    let err = kenzen_app::wiring::lwa_from_secret(&sm, &broken)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("not JSON") && !err.contains("very-secret-value"),
+        "{err}"
+    );
+    let err = kenzen_app::wiring::lwa_from_secret(&sm, "no-such-secret")
+        .await
+        .unwrap_err();
+    assert!(err.contains("no-such-secret"), "{err}");
+    Ok(())
+}

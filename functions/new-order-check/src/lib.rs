@@ -1,7 +1,8 @@
 //! new-order-check: finds new unshipped MFN orders (Orders API poll since the stored cursor) and
 //! opens a case, sending the first message, for each one that cannot be filled (stock short or
 //! below the profit floor). It also takes the seller's commands from the bus: `FlagOrder` opens
-//! a case by hand, `WithdrawCase` closes one.
+//! a case by hand, `WithdrawCase` closes one; and ORDER_CHANGE notifications from the intake
+//! (`OrderChange` events naming one order).
 //!
 //! A thin handler: classify the event, run one use case, report. It holds no rules and builds no
 //! clients; `main.rs` wires the service once per container.
@@ -28,8 +29,12 @@ pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<
             order_id,
             reason,
         } => Ok(svc.withdraw(&order_id, &reason).await?.into_result()?),
+        Trigger::Order {
+            detail_type,
+            order_id,
+        } if detail_type == "OrderChange" => Ok(svc.check_order(&order_id).await?.into_result()?),
         Trigger::Order { detail_type, .. } => Err(format!(
-            "new-order-check runs on its schedule only, not on {detail_type} events"
+            "new-order-check takes schedule ticks, seller commands and OrderChange events, not {detail_type}"
         )
         .into()),
     }

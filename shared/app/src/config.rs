@@ -53,7 +53,9 @@ impl Config {
     }
 
     /// Reads configuration through `get` (the environment, or a map in tests).
+    /// An empty value counts as unset (CloudFormation cannot leave a variable out).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let req = |name: &'static str| {
             get(name)
                 .filter(|v| !v.trim().is_empty())

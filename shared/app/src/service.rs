@@ -407,6 +407,19 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
         Ok(())
     }
 
+    /// An ORDER_CHANGE notification named `order_id`: reads the order and handles it like a
+    /// polled one (opens a case if it cannot be filled, or updates its case).
+    pub async fn check_order(&self, order_id: &str) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        let order = self.market.get_order(order_id).await?;
+        report.orders_seen += 1;
+        if let Err(e) = self.handle_polled_order(order, now, &mut report).await {
+            report.failed(order_id, &e);
+        }
+        Ok(report)
+    }
+
     /// The seller flagged `order_id` by hand (an event on the bus): opens a case for it, unless
     /// there is one or the order is not an unshipped merchant-fulfilled order.
     pub async fn flag_order(

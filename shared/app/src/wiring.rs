@@ -41,9 +41,67 @@ pub fn build(
     })
 }
 
-/// The whole start-up of a function: logs, config (failing fast), AWS config, service.
+/// The LWA credentials as kept in Secrets Manager: `{"client_id", "client_secret",
+/// "refresh_token"}`.
+#[derive(serde::Deserialize)]
+struct LwaSecret {
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+}
+
+/// Reads the LWA credentials from secret `id` and returns them as the `KENZEN_LWA_*` settings.
+/// Errors name the secret and what is wrong, never its contents.
+pub async fn lwa_from_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let out = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading secret {id}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            )
+        })?;
+    let text = out
+        .secret_string()
+        .ok_or_else(|| format!("secret {id} has no string value"))?;
+    let s: LwaSecret = serde_json::from_str(text).map_err(|_| {
+        format!("secret {id} is not JSON with client_id, client_secret and refresh_token")
+    })?;
+    if s.client_id.is_empty() || s.client_secret.is_empty() || s.refresh_token.is_empty() {
+        return Err(format!(
+            "secret {id} still has empty values: put your LWA credentials into it"
+        ));
+    }
+    Ok(vec![
+        ("KENZEN_LWA_CLIENT_ID", s.client_id),
+        ("KENZEN_LWA_CLIENT_SECRET", s.client_secret),
+        ("KENZEN_LWA_REFRESH_TOKEN", s.refresh_token),
+    ])
+}
+
+/// The whole start-up of a function: AWS config, the LWA credentials from the secret named by
+/// `KENZEN_LWA_SECRET_ID` (read once per container), config (failing fast), service.
 pub async fn from_env() -> Result<AppService, String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
     let aws = aws_config::load_from_env().await;
+    let from_secret = match std::env::var("KENZEN_LWA_SECRET_ID") {
+        Ok(id) if !id.is_empty() => {
+            lwa_from_secret(&aws_sdk_secretsmanager::Client::new(&aws), &id).await?
+        }
+        _ => Vec::new(),
+    };
+    let config = Config::from_lookup(|k| {
+        from_secret
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(k).ok())
+    })
+    .map_err(|e| e.to_string())?;
     build(config, &aws, Clock::System)
 }
