@@ -108,7 +108,10 @@ impl SimOrder {
             items,
             buyer,
             locale: locale.into(),
-            buyer_name: format!("Buyer {order_id}"),
+            buyer_name: format!(
+                "Hanako Yamada {}",
+                order_id.rsplit('-').next().unwrap_or("")
+            ),
             messages_received: 0,
             messages_read: 0,
             buyer_request: None,
@@ -498,7 +501,9 @@ impl Sim {
                     "latestDateTime": iso(o.ship_by)
                 }
             },
-            "orderItems": items
+            "orderItems": items,
+            // Personal data kenzen never asks for (no includedData=BUYER) and must never log.
+            "buyer": {"buyerName": o.buyer_name}
         })
     }
 

@@ -938,3 +938,60 @@ async fn the_lwa_credentials_are_read_from_the_secret_and_its_contents_never_lea
     assert!(err.contains("no-such-secret"), "{err}");
     Ok(())
 }
+
+/// Everything the functions log through `tracing`, as their JSON log lines.
+fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        struct W(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for W {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let writer = buf.clone();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(move || W(writer.clone()))
+            .try_init()
+            .expect("no other global subscriber in this test binary");
+        buf
+    })
+    .clone()
+}
+
+#[tokio::test]
+async fn the_logs_of_a_whole_run_hold_no_secret_and_no_buyer_data() -> Result<()> {
+    let logs = captured_logs();
+    let sc: kenzen_tests::scenario::Scenario = toml::from_str(kenzen_tests::demo::DEMO_SCENARIO)?;
+    let f = kenzen_tests::scenario::run(&sc, Strategy::AskBuyer, &scenario_out("log-scan")).await?;
+    assert!(f.result.passed());
+    let text = String::from_utf8(logs.lock().unwrap().clone())?;
+    assert!(text.contains("case step"), "the run logged its decisions");
+    assert!(text.contains("\"order_id\""), "with order ids");
+    let c = &f.world.sim.config;
+    let mut forbidden = vec![
+        c.client_secret.clone(),
+        c.refresh_token.clone(),
+        "Atza|".to_string(),
+    ];
+    for o in &sc.orders {
+        forbidden.push(f.world.sim.order(&o.id).unwrap().buyer_name);
+    }
+    for secret in &forbidden {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the logs contain {secret:?}"
+        );
+    }
+    // Message texts stay in the timeline (DynamoDB), not in the logs.
+    assert!(!text.contains("キャンセルをリクエスト"));
+    Ok(())
+}

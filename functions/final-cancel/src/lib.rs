@@ -9,6 +9,8 @@ use kenzen_app::{AppService, RunReport};
 use lambda_runtime::Error;
 use serde_json::Value;
 
+const NAME: &str = "final-cancel";
+
 /// Handles one invocation. A malformed or foreign event is refused with an error and changes
 /// nothing; a run in which some cases failed returns an error after the others were done, so
 /// the failure shows in the function's metrics and the invocation is retried.
@@ -17,9 +19,9 @@ pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<
         Trigger::Seller { .. } => {
             Err(format!("{} is not for this function", event.detail_type).into())
         }
-        Trigger::Schedule => Ok(svc.final_cancel().await?.into_result()?),
+        Trigger::Schedule => Ok(svc.final_cancel().await?.finish(NAME, svc.clock.now())?),
         Trigger::Order { detail_type, .. } if detail_type == "BuyerRequestedCancel" => {
-            Ok(svc.final_cancel().await?.into_result()?)
+            Ok(svc.final_cancel().await?.finish(NAME, svc.clock.now())?)
         }
         Trigger::Order { detail_type, .. } => {
             Err(format!("final-cancel does not act on {detail_type} events").into())

@@ -13,26 +13,28 @@ use kenzen_app::{AppService, RunReport};
 use lambda_runtime::Error;
 use serde_json::Value;
 
+const NAME: &str = "new-order-check";
+
 /// Handles one invocation. A malformed or foreign event is refused with an error and changes
 /// nothing; a run in which some cases failed returns an error after the others were done, so
 /// the failure shows in the function's metrics and the invocation is retried.
 pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
     match classify(&event.source, &event.detail_type, &event.detail)? {
-        Trigger::Schedule => Ok(svc.check_new_orders().await?.into_result()?),
+        Trigger::Schedule => Ok(svc.check_new_orders().await?.finish(NAME, svc.clock.now())?),
         Trigger::Seller {
             command: SellerCommand::FlagOrder,
             order_id,
             reason,
-        } => Ok(svc.flag_order(&order_id, &reason).await?.into_result()?),
+        } => Ok(svc.flag_order(&order_id, &reason).await?.finish(NAME, svc.clock.now())?),
         Trigger::Seller {
             command: SellerCommand::WithdrawCase,
             order_id,
             reason,
-        } => Ok(svc.withdraw(&order_id, &reason).await?.into_result()?),
+        } => Ok(svc.withdraw(&order_id, &reason).await?.finish(NAME, svc.clock.now())?),
         Trigger::Order {
             detail_type,
             order_id,
-        } if detail_type == "OrderChange" => Ok(svc.check_order(&order_id).await?.into_result()?),
+        } if detail_type == "OrderChange" => Ok(svc.check_order(&order_id).await?.finish(NAME, svc.clock.now())?),
         Trigger::Order { detail_type, .. } => Err(format!(
             "new-order-check takes schedule ticks, seller commands and OrderChange events, not {detail_type}"
         )

@@ -9,6 +9,8 @@ use kenzen_app::{AppService, RunReport};
 use lambda_runtime::Error;
 use serde_json::Value;
 
+const NAME: &str = "reply-detect";
+
 /// Handles one invocation. A malformed or foreign event is refused with an error and changes
 /// nothing; a run in which some cases failed returns an error after the others were done, so
 /// the failure shows in the function's metrics and the invocation is retried.
@@ -17,9 +19,13 @@ pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<
         Trigger::Seller { .. } => {
             Err(format!("{} is not for this function", event.detail_type).into())
         }
-        Trigger::Schedule => Ok(svc.detect_replies(None).await?.into_result()?),
-        Trigger::Order { order_id, .. } => {
-            Ok(svc.detect_replies(Some(&order_id)).await?.into_result()?)
-        }
+        Trigger::Schedule => Ok(svc
+            .detect_replies(None)
+            .await?
+            .finish(NAME, svc.clock.now())?),
+        Trigger::Order { order_id, .. } => Ok(svc
+            .detect_replies(Some(&order_id))
+            .await?
+            .finish(NAME, svc.clock.now())?),
     }
 }

@@ -9,12 +9,14 @@
 //! - [`spapi`]: the Selling Partner API client (Marketplace).
 //! - [`dynamo`]: the DynamoDB store (CaseStore); [`table`]: the table definition.
 //! - [`eventbus`]: the EventBridge publisher (EventPublisher).
-//! - [`config`], [`clock`], [`wiring`]: what `main.rs` and tests build the service from.
+//! - [`metrics`]: CloudWatch Embedded Metric Format lines.
+//! - [`config`], [`clock`], [`wiring`], [`trigger`]: what `main.rs` and the handlers build on.
 
 pub mod clock;
 pub mod config;
 pub mod dynamo;
 pub mod eventbus;
+pub mod metrics;
 pub mod ports;
 pub mod service;
 pub mod spapi;

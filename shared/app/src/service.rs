@@ -52,6 +52,10 @@ pub struct RunReport {
     pub cases_ended: u32,
     /// Domain events put on the bus.
     pub events_published: u32,
+    /// Cancels Amazon accepted, by cancel reason.
+    pub cancels_by_reason: BTreeMap<String, u32>,
+    /// Alerts raised, by kind (FinalNoticeNotDelivered, DeadlineRisk, FeedError).
+    pub alerts: BTreeMap<String, u32>,
     /// Cases skipped because another invocation changed them first.
     pub conflicts: u32,
     /// Per-case failures; the run went on with the other cases.
@@ -59,11 +63,31 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Ends a run of `function` at `now`: prints its CloudWatch EMF metrics line, logs the
+    /// report, and returns it (see [`RunReport::into_result`]).
+    pub fn finish(self, function: &str, now: Timestamp) -> Result<RunReport, String> {
+        println!(
+            "{}",
+            crate::metrics::emf_line(function, &self, now.as_millisecond())
+        );
+        self.into_result()
+    }
+
     /// Logs the report and returns it, or, when some cases failed, an error naming them (the
     /// run still did everything else; the failure shows in the function's metrics and the
     /// invocation is retried).
     pub fn into_result(self) -> Result<RunReport, String> {
-        tracing::info!(report = ?self, "run finished");
+        tracing::info!(
+            orders_seen = self.orders_seen,
+            cases_opened = self.cases_opened,
+            cases_checked = self.cases_checked,
+            messages_sent = self.messages_sent,
+            cancels_submitted = self.cancels_submitted,
+            cases_ended = self.cases_ended,
+            conflicts = self.conflicts,
+            errors = self.errors.len(),
+            "run finished"
+        );
         if self.errors.is_empty() {
             Ok(self)
         } else {
@@ -158,7 +182,19 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
         let mut rest = Vec::new();
         for e in d.effects {
             match e {
-                Effect::Publish(ev) => events.push(ev),
+                Effect::Publish(ev) => {
+                    match &ev {
+                        DomainEvent::CancelSubmitted { reason, .. } => {
+                            *report.cancels_by_reason.entry(reason.clone()).or_default() += 1;
+                        }
+                        DomainEvent::Alert { alert, .. } => {
+                            tracing::warn!(order_id = %d.case.order_id, alert = %alert, "alert raised");
+                            *report.alerts.entry(alert.clone()).or_default() += 1;
+                        }
+                        _ => {}
+                    }
+                    events.push(ev)
+                }
                 other => rest.push(other),
             }
         }
