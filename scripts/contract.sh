@@ -28,12 +28,24 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 grep -q "Prism is listening" "$log" || { echo "contract proxy did not start" >&2; exit 1; }
-cargo build --quiet -p kenzen-tests --bin kenzen-demo --bin kenzen-scenario
+cargo build --quiet -p kenzen-tests --bin kenzen-demo --bin kenzen-scenario --bin kenzen-bench-env
+cargo build --quiet -p kenzen-app --bin kenzen-subscribe
 export KENZEN_SIM_ADDR="127.0.0.1:$sim_port" KENZEN_SPAPI_ENDPOINT="http://127.0.0.1:$proxy_port"
 out="$(mktemp -d)"
 target/debug/kenzen-demo "$out/demo" >/dev/null
 for sc in "${scenarios[@]}"; do
   target/debug/kenzen-scenario "$sc" "$out/$(basename "$sc" .toml)" >/dev/null
+done
+# The subscription setup, twice (the second run meets 409s), against a standing simulator.
+coproc SIMENV { target/debug/kenzen-bench-env; }
+KENZEN_STOP_PIDS="$proxy_pid $SIMENV_PID"
+subenv=()
+while read -r line <&"${SIMENV[0]}"; do
+  [ "$line" = READY ] && break
+  case "$line" in KENZEN_SPAPI_ENDPOINT=*) ;; *) subenv+=("$line") ;; esac
+done
+for _ in 1 2; do
+  env "${subenv[@]}" target/debug/kenzen-subscribe "arn:aws:sqs:ap-northeast-1:123456789012:kenzen-notifications"
 done
 echo "requests validated by the proxy: $(grep -c 'Request received' "$log")"
 "$proxy" --report "$log"

@@ -208,6 +208,8 @@ struct World {
     tokens: Vec<String>,
     buckets: HashMap<&'static str, Bucket>,
     faults: Vec<Fault>,
+    destinations: Vec<(String, String)>,
+    subscription: Option<Value>,
     log: Vec<Value>,
     next_id: u64,
 }
@@ -803,6 +805,10 @@ fn route(
         ("GET", ["feeds", "2021-06-30", "feeds", _]) => "getFeed",
         ("GET", ["feeds", "2021-06-30", "documents", _]) => "getFeedDocument",
         ("PATCH", ["listings", "2021-08-01", "items", _, _]) => "patchListingsItem",
+        ("GET", ["notifications", "v1", "destinations"]) => "getDestinations",
+        ("POST", ["notifications", "v1", "destinations"]) => "createDestination",
+        ("GET", ["notifications", "v1", "subscriptions", _]) => "getSubscription",
+        ("POST", ["notifications", "v1", "subscriptions", _]) => "createSubscription",
         _ => {
             return (
                 json_response(
@@ -822,10 +828,15 @@ fn route(
         js
     };
     let reply = |status: StatusCode, body: Value| (json_response(status, &body, ct, rate), op);
+    // Destinations take a grantless token; everything else the seller's.
+    let wants_grantless = op.ends_with("Destinations") || op == "createDestination";
     let token_ok = headers
         .get("x-amz-access-token")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| sim.world().tokens.iter().any(|k| k == t));
+        .is_some_and(|t| {
+            sim.world().tokens.iter().any(|k| k == t)
+                && t.starts_with("Atza|sim-grantless-") == wants_grantless
+        });
     if !token_ok {
         return reply(
             StatusCode::FORBIDDEN,
@@ -1140,6 +1151,82 @@ fn route(
                 ),
             }
         }
+        "getDestinations" => {
+            let w = sim.world();
+            let list: Vec<Value> = w
+                .destinations
+                .iter()
+                .map(|(id, arn)| json!({"destinationId": id, "name": "kenzen", "resource": {"sqs": {"arn": arn}}}))
+                .collect();
+            reply(StatusCode::OK, json!({"payload": list}))
+        }
+        "createDestination" => {
+            let spec: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let Some(arn) = spec["resourceSpecification"]["sqs"]["arn"]
+                .as_str()
+                .map(str::to_string)
+            else {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    json!({"errors": [{"code": "InvalidInput", "message": "An SQS destination is required."}]}),
+                );
+            };
+            let mut w = sim.world();
+            if w.destinations.iter().any(|(_, a)| *a == arn) {
+                return reply(
+                    StatusCode::CONFLICT,
+                    json!({"errors": [{"code": "Conflict", "message": "A destination for this resource already exists."}]}),
+                );
+            }
+            w.next_id += 1;
+            let id = format!("sim-destination-{}", w.next_id);
+            w.destinations.push((id.clone(), arn.clone()));
+            reply(
+                StatusCode::OK,
+                json!({"payload": {"destinationId": id, "name": spec["name"], "resource": {"sqs": {"arn": arn}}}}),
+            )
+        }
+        "createSubscription" | "getSubscription" => {
+            if path[3] != "ORDER_CHANGE" {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    json!({"errors": [{"code": "InvalidInput", "message": "Only ORDER_CHANGE is simulated."}]}),
+                );
+            }
+            let mut w = sim.world();
+            if op == "getSubscription" {
+                return match &w.subscription {
+                    Some(s) => reply(StatusCode::OK, json!({"payload": s})),
+                    None => reply(
+                        StatusCode::NOT_FOUND,
+                        json!({"errors": [{"code": "NotFound", "message": "No subscription."}]}),
+                    ),
+                };
+            }
+            if w.subscription.is_some() {
+                return reply(
+                    StatusCode::CONFLICT,
+                    json!({"errors": [{"code": "Conflict", "message": "A subscription for this notification type already exists."}]}),
+                );
+            }
+            let spec: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let dest = spec["destinationId"].as_str().unwrap_or("").to_string();
+            if !w.destinations.iter().any(|(id, _)| *id == dest) {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    json!({"errors": [{"code": "InvalidInput", "message": "Unknown destinationId."}]}),
+                );
+            }
+            w.next_id += 1;
+            let sub = json!({
+                "subscriptionId": format!("sim-subscription-{}", w.next_id),
+                "payloadVersion": spec["payloadVersion"],
+                "destinationId": dest,
+                "processingDirective": spec["processingDirective"],
+            });
+            w.subscription = Some(sub.clone());
+            reply(StatusCode::OK, json!({"payload": sub}))
+        }
         "patchListingsItem" => {
             if !marketplace_ok(&q) || path[3] != sim.config.seller_id {
                 return reply(
@@ -1182,10 +1269,13 @@ fn token(sim: &Sim, body: &Bytes) -> Response {
     let form: BTreeMap<String, String> = url_pairs(&String::from_utf8_lossy(body))
         .into_iter()
         .collect();
-    let ok = form.get("grant_type").map(String::as_str) == Some("refresh_token")
-        && form.get("client_id") == Some(&sim.config.client_id)
-        && form.get("client_secret") == Some(&sim.config.client_secret)
+    let client = form.get("client_id") == Some(&sim.config.client_id)
+        && form.get("client_secret") == Some(&sim.config.client_secret);
+    let grantless = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+        && form.get("scope").map(String::as_str) == Some("sellingpartnerapi::notifications");
+    let seller = form.get("grant_type").map(String::as_str) == Some("refresh_token")
         && form.get("refresh_token") == Some(&sim.config.refresh_token);
+    let ok = client && (grantless || seller);
     if !ok {
         return (
             StatusCode::BAD_REQUEST,
@@ -1196,7 +1286,11 @@ fn token(sim: &Sim, body: &Bytes) -> Response {
     }
     let mut w = sim.world();
     w.next_id += 1;
-    let t = format!("Atza|sim-access-{}", w.next_id);
+    let t = if grantless {
+        format!("Atza|sim-grantless-{}", w.next_id)
+    } else {
+        format!("Atza|sim-access-{}", w.next_id)
+    };
     w.tokens.push(t.clone());
     (
         StatusCode::OK,

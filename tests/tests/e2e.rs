@@ -995,3 +995,41 @@ async fn the_logs_of_a_whole_run_hold_no_secret_and_no_buyer_data() -> Result<()
     assert!(!text.contains("キャンセルをリクエスト"));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_subscription_setup_creates_the_destination_and_subscription_and_can_run_again()
+-> Result<()> {
+    let w = world().await?;
+    let c = client(&w, None);
+    let arn = "arn:aws:sqs:ap-northeast-1:123456789012:kenzen-NotificationQueue";
+    let first = c.subscribe_order_change(arn).await?;
+    assert!(
+        first.destination_created && first.subscription_created,
+        "{first:?}"
+    );
+    let again = c.subscribe_order_change(arn).await?;
+    assert!(
+        !again.destination_created && !again.subscription_created,
+        "{again:?}"
+    );
+    assert_eq!(again.destination_id, first.destination_id);
+    assert_eq!(again.subscription_id, first.subscription_id);
+    let log = w.sim.log();
+    assert!(
+        log.iter()
+            .any(|l| l["operation"] == "createSubscription" && l["status"] == 409)
+    );
+    let sub = log
+        .iter()
+        .find(|l| l["operation"] == "createSubscription" && l["status"] == 200)
+        .unwrap();
+    assert_eq!(
+        sub["body"]["processingDirective"]["eventFilter"]["marketplaceIds"][0],
+        "A1VC38T7YXB528"
+    );
+    assert_eq!(
+        sub["body"]["processingDirective"]["eventFilter"]["orderChangeTypes"],
+        json!(["OrderStatusChange", "BuyerRequestedChange"])
+    );
+    Ok(())
+}

@@ -35,6 +35,33 @@ pub enum ConfigError {
     Invalid { name: &'static str, why: String },
 }
 
+/// The SP-API part of the configuration: endpoints, LWA credentials, marketplace and seller.
+pub fn spapi_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SpApiConfig, ConfigError> {
+    let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let req = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+    let marketplace_id = req("KENZEN_MARKETPLACE_ID")?;
+    let endpoint = match get("KENZEN_SPAPI_ENDPOINT") {
+        Some(e) => e,
+        None => default_endpoint(&marketplace_id)
+            .ok_or(ConfigError::Invalid {
+                name: "KENZEN_MARKETPLACE_ID",
+                why: format!(
+                    "{marketplace_id} is not in the defaults table; set KENZEN_SPAPI_ENDPOINT"
+                ),
+            })?
+            .to_string(),
+    };
+    Ok(SpApiConfig {
+        endpoint,
+        lwa_endpoint: get("KENZEN_LWA_ENDPOINT").unwrap_or_else(|| LWA_ENDPOINT.to_string()),
+        client_id: req("KENZEN_LWA_CLIENT_ID")?,
+        client_secret: req("KENZEN_LWA_CLIENT_SECRET")?,
+        refresh_token: req("KENZEN_LWA_REFRESH_TOKEN")?,
+        marketplace_id,
+        seller_id: req("KENZEN_SELLER_ID")?,
+    })
+}
+
 /// Everything a kenzen function needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -76,18 +103,8 @@ impl Config {
                     }),
             }
         };
-        let marketplace_id = req("KENZEN_MARKETPLACE_ID")?;
-        let endpoint = match get("KENZEN_SPAPI_ENDPOINT").filter(|v| !v.trim().is_empty()) {
-            Some(e) => e,
-            None => default_endpoint(&marketplace_id)
-                .ok_or(ConfigError::Invalid {
-                    name: "KENZEN_MARKETPLACE_ID",
-                    why: format!(
-                        "{marketplace_id} is not in the defaults table; set KENZEN_SPAPI_ENDPOINT"
-                    ),
-                })?
-                .to_string(),
-        };
+        let spapi = spapi_from_lookup(&get)?;
+        let marketplace_id = spapi.marketplace_id.clone();
         let invalid = |name: &'static str, why: String| ConfigError::Invalid { name, why };
         let strategy: Strategy = req("KENZEN_STRATEGY")?
             .parse()
@@ -157,17 +174,7 @@ impl Config {
         Ok(Self {
             table: req("KENZEN_TABLE")?,
             event_bus: req("KENZEN_EVENT_BUS")?,
-            spapi: SpApiConfig {
-                endpoint,
-                lwa_endpoint: get("KENZEN_LWA_ENDPOINT")
-                    .filter(|v| !v.trim().is_empty())
-                    .unwrap_or_else(|| LWA_ENDPOINT.to_string()),
-                client_id: req("KENZEN_LWA_CLIENT_ID")?,
-                client_secret: req("KENZEN_LWA_CLIENT_SECRET")?,
-                refresh_token: req("KENZEN_LWA_REFRESH_TOKEN")?,
-                marketplace_id,
-                seller_id: req("KENZEN_SELLER_ID")?,
-            },
+            spapi,
             settings,
             initial_lookback: hours("KENZEN_INITIAL_LOOKBACK_HOURS", 24)?,
         })

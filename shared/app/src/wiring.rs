@@ -85,23 +85,31 @@ pub async fn lwa_from_secret(
     ])
 }
 
-/// The whole start-up of a function: AWS config, the LWA credentials from the secret named by
-/// `KENZEN_LWA_SECRET_ID` (read once per container), config (failing fast), service.
-pub async fn from_env() -> Result<AppService, String> {
-    let aws = aws_config::load_from_env().await;
+/// The process environment, with the LWA credentials taken from the secret named by
+/// `KENZEN_LWA_SECRET_ID` when it is set (read once, here).
+pub async fn env_with_secret(
+    aws: &aws_config::SdkConfig,
+) -> Result<impl Fn(&str) -> Option<String> + use<>, String> {
     let from_secret = match std::env::var("KENZEN_LWA_SECRET_ID") {
         Ok(id) if !id.is_empty() => {
-            lwa_from_secret(&aws_sdk_secretsmanager::Client::new(&aws), &id).await?
+            lwa_from_secret(&aws_sdk_secretsmanager::Client::new(aws), &id).await?
         }
         _ => Vec::new(),
     };
-    let config = Config::from_lookup(|k| {
+    Ok(move |k: &str| {
         from_secret
             .iter()
             .find(|(name, _)| *name == k)
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var(k).ok())
     })
-    .map_err(|e| e.to_string())?;
+}
+
+/// The whole start-up of a function: AWS config, the LWA credentials from the secret named by
+/// `KENZEN_LWA_SECRET_ID` (read once per container), config (failing fast), service.
+pub async fn from_env() -> Result<AppService, String> {
+    let aws = aws_config::load_from_env().await;
+    let lookup = env_with_secret(&aws).await?;
+    let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
     build(config, &aws, Clock::System)
 }

@@ -1,6 +1,6 @@
-//! Sets up a world for `scripts/bench.sh`: a table, bus and queue in moto_server and a running
-//! marketplace simulator with one order, then prints the function environment as `K=V` lines
-//! and serves until stdin closes.
+//! Sets up a world for `scripts/bench.sh` and `scripts/contract.sh`: a table, bus and queue in
+//! moto_server and a running marketplace simulator (on `KENZEN_SIM_ADDR` if set) with one order,
+//! then prints the function environment as `K=V` lines and serves until stdin closes.
 
 use std::io::BufRead;
 
@@ -11,7 +11,7 @@ use kenzen_tests::sim::{Buyer, SimItem, SimOrder};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let start = jiff::Timestamp::now() - SignedDuration::from_hours(1);
-    let opts = WorldOptions::at(&start.to_string());
+    let opts = WorldOptions::at(&start.to_string()).from_env()?;
     let world = World::start(opts).await?;
     world.stock("BENCH-SKU", 0).await?;
     world.sim.add_order(SimOrder::new(

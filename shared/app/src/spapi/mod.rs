@@ -6,6 +6,7 @@
 //! message texts or buyer data.
 
 pub mod feed;
+pub mod notifications;
 pub mod rate;
 pub mod wire;
 
@@ -78,6 +79,15 @@ impl SpApiError {
     }
 }
 
+/// Which LWA grant a call needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grant {
+    /// The seller's authorisation (refresh token).
+    Seller,
+    /// Grantless, scope `sellingpartnerapi::notifications` (destinations).
+    Notifications,
+}
+
 struct CachedToken {
     token: String,
     expires_at: Timestamp,
@@ -89,6 +99,7 @@ pub struct SpApiClient {
     cfg: SpApiConfig,
     clock: Clock,
     token: Mutex<Option<CachedToken>>,
+    grantless_token: Mutex<Option<CachedToken>>,
     limits: RateLimits,
     max_attempts: u32,
 }
@@ -113,6 +124,7 @@ impl SpApiClient {
             cfg,
             clock,
             token: Mutex::new(None),
+            grantless_token: Mutex::new(None),
             limits: RateLimits::default(),
             max_attempts: 5,
         })
@@ -122,9 +134,14 @@ impl SpApiClient {
         &self.cfg.marketplace_id
     }
 
-    /// The cached LWA access token, exchanged anew a few minutes before it expires.
-    async fn access_token(&self) -> Result<String, SpApiError> {
-        let mut guard = self.token.lock().await;
+    /// A token for `grant`: the seller's (refresh token) or the grantless one for the
+    /// notifications API, each cached until a few minutes before it expires.
+    async fn token_for(&self, grant: Grant) -> Result<String, SpApiError> {
+        let cache = match grant {
+            Grant::Seller => &self.token,
+            Grant::Notifications => &self.grantless_token,
+        };
+        let mut guard = cache.lock().await;
         let now = self.clock.now();
         if let Some(t) = guard.as_ref()
             && now + TOKEN_MARGIN < t.expires_at
@@ -136,15 +153,24 @@ impl SpApiClient {
             access_token: String,
             expires_in: i64,
         }
-        let resp = self
-            .http
-            .post(&self.cfg.lwa_endpoint)
-            .form(&[
+        let form: Vec<(&str, &str)> = match grant {
+            Grant::Seller => vec![
                 ("grant_type", "refresh_token"),
                 ("refresh_token", self.cfg.refresh_token.as_str()),
                 ("client_id", self.cfg.client_id.as_str()),
                 ("client_secret", self.cfg.client_secret.as_str()),
-            ])
+            ],
+            Grant::Notifications => vec![
+                ("grant_type", "client_credentials"),
+                ("scope", "sellingpartnerapi::notifications"),
+                ("client_id", self.cfg.client_id.as_str()),
+                ("client_secret", self.cfg.client_secret.as_str()),
+            ],
+        };
+        let resp = self
+            .http
+            .post(&self.cfg.lwa_endpoint)
+            .form(&form)
             .send()
             .await
             .map_err(|e| SpApiError::Auth(format!("token endpoint unreachable: {e}")))?;
@@ -158,7 +184,7 @@ impl SpApiClient {
             .json()
             .await
             .map_err(|e| SpApiError::Auth(format!("token response unreadable: {e}")))?;
-        tracing::info!(expires_in = body.expires_in, "LWA access token refreshed");
+        tracing::info!(expires_in = body.expires_in, grant = ?grant, "LWA access token refreshed");
         *guard = Some(CachedToken {
             token: body.access_token.clone(),
             expires_at: now + SignedDuration::from_secs(body.expires_in),
@@ -176,12 +202,26 @@ impl SpApiClient {
         query: &[(&str, String)],
         body: Option<serde_json::Value>,
     ) -> Result<(StatusCode, Vec<u8>), SpApiError> {
+        self.call_as(Grant::Seller, op, method, path, query, body)
+            .await
+    }
+
+    /// [`Self::call`] with the token of `grant`.
+    pub(crate) async fn call_as(
+        &self,
+        grant: Grant,
+        op: Op,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<(StatusCode, Vec<u8>), SpApiError> {
         let url = format!("{}{}", self.cfg.endpoint.trim_end_matches('/'), path);
         let mut backoff = SignedDuration::from_secs(1);
         let mut last = String::new();
         for attempt in 1..=self.max_attempts {
             self.limits.acquire(op, &self.clock).await;
-            let token = self.access_token().await?;
+            let token = self.token_for(grant).await?;
             let mut req = self
                 .http
                 .request(method.clone(), &url)
@@ -227,7 +267,7 @@ impl SpApiClient {
         })
     }
 
-    fn http_error(op: Op, status: StatusCode, body: &[u8]) -> SpApiError {
+    pub(crate) fn http_error(op: Op, status: StatusCode, body: &[u8]) -> SpApiError {
         let (code, message) = match serde_json::from_slice::<wire::ErrorList>(body) {
             Ok(list) if !list.errors.is_empty() => {
                 (list.errors[0].code.clone(), list.errors[0].message.clone())
@@ -255,7 +295,7 @@ impl SpApiClient {
         Self::decode(op, status, &body)
     }
 
-    fn decode<T: DeserializeOwned>(
+    pub(crate) fn decode<T: DeserializeOwned>(
         op: Op,
         status: StatusCode,
         body: &[u8],

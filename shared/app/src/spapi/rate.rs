@@ -23,6 +23,10 @@ pub enum Op {
     GetFeed,
     GetFeedDocument,
     PatchListingsItem,
+    GetDestinations,
+    CreateDestination,
+    GetSubscription,
+    CreateSubscription,
 }
 
 impl Op {
@@ -39,6 +43,10 @@ impl Op {
             Self::GetFeed => (2.0, 15.0),
             Self::GetFeedDocument => (0.0222, 10.0),
             Self::PatchListingsItem => (5.0, 5.0),
+            Self::GetDestinations
+            | Self::CreateDestination
+            | Self::GetSubscription
+            | Self::CreateSubscription => (1.0, 5.0),
         }
     }
 
@@ -55,6 +63,10 @@ impl Op {
             Self::GetFeed => "getFeed",
             Self::GetFeedDocument => "getFeedDocument",
             Self::PatchListingsItem => "patchListingsItem",
+            Self::GetDestinations => "getDestinations",
+            Self::CreateDestination => "createDestination",
+            Self::GetSubscription => "getSubscription",
+            Self::CreateSubscription => "createSubscription",
         }
     }
 }
