@@ -103,7 +103,7 @@ impl Config {
                     }),
             }
         };
-        let spapi = spapi_from_lookup(&get)?;
+        let spapi = spapi_from_lookup(get)?;
         let marketplace_id = spapi.marketplace_id.clone();
         let invalid = |name: &'static str, why: String| ConfigError::Invalid { name, why };
         let strategy: Strategy = req("KENZEN_STRATEGY")?
