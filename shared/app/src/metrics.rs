@@ -1,18 +1,23 @@
 //! CloudWatch Embedded Metric Format: one JSON line per run that CloudWatch turns into metrics
 //! (namespace `kenzen`, dimension `Function`): cases opened, messages sent, cancels by reason,
 //! alerts by kind (DeadlineRisk among them). Counts and names only, never order or buyer data.
+//! Only non-zero counts are sent: CloudWatch bills a custom metric for the hours it receives
+//! data, and the alarms treat missing data as "nothing happened".
 
 use serde_json::{Map, Value, json};
 
 use crate::RunReport;
 
-/// The EMF line for one run of `function` at `timestamp_ms` (Unix milliseconds).
-pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> String {
+/// The EMF line for one run of `function` at `timestamp_ms` (Unix milliseconds); `None` when
+/// every count is zero.
+pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> Option<String> {
     let mut values = Map::new();
     let mut metrics = Vec::new();
     let mut put = |name: String, value: u32| {
-        metrics.push(json!({"Name": name, "Unit": "Count"}));
-        values.insert(name, json!(value));
+        if value > 0 {
+            metrics.push(json!({"Name": name, "Unit": "Count"}));
+            values.insert(name, json!(value));
+        }
     };
     put("CasesOpened".into(), report.cases_opened);
     put("MessagesSent".into(), report.messages_sent);
@@ -29,6 +34,9 @@ pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> String
     for (alert, n) in report.alerts.iter().filter(|(a, _)| *a != "DeadlineRisk") {
         put(format!("Alert{alert}"), *n);
     }
+    if metrics.is_empty() {
+        return None;
+    }
     let mut line = values;
     line.insert("Function".into(), Value::String(function.into()));
     line.insert(
@@ -42,7 +50,7 @@ pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> String
             }]
         }),
     );
-    Value::Object(line).to_string()
+    Some(Value::Object(line).to_string())
 }
 
 #[cfg(test)]
@@ -74,5 +82,14 @@ mod tests {
             assert!(v[name].is_number(), "{name} declared without a value");
         }
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "kenzen");
+        assert!(
+            v.get("MessagesSent").is_some() && v.get("CasesEnded").is_none(),
+            "zeros are left out"
+        );
+    }
+
+    #[test]
+    fn a_run_that_did_nothing_sends_no_metrics() {
+        assert_eq!(emf_line("message-resend", &RunReport::default(), 0), None);
     }
 }

@@ -66,10 +66,9 @@ impl RunReport {
     /// Ends a run of `function` at `now`: prints its CloudWatch EMF metrics line, logs the
     /// report, and returns it (see [`RunReport::into_result`]).
     pub fn finish(self, function: &str, now: Timestamp) -> Result<RunReport, String> {
-        println!(
-            "{}",
-            crate::metrics::emf_line(function, &self, now.as_millisecond())
-        );
+        if let Some(line) = crate::metrics::emf_line(function, &self, now.as_millisecond()) {
+            println!("{line}");
+        }
         self.into_result()
     }
 
