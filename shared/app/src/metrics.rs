@@ -68,7 +68,8 @@ mod tests {
         r.alerts.insert("DeadlineRisk".into(), 1);
         r.alerts.insert("FeedError".into(), 2);
         let v: Value =
-            serde_json::from_str(&emf_line("final-cancel", &r, 1_764_000_000_000)).unwrap();
+            serde_json::from_str(&emf_line("final-cancel", &r, 1_764_000_000_000).unwrap())
+                .unwrap();
         assert_eq!(v["Function"], "final-cancel");
         assert_eq!(v["CasesOpened"], 2);
         assert_eq!(v["CancelsBuyerCanceled"], 1);
