@@ -725,6 +725,39 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
     open.sort();
     assert_eq!(open, ["503-0000012-0000001", "503-0000012-0000002"]);
 
+    // Ended cases (and timeline entries) carry the TTL; open ones do not.
+    let ddb = aws_sdk_dynamodb::Client::new(&w.aws);
+    let ttl_of = |id: &str| {
+        let ddb = ddb.clone();
+        let table = w.table.clone();
+        let key = format!("ORDER#{id}");
+        async move {
+            ddb.get_item()
+                .table_name(table)
+                .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key))
+                .key(
+                    "sk",
+                    aws_sdk_dynamodb::types::AttributeValue::S("CASE".into()),
+                )
+                .send()
+                .await
+                .unwrap()
+                .item
+                .unwrap()
+                .get("expires_at")
+                .and_then(|v| v.as_n().ok().cloned())
+        }
+    };
+    assert_eq!(
+        ttl_of("503-0000012-0000003").await,
+        Some(
+            (t0() + kenzen_app::dynamo::RETENTION)
+                .as_second()
+                .to_string()
+        )
+    );
+    assert_eq!(ttl_of("503-0000012-0000001").await, None);
+
     // The poll cursor only moves forward.
     store.set_poll_cursor(t0() + hours(2)).await?;
     store.set_poll_cursor(t0() + hours(1)).await?;
@@ -1030,6 +1063,50 @@ async fn the_subscription_setup_creates_the_destination_and_subscription_and_can
     assert_eq!(
         sub["body"]["processingDirective"]["eventFilter"]["orderChangeTypes"],
         json!(["OrderStatusChange", "BuyerRequestedChange"])
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_reply_sweep_reads_a_bounded_share_of_open_cases_per_run_and_reaches_all_in_turn()
+-> Result<()> {
+    let mut w = world().await?;
+    w.svc.reply_sweep_limit = 2;
+    w.stock("CUP", 0).await?;
+    let ids: Vec<String> = (0..5).map(|i| format!("503-0000014-000000{i}")).collect();
+    for id in &ids {
+        w.sim
+            .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    }
+    w.clock.set(t0() + mins(5));
+    w.tick(Function::NewOrderCheck).await?;
+    let mut seen = std::collections::BTreeSet::new();
+    for run in 0..3 {
+        w.clock.set(t0() + mins(30 * (run + 1)));
+        let before = count_op(&w, "getOrder");
+        let inv = w.tick(Function::ReplyDetect).await?;
+        assert_eq!(inv.result.as_ref().unwrap().cases_checked, 2);
+        assert_eq!(
+            count_op(&w, "getOrder") - before,
+            2,
+            "two getOrder calls per run"
+        );
+        for l in w.sim.log().iter().rev().take(2) {
+            seen.insert(
+                l["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        5,
+        "three runs of two reached all five cases: {seen:?}"
     );
     Ok(())
 }

@@ -5,6 +5,7 @@
 //!   `due_at` only while work is due (the sparse `due` index); `open_pk` only while the case is
 //!   open (the sparse `open` index).
 //! - timeline `ORDER#<id>` / `TL#<time>#<n>`: append-only, written only if new.
+//! - `expires_at` (TTL) on ended cases and timeline entries: [`RETENTION`] after the fact.
 //! - stock `SKU#<sku>` / `STOCK`: `on_hand`, and optionally `unit_cost`, `shipping_cost`.
 //! - poll cursor `POLL` / `CURSOR`: `at`.
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
@@ -23,6 +24,14 @@ use kenzen_core::{Case, DueKind, SkuInfo};
 
 use crate::ports::{CaseStore, StoreError, TimelineEntry, Versioned};
 use crate::spapi::feed::CancelRequest;
+
+/// How long ended cases and timeline entries are kept (DynamoDB TTL on `expires_at`): long
+/// enough for a year of account-health questions.
+pub const RETENTION: jiff::SignedDuration = jiff::SignedDuration::from_hours(400 * 24);
+
+fn expires_at(t: Timestamp) -> AttributeValue {
+    AttributeValue::N((t + RETENTION).as_second().to_string())
+}
 
 /// Times as fixed-width UTC text, so string order is time order in the due index.
 pub fn sortable(t: Timestamp) -> String {
@@ -123,8 +132,14 @@ impl DynamoStore {
             item.insert("due_kind".into(), AttributeValue::S(kind.as_str().into()));
             item.insert("due_at".into(), AttributeValue::S(sortable(at)));
         }
-        if !case.state.is_terminal() {
-            item.insert("open_pk".into(), AttributeValue::S("OPEN".into()));
+        match &case.state {
+            kenzen_core::CaseState::Cancelled { at, .. }
+            | kenzen_core::CaseState::Closed { at, .. } => {
+                item.insert("expires_at".into(), expires_at(*at));
+            }
+            _ => {
+                item.insert("open_pk".into(), AttributeValue::S("OPEN".into()));
+            }
         }
         Ok(item)
     }
@@ -334,6 +349,7 @@ impl CaseStore for DynamoStore {
                     AttributeValue::S(format!("TL#{}#{nonce:016}", sortable(entry.at))),
                 )
                 .item("entry", value.clone())
+                .item("expires_at", expires_at(entry.at))
                 .condition_expression("attribute_not_exists(sk)")
                 .send()
                 .await;

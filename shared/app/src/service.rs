@@ -123,7 +123,13 @@ pub struct Service<M, S, P> {
     pub settings: Settings,
     pub clock: Clock,
     pub initial_lookback: SignedDuration,
+    /// At most this many open cases are re-read per scheduled reply-detect run (getOrder runs
+    /// at 0.5 requests per second); each run starts further along, so all are reached in turn.
+    pub reply_sweep_limit: usize,
 }
+
+/// The default for [`Service::reply_sweep_limit`]: about 140 s of getOrder calls.
+pub const REPLY_SWEEP_LIMIT: usize = 100;
 
 impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
     async fn timeline(
@@ -562,7 +568,20 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
         let mut report = RunReport::default();
         let cases = match order_id {
             Some(id) => self.store.get_case(id).await?.into_iter().collect(),
-            None => self.store.open_cases().await?,
+            None => {
+                let mut open = self.store.open_cases().await?;
+                let limit = self.reply_sweep_limit.max(1);
+                if open.len() > limit {
+                    open.sort_by(|a, b| a.value.order_id.cmp(&b.value.order_id));
+                    // The run number (one per half hour) picks where this run starts.
+                    let run = now.as_second().div_euclid(1800) as usize;
+                    let start = run.wrapping_mul(limit) % open.len();
+                    open.rotate_left(start);
+                    open.truncate(limit);
+                    tracing::info!(limit, "more open cases than one run reads; rotating");
+                }
+                open
+            }
         };
         for vc in cases {
             if vc.value.state.is_terminal() {

@@ -38,6 +38,7 @@ pub fn build(
         settings: config.settings,
         clock,
         initial_lookback: config.initial_lookback,
+        reply_sweep_limit: crate::service::REPLY_SWEEP_LIMIT,
     })
 }
 
