@@ -916,8 +916,19 @@ async fn an_order_change_notification_opens_the_case_before_the_next_poll() -> R
         Some(CaseState::Requesting { .. })
     ));
     assert_eq!(delivered_to(&w, id), 1, "first request at detection");
-    // The same notification again (SQS delivers at least once): nothing new.
-    w.invoke(Function::NewOrderCheck, event).await;
+    // The same notification again (SQS delivers at least once): dropped without an SP-API call.
+    let calls = w.sim.log().len();
+    assert!(
+        w.invoke(Function::NewOrderCheck, event)
+            .await
+            .result
+            .is_ok()
+    );
+    assert_eq!(
+        w.sim.log().len(),
+        calls,
+        "no call for a notification handled before"
+    );
     assert_eq!(delivered_to(&w, id), 1);
     Ok(())
 }

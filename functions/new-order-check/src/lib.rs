@@ -34,7 +34,10 @@ pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<
         Trigger::Order {
             detail_type,
             order_id,
-        } if detail_type == "OrderChange" => Ok(svc.check_order(&order_id).await?.finish(NAME, svc.clock.now())?),
+            notification_id,
+        } if detail_type == "OrderChange" => Ok(svc
+            .check_order(&order_id, notification_id.as_deref())
+            .await?.finish(NAME, svc.clock.now())?),
         Trigger::Order { detail_type, .. } => Err(format!(
             "new-order-check takes schedule ticks, seller commands and OrderChange events, not {detail_type}"
         )

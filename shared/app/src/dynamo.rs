@@ -9,6 +9,7 @@
 //! - stock `SKU#<sku>` / `STOCK`: `on_hand`, and optionally `unit_cost`, `shipping_cost`.
 //! - poll cursor `POLL` / `CURSOR`: `at`.
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
+//! - handled notification `NOTIF#<NotificationId>` / `SEEN`, expiring after a week.
 //!
 //! Every case write is conditional on the version read; this module owns the key schema and the
 //! error mapping and nothing else.
@@ -493,6 +494,37 @@ impl CaseStore for DynamoStore {
             Err(e) if is_condition_failed(&e) => Ok(()),
             Err(e) => Err(db_err("PutItem(cursor)", e)),
         }
+    }
+
+    async fn notification_seen(&self, id: &str) -> Result<bool, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("NOTIF#{id}")))
+            .key("sk", AttributeValue::S("SEEN".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| db_err("GetItem(notification)", e))?;
+        Ok(got.item.is_some())
+    }
+
+    async fn mark_notification(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let week = jiff::SignedDuration::from_hours(7 * 24);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(format!("NOTIF#{id}")))
+            .item("sk", AttributeValue::S("SEEN".into()))
+            .item(
+                "expires_at",
+                AttributeValue::N((now + week).as_second().to_string()),
+            )
+            .send()
+            .await
+            .map_err(|e| db_err("PutItem(notification)", e))?;
+        Ok(())
     }
 
     async fn put_cancel_batch(

@@ -180,6 +180,16 @@ pub trait CaseStore: Send + Sync {
 
     fn set_poll_cursor(&self, t: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// True when notification `id` was handled already.
+    fn notification_seen(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that notification `id` was handled (kept for a week).
+    fn mark_notification(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Records which orders a cancel batch carries, in message order.
     fn put_cancel_batch(
         &self,

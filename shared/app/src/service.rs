@@ -449,14 +449,35 @@ impl<M: Marketplace, S: CaseStore, P: EventPublisher> Service<M, S, P> {
     }
 
     /// An ORDER_CHANGE notification named `order_id`: reads the order and handles it like a
-    /// polled one (opens a case if it cannot be filled, or updates its case).
-    pub async fn check_order(&self, order_id: &str) -> Result<RunReport, ServiceError> {
+    /// polled one (opens a case if it cannot be filled, or updates its case). A notification
+    /// handled before (same NotificationId) is dropped; one that failed is not marked, so its
+    /// retry is handled.
+    pub async fn check_order(
+        &self,
+        order_id: &str,
+        notification_id: Option<&str>,
+    ) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
+        if let Some(n) = notification_id
+            && self.store.notification_seen(n).await?
+        {
+            tracing::info!(
+                order_id,
+                notification_id = n,
+                "notification already handled; dropped"
+            );
+            return Ok(report);
+        }
         let order = self.market.get_order(order_id).await?;
         report.orders_seen += 1;
-        if let Err(e) = self.handle_polled_order(order, now, &mut report).await {
-            report.failed(order_id, &e);
+        match self.handle_polled_order(order, now, &mut report).await {
+            Err(e) => report.failed(order_id, &e),
+            Ok(()) => {
+                if let Some(n) = notification_id {
+                    self.store.mark_notification(n, now).await?;
+                }
+            }
         }
         Ok(report)
     }

@@ -20,6 +20,8 @@ pub enum Trigger {
     Order {
         detail_type: String,
         order_id: String,
+        /// The SP-API NotificationId, for intake events (to drop redeliveries).
+        notification_id: Option<String>,
     },
     /// The seller's command about one order, with the seller's reason.
     Seller {
@@ -89,6 +91,11 @@ pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigg
             Ok(Trigger::Order {
                 detail_type: detail_type.to_string(),
                 order_id: order_id.to_string(),
+                notification_id: detail
+                    .get("notificationId")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty() && s.len() <= 128)
+                    .map(str::to_string),
             })
         }
         _ => Err(bad("not a kenzen event or schedule tick")),
@@ -114,7 +121,8 @@ mod tests {
             ),
             Ok(Trigger::Order {
                 detail_type: "BuyerRequestedCancel".into(),
-                order_id: "503-1".into()
+                order_id: "503-1".into(),
+                notification_id: None
             })
         );
     }
