@@ -11,7 +11,7 @@
 //! It must stay a faithful, simple Amazon: no knowledge of kenzen's cases or table.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -1298,11 +1298,4 @@ fn token(sim: &Sim, body: &Bytes) -> Response {
         json!({"access_token": t, "token_type": "bearer", "expires_in": 3600}).to_string(),
     )
         .into_response()
-}
-
-/// Reads a gzip document as text (for tests that inspect reports).
-pub fn gunzip(bytes: &[u8]) -> std::io::Result<String> {
-    let mut s = String::new();
-    flate2::read::GzDecoder::new(bytes).read_to_string(&mut s)?;
-    Ok(s)
 }
