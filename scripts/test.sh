@@ -5,6 +5,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$kenzen_root"
+echo "== tracked files: no build output in git" >&2
+python3 scripts/check-tracked.py --self-test
+python3 scripts/check-tracked.py
 echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2
