@@ -29,7 +29,7 @@ for _ in $(seq 1 600); do
 done
 grep -q "Prism is listening" "$log" || { echo "contract proxy did not start" >&2; exit 1; }
 cargo build --quiet -p kenzen-tests --bin kenzen-demo --bin kenzen-scenario --bin kenzen-bench-env
-cargo build --quiet -p kenzen-app --bin kenzen-subscribe
+cargo build --quiet -p kenzen-cli --bin kenzen-subscribe
 export KENZEN_SIM_ADDR="127.0.0.1:$sim_port" KENZEN_SPAPI_ENDPOINT="http://127.0.0.1:$proxy_port"
 out="$(mktemp -d)"
 target/debug/kenzen-demo "$out/demo" >/dev/null

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::{Context, Result, anyhow};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use jiff::{SignedDuration, Timestamp};
+use kenzen_app::adapters::dynamo::DynamoStore;
 use kenzen_app::clock::{Clock, VirtualClock};
 use kenzen_app::config::Config;
-use kenzen_app::dynamo::DynamoStore;
 use kenzen_app::ports::{CaseStore, TimelineEntry};
 use kenzen_app::{AppService, RunReport};
 use kenzen_core::{Settings, Strategy};
@@ -178,7 +178,7 @@ impl World {
         let n = WORLDS.fetch_add(1, Ordering::SeqCst);
         let name = format!("kenzen-{}-{n}", std::process::id());
         let ddb = aws_sdk_dynamodb::Client::new(&aws);
-        kenzen_app::table::create_table(&ddb, &name)
+        kenzen_app::adapters::dynamo::table::create_table(&ddb, &name)
             .await
             .map_err(|e| anyhow!(e))?;
 
@@ -282,7 +282,7 @@ impl World {
     }
 
     pub fn store(&self) -> &DynamoStore {
-        &self.svc.store
+        self.svc.store()
     }
 
     pub fn now(&self) -> Timestamp {

@@ -575,7 +575,7 @@ pub fn local(w: &SendWindows, t: Timestamp) -> String {
 /// Prints one run: per order the result (and, with `timelines`, the case's timeline in local
 /// time), then any broken rule.
 pub async fn print_run(sc: &Scenario, f: &Finished, timelines: bool) -> Result<()> {
-    let w = f.world.svc.settings.windows.clone();
+    let w = f.world.svc.settings().windows.clone();
     println!(
         "\n== strategy {} ({} requests logged)",
         f.result.strategy, f.result.requests_logged

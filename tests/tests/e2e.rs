@@ -5,11 +5,11 @@
 use anyhow::Result;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use jiff::{SignedDuration, Timestamp};
+use kenzen_app::adapters::dynamo::DynamoStore;
+use kenzen_app::adapters::eventbus::EventBridgePublisher;
+use kenzen_app::adapters::spapi::{SpApiClient, SpApiConfig, SpApiError};
 use kenzen_app::clock::Clock;
-use kenzen_app::dynamo::DynamoStore;
-use kenzen_app::eventbus::EventBridgePublisher;
-use kenzen_app::ports::{CaseStore, EventPublisher, Marketplace, StoreError};
-use kenzen_app::spapi::{SpApiClient, SpApiConfig, SpApiError};
+use kenzen_app::ports::{CaseStore, EventPublisher, IntakeStore, StoreError};
 use kenzen_core::{CancelReason, CaseState, DomainEvent, DueKind, OpenReason, Settings, Strategy};
 use kenzen_tests::checks::{Limits, check};
 use kenzen_tests::harness::{Function, World, WorldOptions};
@@ -54,7 +54,7 @@ async fn world() -> Result<World> {
 
 fn limits(w: &World) -> Limits {
     Limits::basic(
-        w.svc.settings.max_requests + 1,
+        w.svc.settings().max_requests + 1,
         vec![
             w.sim.config.client_secret.clone(),
             w.sim.config.refresh_token.clone(),
@@ -215,7 +215,7 @@ async fn a_buyer_who_never_answers_gets_resends_in_new_slots_then_the_final_apol
         .filter(|d| d.order_id == id)
         .collect();
     assert_eq!(sent.len(), 4, "three requests and the final apology");
-    let windows = &w.svc.settings.windows;
+    let windows = &w.svc.settings().windows;
     let mut slots = Vec::new();
     for d in &sent {
         assert!(
@@ -229,7 +229,7 @@ async fn a_buyer_who_never_answers_gets_resends_in_new_slots_then_the_final_apol
     slots.sort();
     assert_eq!(slots, [0, 1, 2], "each request in a different slot");
     for pair in sent.windows(2) {
-        assert!(pair[1].at.duration_since(pair[0].at) >= w.svc.settings.min_gap);
+        assert!(pair[1].at.duration_since(pair[0].at) >= w.svc.settings().min_gap);
     }
     assert!(sent[0].text.contains("Cancel items"), "English for en-US");
     assert!(sent[1].text.contains("writing again"));
@@ -751,7 +751,7 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
     assert_eq!(
         ttl_of("503-0000012-0000003").await,
         Some(
-            (t0() + kenzen_app::dynamo::RETENTION)
+            (t0() + kenzen_app::adapters::dynamo::RETENTION)
                 .as_second()
                 .to_string()
         )
@@ -960,7 +960,8 @@ async fn the_lwa_credentials_are_read_from_the_secret_and_its_contents_never_lea
         .await?;
     let err = kenzen_app::wiring::lwa_from_secret(&sm, &empty)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("still has empty values"), "{err}");
 
     let broken = format!("{name}-broken");
@@ -971,14 +972,16 @@ async fn the_lwa_credentials_are_read_from_the_secret_and_its_contents_never_lea
         .await?;
     let err = kenzen_app::wiring::lwa_from_secret(&sm, &broken)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("not JSON") && !err.contains("very-secret-value"),
         "{err}"
     );
     let err = kenzen_app::wiring::lwa_from_secret(&sm, "no-such-secret")
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no-such-secret"), "{err}");
     Ok(())
 }
@@ -1082,7 +1085,7 @@ async fn the_subscription_setup_creates_the_destination_and_subscription_and_can
 async fn the_reply_sweep_reads_a_bounded_share_of_open_cases_per_run_and_reaches_all_in_turn()
 -> Result<()> {
     let mut w = world().await?;
-    w.svc.reply_sweep_limit = 2;
+    w.svc.set_reply_sweep_limit(2);
     w.stock("CUP", 0).await?;
     let ids: Vec<String> = (0..5).map(|i| format!("503-0000014-000000{i}")).collect();
     for id in &ids {

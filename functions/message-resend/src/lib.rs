@@ -4,28 +4,26 @@
 //! clients; `main.rs` wires the service once per container.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use kenzen_app::trigger::{Trigger, classify};
-use kenzen_app::{AppService, RunReport};
-use lambda_runtime::Error;
+use kenzen_app::handler::HandlerError;
+use kenzen_app::ports::{EventPublisher, Marketplace, Store};
+use kenzen_app::trigger::{BadEvent, Trigger, classify};
+use kenzen_app::{RunReport, Service};
 use serde_json::Value;
 
 const NAME: &str = "message-resend";
 
-/// Handles one invocation. A malformed or foreign event is refused with an error and changes
-/// nothing; a run in which some cases failed returns an error after the others were done, so
-/// the failure shows in the function's metrics and the invocation is retried.
-pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
-    match classify(&event.source, &event.detail_type, &event.detail)? {
-        Trigger::Seller { .. } => {
-            Err(format!("{} is not for this function", event.detail_type).into())
-        }
-        Trigger::Schedule => Ok(svc
-            .send_due_messages()
-            .await?
-            .finish(NAME, svc.clock.now())?),
-        Trigger::Order { detail_type, .. } => Err(format!(
-            "message-resend runs on its schedule only, not on {detail_type} events"
-        )
-        .into()),
-    }
+/// Handles one invocation. A malformed, foreign or misdirected event is refused as
+/// `kenzen.InvalidEvent` and changes nothing; a run in which some cases failed returns
+/// `kenzen.CasesFailed` after the others were done, so the failure shows in the function's
+/// metrics and the invocation is retried.
+pub async fn handle<M: Marketplace, S: Store, P: EventPublisher>(
+    svc: &Service<M, S, P>,
+    event: EventBridgeEvent<Value>,
+) -> Result<RunReport, HandlerError> {
+    let misdirected = || BadEvent::not_for(NAME, &event.source, &event.detail_type);
+    let report = match classify(&event.source, &event.detail_type, &event.detail)? {
+        Trigger::Schedule => svc.send_due_messages().await?,
+        Trigger::Order { .. } | Trigger::Seller { .. } => return Err(misdirected().into()),
+    };
+    Ok(report.finish(NAME, svc.clock().now())?)
 }

@@ -8,39 +8,44 @@
 //! clients; `main.rs` wires the service once per container.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use kenzen_app::trigger::{SellerCommand, Trigger, classify};
-use kenzen_app::{AppService, RunReport};
-use lambda_runtime::Error;
+use kenzen_app::handler::HandlerError;
+use kenzen_app::ports::{EventPublisher, Marketplace, Store};
+use kenzen_app::trigger::{BadEvent, SellerCommand, Trigger, classify};
+use kenzen_app::{RunReport, Service};
 use serde_json::Value;
 
 const NAME: &str = "new-order-check";
 
-/// Handles one invocation. A malformed or foreign event is refused with an error and changes
-/// nothing; a run in which some cases failed returns an error after the others were done, so
-/// the failure shows in the function's metrics and the invocation is retried.
-pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
-    match classify(&event.source, &event.detail_type, &event.detail)? {
-        Trigger::Schedule => Ok(svc.check_new_orders().await?.finish(NAME, svc.clock.now())?),
+/// Handles one invocation. A malformed, foreign or misdirected event is refused as
+/// `kenzen.InvalidEvent` and changes nothing; a run in which some cases failed returns
+/// `kenzen.CasesFailed` after the others were done, so the failure shows in the function's
+/// metrics and the invocation is retried.
+pub async fn handle<M: Marketplace, S: Store, P: EventPublisher>(
+    svc: &Service<M, S, P>,
+    event: EventBridgeEvent<Value>,
+) -> Result<RunReport, HandlerError> {
+    let misdirected = || BadEvent::not_for(NAME, &event.source, &event.detail_type);
+    let report = match classify(&event.source, &event.detail_type, &event.detail)? {
+        Trigger::Schedule => svc.check_new_orders().await?,
         Trigger::Seller {
             command: SellerCommand::FlagOrder,
             order_id,
             reason,
-        } => Ok(svc.flag_order(&order_id, &reason).await?.finish(NAME, svc.clock.now())?),
+        } => svc.flag_order(&order_id, &reason).await?,
         Trigger::Seller {
             command: SellerCommand::WithdrawCase,
             order_id,
             reason,
-        } => Ok(svc.withdraw(&order_id, &reason).await?.finish(NAME, svc.clock.now())?),
+        } => svc.withdraw(&order_id, &reason).await?,
         Trigger::Order {
             detail_type,
             order_id,
             notification_id,
-        } if detail_type == "OrderChange" => Ok(svc
-            .check_order(&order_id, notification_id.as_deref())
-            .await?.finish(NAME, svc.clock.now())?),
-        Trigger::Order { detail_type, .. } => Err(format!(
-            "new-order-check takes schedule ticks, seller commands and OrderChange events, not {detail_type}"
-        )
-        .into()),
-    }
+        } if detail_type == "OrderChange" => {
+            svc.check_order(&order_id, notification_id.as_deref())
+                .await?
+        }
+        Trigger::Order { .. } => return Err(misdirected().into()),
+    };
+    Ok(report.finish(NAME, svc.clock().now())?)
 }

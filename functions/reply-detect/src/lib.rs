@@ -4,28 +4,27 @@
 //! clients; `main.rs` wires the service once per container.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use kenzen_app::trigger::{Trigger, classify};
-use kenzen_app::{AppService, RunReport};
-use lambda_runtime::Error;
+use kenzen_app::handler::HandlerError;
+use kenzen_app::ports::{EventPublisher, Marketplace, Store};
+use kenzen_app::trigger::{BadEvent, Trigger, classify};
+use kenzen_app::{RunReport, Service};
 use serde_json::Value;
 
 const NAME: &str = "reply-detect";
 
-/// Handles one invocation. A malformed or foreign event is refused with an error and changes
-/// nothing; a run in which some cases failed returns an error after the others were done, so
-/// the failure shows in the function's metrics and the invocation is retried.
-pub async fn handle(svc: &AppService, event: EventBridgeEvent<Value>) -> Result<RunReport, Error> {
-    match classify(&event.source, &event.detail_type, &event.detail)? {
-        Trigger::Seller { .. } => {
-            Err(format!("{} is not for this function", event.detail_type).into())
-        }
-        Trigger::Schedule => Ok(svc
-            .detect_replies(None)
-            .await?
-            .finish(NAME, svc.clock.now())?),
-        Trigger::Order { order_id, .. } => Ok(svc
-            .detect_replies(Some(&order_id))
-            .await?
-            .finish(NAME, svc.clock.now())?),
-    }
+/// Handles one invocation. A malformed, foreign or misdirected event is refused as
+/// `kenzen.InvalidEvent` and changes nothing; a run in which some cases failed returns
+/// `kenzen.CasesFailed` after the others were done, so the failure shows in the function's
+/// metrics and the invocation is retried.
+pub async fn handle<M: Marketplace, S: Store, P: EventPublisher>(
+    svc: &Service<M, S, P>,
+    event: EventBridgeEvent<Value>,
+) -> Result<RunReport, HandlerError> {
+    let misdirected = || BadEvent::not_for(NAME, &event.source, &event.detail_type);
+    let report = match classify(&event.source, &event.detail_type, &event.detail)? {
+        Trigger::Schedule => svc.detect_replies(None).await?,
+        Trigger::Order { order_id, .. } => svc.detect_replies(Some(&order_id)).await?,
+        Trigger::Seller { .. } => return Err(misdirected().into()),
+    };
+    Ok(report.finish(NAME, svc.clock().now())?)
 }

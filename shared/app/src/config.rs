@@ -5,7 +5,8 @@
 use jiff::SignedDuration;
 use kenzen_core::{LocalTime, ProfitFloor, Settings, Strategy};
 
-use crate::spapi::SpApiConfig;
+use crate::adapters::spapi::SpApiConfig;
+use crate::service::{INITIAL_LOOKBACK, REPLY_SWEEP_EVERY};
 
 /// The default LWA token endpoint.
 pub const LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";
@@ -71,6 +72,9 @@ pub struct Config {
     pub settings: Settings,
     /// How far back the very first poll looks.
     pub initial_lookback: SignedDuration,
+    /// How often reply-detect's schedule runs (`KENZEN_REPLY_SWEEP_MINUTES`, set by the
+    /// template from the same number as the schedule).
+    pub reply_sweep_every: SignedDuration,
 }
 
 impl Config {
@@ -88,21 +92,23 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let hours = |name: &'static str, default: i64| -> Result<SignedDuration, ConfigError> {
-            match get(name) {
-                None => Ok(SignedDuration::from_hours(default)),
-                Some(v) => v
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|h| h.is_finite() && *h >= 0.0)
-                    .map(|h| SignedDuration::from_secs_f64(h * 3600.0))
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        why: format!("{v:?} is not a number of hours"),
-                    }),
-            }
-        };
+        // Defaults are the settings' own (one place: `Settings::new`); at most a year.
+        let hours =
+            |name: &'static str, default: SignedDuration| -> Result<SignedDuration, ConfigError> {
+                match get(name) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|h| h.is_finite() && (0.0..=24.0 * 366.0).contains(h))
+                        .map(|h| SignedDuration::from_secs_f64(h * 3600.0))
+                        .ok_or(ConfigError::Invalid {
+                            name,
+                            why: format!("{v:?} is not a number of hours between 0 and 8784"),
+                        }),
+                }
+            };
         let spapi = spapi_from_lookup(get)?;
         let marketplace_id = spapi.marketplace_id.clone();
         let invalid = |name: &'static str, why: String| ConfigError::Invalid { name, why };
@@ -137,9 +143,12 @@ impl Config {
                 why: format!("{v:?} is not a whole number"),
             })?;
         }
-        settings.min_gap = hours("KENZEN_MIN_GAP_HOURS", 3)?;
-        settings.final_notice_margin = hours("KENZEN_FINAL_NOTICE_MARGIN_HOURS", 12)?;
-        settings.cancel_margin = hours("KENZEN_CANCEL_MARGIN_HOURS", 3)?;
+        settings.min_gap = hours("KENZEN_MIN_GAP_HOURS", settings.min_gap)?;
+        settings.final_notice_margin = hours(
+            "KENZEN_FINAL_NOTICE_MARGIN_HOURS",
+            settings.final_notice_margin,
+        )?;
+        settings.cancel_margin = hours("KENZEN_CANCEL_MARGIN_HOURS", settings.cancel_margin)?;
         if let Some(v) = get("KENZEN_MIN_PROFIT") {
             let number = |name: &'static str, v: &str| {
                 v.trim()
@@ -176,7 +185,22 @@ impl Config {
             event_bus: req("KENZEN_EVENT_BUS")?,
             spapi,
             settings,
-            initial_lookback: hours("KENZEN_INITIAL_LOOKBACK_HOURS", 24)?,
+            initial_lookback: hours("KENZEN_INITIAL_LOOKBACK_HOURS", INITIAL_LOOKBACK)?,
+            reply_sweep_every: match get("KENZEN_REPLY_SWEEP_MINUTES") {
+                None => REPLY_SWEEP_EVERY,
+                Some(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|m| (1..=1440).contains(m))
+                    .map(SignedDuration::from_mins)
+                    .ok_or_else(|| {
+                        invalid(
+                            "KENZEN_REPLY_SWEEP_MINUTES",
+                            format!("{v:?} is not a whole number of minutes from 1 to 1440"),
+                        )
+                    })?,
+            },
         })
     }
 }

@@ -1,31 +1,30 @@
 //! kenzen-app: the service layer the four functions share, its ports, and the adapters.
 //!
 //! It must not hold workflow rules (those are in `kenzen-core`) and functions must not reach
-//! past it to an SDK client.
+//! past it to an SDK client. The service depends on the ports only; adapters are chosen in
+//! [`wiring`] (and by tests).
 //!
 //! Layout:
-//! - [`service`]: the use cases (check new orders, send due messages, detect replies, cancel).
-//! - [`ports`]: the traits the service depends on.
-//! - [`spapi`]: the Selling Partner API client (Marketplace).
-//! - [`dynamo`]: the DynamoDB store (CaseStore); [`table`]: the table definition.
-//! - [`eventbus`]: the EventBridge publisher (EventPublisher).
-//! - [`metrics`]: CloudWatch Embedded Metric Format lines.
-//! - [`config`], [`clock`], [`wiring`], [`trigger`]: what `main.rs` and the handlers build on.
+//! - [`service`]: the use cases, one module each (intake, messages, replies, cancel).
+//! - [`ports`]: the traits and vocabulary the service depends on.
+//! - [`adapters`]: SP-API over HTTP, DynamoDB, EventBridge.
+//! - [`report`]: what a run did, and its CloudWatch EMF line.
+//! - [`handler`]: how a handler's failure reaches Lambda (retryable or not).
+//! - [`config`], [`wiring`], [`trigger`]: what `main.rs` and the handlers build on.
+//! - `fakes` (feature `test-util`): in-memory ports for fast service-level tests.
 
+pub mod adapters;
 pub mod clock;
 pub mod config;
-pub mod dynamo;
-pub mod eventbus;
-pub mod metrics;
+#[cfg(feature = "test-util")]
+pub mod fakes;
+pub mod handler;
 pub mod ports;
+pub mod report;
 pub mod service;
-pub mod spapi;
-pub mod table;
 pub mod trigger;
 pub mod wiring;
 
-pub use service::{RunReport, Service, ServiceError};
-
-/// The service as deployed: SP-API over HTTP, DynamoDB, EventBridge.
-pub type AppService =
-    Service<spapi::SpApiClient, dynamo::DynamoStore, eventbus::EventBridgePublisher>;
+pub use report::RunReport;
+pub use service::{Service, ServiceError};
+pub use wiring::AppService;

@@ -49,6 +49,17 @@ pub struct BadEvent {
     pub why: String,
 }
 
+impl BadEvent {
+    /// An event kenzen knows, sent to a function that does not take it.
+    pub fn not_for(function: &str, source: &str, detail_type: &str) -> Self {
+        Self {
+            source_name: source.to_string(),
+            detail_type: detail_type.to_string(),
+            why: format!("{function} does not take this event"),
+        }
+    }
+}
+
 /// Classifies an EventBridge event by `source`, `detail-type` and `detail`.
 pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigger, BadEvent> {
     let bad = |why: &str| BadEvent {

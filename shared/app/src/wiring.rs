@@ -2,12 +2,27 @@
 //! clients from the standard AWS configuration chain (which honours `AWS_ENDPOINT_URL`), and
 //! JSON logs for CloudWatch.
 
+use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::eventbus::EventBridgePublisher;
+use crate::adapters::spapi::{SpApiClient, SpApiError};
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::dynamo::DynamoStore;
-use crate::eventbus::EventBridgePublisher;
-use crate::spapi::SpApiClient;
-use crate::{AppService, Service};
+use crate::config::{Config, ConfigError};
+use crate::service::Service;
+
+/// The service as deployed: SP-API over HTTP, DynamoDB, EventBridge.
+pub type AppService = Service<SpApiClient, DynamoStore, EventBridgePublisher>;
+
+/// Why a function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot build the SP-API client: {0}")]
+    Client(#[from] SpApiError),
+    /// The LWA secret is missing, unreadable or still empty (never shows its contents).
+    #[error("{0}")]
+    Secret(String),
+}
 
 /// JSON logs, level from `RUST_LOG` (default info), no ANSI colours, no timestamps (Lambda adds
 /// them).
@@ -29,17 +44,17 @@ pub fn build(
     config: Config,
     aws: &aws_config::SdkConfig,
     clock: Clock,
-) -> Result<AppService, String> {
-    let market = SpApiClient::new(config.spapi, clock.clone()).map_err(|e| e.to_string())?;
-    Ok(Service {
+) -> Result<AppService, WiringError> {
+    let market = SpApiClient::new(config.spapi, clock.clone())?;
+    Ok(Service::new(
         market,
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.table),
-        events: EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(aws), config.event_bus),
-        settings: config.settings,
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.table),
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(aws), config.event_bus),
+        config.settings,
         clock,
-        initial_lookback: config.initial_lookback,
-        reply_sweep_limit: crate::service::REPLY_SWEEP_LIMIT,
-    })
+    )
+    .with_initial_lookback(config.initial_lookback)
+    .with_reply_sweep(crate::service::REPLY_SWEEP_LIMIT, config.reply_sweep_every))
 }
 
 /// The LWA credentials as kept in Secrets Manager: `{"client_id", "client_secret",
@@ -56,28 +71,30 @@ struct LwaSecret {
 pub async fn lwa_from_secret(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
-) -> Result<Vec<(&'static str, String)>, String> {
+) -> Result<Vec<(&'static str, String)>, WiringError> {
     let out = client
         .get_secret_value()
         .secret_id(id)
         .send()
         .await
         .map_err(|e| {
-            format!(
+            WiringError::Secret(format!(
                 "reading secret {id}: {}",
                 aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-            )
+            ))
         })?;
     let text = out
         .secret_string()
-        .ok_or_else(|| format!("secret {id} has no string value"))?;
+        .ok_or_else(|| WiringError::Secret(format!("secret {id} has no string value")))?;
     let s: LwaSecret = serde_json::from_str(text).map_err(|_| {
-        format!("secret {id} is not JSON with client_id, client_secret and refresh_token")
+        WiringError::Secret(format!(
+            "secret {id} is not JSON with client_id, client_secret and refresh_token"
+        ))
     })?;
     if s.client_id.is_empty() || s.client_secret.is_empty() || s.refresh_token.is_empty() {
-        return Err(format!(
+        return Err(WiringError::Secret(format!(
             "secret {id} still has empty values: put your LWA credentials into it"
-        ));
+        )));
     }
     Ok(vec![
         ("KENZEN_LWA_CLIENT_ID", s.client_id),
@@ -90,7 +107,7 @@ pub async fn lwa_from_secret(
 /// `KENZEN_LWA_SECRET_ID` when it is set (read once, here).
 pub async fn env_with_secret(
     aws: &aws_config::SdkConfig,
-) -> Result<impl Fn(&str) -> Option<String> + use<>, String> {
+) -> Result<impl Fn(&str) -> Option<String> + use<>, WiringError> {
     let from_secret = match std::env::var("KENZEN_LWA_SECRET_ID") {
         Ok(id) if !id.is_empty() => {
             lwa_from_secret(&aws_sdk_secretsmanager::Client::new(aws), &id).await?
@@ -108,9 +125,9 @@ pub async fn env_with_secret(
 
 /// The whole start-up of a function: AWS config, the LWA credentials from the secret named by
 /// `KENZEN_LWA_SECRET_ID` (read once per container), config (failing fast), service.
-pub async fn from_env() -> Result<AppService, String> {
+pub async fn from_env() -> Result<AppService, WiringError> {
     let aws = aws_config::load_from_env().await;
     let lookup = env_with_secret(&aws).await?;
-    let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
+    let config = Config::from_lookup(lookup)?;
     build(config, &aws, Clock::System)
 }

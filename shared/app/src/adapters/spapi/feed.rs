@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use kenzen_core::CancelReason;
 use quick_xml::Reader;
+
+use crate::ports::CancelRequest;
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
 
@@ -15,14 +16,6 @@ use quick_xml::events::Event;
 pub const FEED_TYPE: &str = "POST_ORDER_ACKNOWLEDGEMENT_DATA";
 /// The content type of the feed document.
 pub const CONTENT_TYPE: &str = "text/xml; charset=UTF-8";
-
-/// One order to cancel.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CancelRequest {
-    pub order_id: String,
-    pub order_item_ids: Vec<String>,
-    pub reason: CancelReason,
-}
 
 /// Builds the feed: message `i + 1` cancels `cancels[i]` (StatusCode Failure = cancel the order).
 pub fn order_acknowledgement_feed(merchant_id: &str, cancels: &[CancelRequest]) -> String {
@@ -191,6 +184,7 @@ pub fn parse_processing_report(xml: &str) -> Result<ProcessingReport, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kenzen_core::CancelReason;
 
     fn cancels() -> Vec<CancelRequest> {
         vec![

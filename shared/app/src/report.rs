@@ -1,12 +1,79 @@
-//! CloudWatch Embedded Metric Format: one JSON line per run that CloudWatch turns into metrics
+//! What one run did ([`RunReport`]), and its CloudWatch Embedded Metric Format rendering.
+//!
+//! EMF: one JSON line per run that CloudWatch turns into metrics
 //! (namespace `kenzen`, dimension `Function`): cases opened, messages sent, cancels by reason,
 //! alerts by kind (DeadlineRisk among them). Counts and names only, never order or buyer data.
 //! Only non-zero counts are sent: CloudWatch bills a custom metric for the hours it receives
 //! data, and the alarms treat missing data as "nothing happened".
 
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::RunReport;
+/// What one run did: the function's response and the log line that ends each invocation.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub orders_seen: u32,
+    pub cases_opened: u32,
+    pub cases_checked: u32,
+    pub messages_sent: u32,
+    pub cancels_submitted: u32,
+    pub cases_ended: u32,
+    /// Domain events put on the bus.
+    pub events_published: u32,
+    /// Cancels Amazon accepted, by cancel reason.
+    pub cancels_by_reason: BTreeMap<String, u32>,
+    /// Alerts raised, by kind (FinalNoticeNotDelivered, DeadlineRisk, FeedError).
+    pub alerts: BTreeMap<String, u32>,
+    /// Cases skipped because another invocation changed them first.
+    pub conflicts: u32,
+    /// Per-case failures; the run went on with the other cases.
+    pub errors: Vec<String>,
+}
+
+impl RunReport {
+    /// Ends a run of `function` at `now`: prints its CloudWatch EMF metrics line, logs the
+    /// report, and returns it (see [`RunReport::into_result`]).
+    pub fn finish(self, function: &str, now: Timestamp) -> Result<RunReport, CasesFailed> {
+        if let Some(line) = emf_line(function, &self, now.as_millisecond()) {
+            println!("{line}");
+        }
+        self.into_result()
+    }
+
+    /// Logs the report and returns it, or, when some cases failed, an error naming them (the
+    /// run still did everything else; the failure shows in the function's metrics and the
+    /// invocation is retried).
+    pub fn into_result(self) -> Result<RunReport, CasesFailed> {
+        tracing::info!(
+            orders_seen = self.orders_seen,
+            cases_opened = self.cases_opened,
+            cases_checked = self.cases_checked,
+            messages_sent = self.messages_sent,
+            cancels_submitted = self.cancels_submitted,
+            cases_ended = self.cases_ended,
+            conflicts = self.conflicts,
+            errors = self.errors.len(),
+            "run finished"
+        );
+        if self.errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(CasesFailed {
+                failures: self.errors,
+            })
+        }
+    }
+}
+
+/// Some cases of a run failed; the run did everything else.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} case(s) failed: {}", failures.len(), failures.join("; "))]
+pub struct CasesFailed {
+    pub failures: Vec<String>,
+}
 
 /// The EMF line for one run of `function` at `timestamp_ms` (Unix milliseconds); `None` when
 /// every count is zero.

@@ -1,8 +1,9 @@
 //! kenzen's own thin Selling Partner API client (reqwest): LWA token cache, per-operation rate
 //! limits on the injected clock, retries on 429/5xx, and the operations kenzen needs.
 //!
-//! It implements the [`Marketplace`](crate::ports::Marketplace) port. Hosts come from
-//! configuration only; the defaults table is in [`crate::config`]. It never logs tokens, secrets,
+//! It implements the [`Marketplace`](crate::ports::Marketplace) port, mapping its own
+//! [`SpApiError`] onto the port's [`MarketError`] kinds. Hosts come from configuration only
+//! (defaults per marketplace in [`kenzen_core::marketplace`]). It never logs tokens, secrets,
 //! message texts or buyer data.
 
 pub mod feed;
@@ -19,8 +20,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use crate::clock::Clock;
-use crate::ports::{CancelBatchStatus, Marketplace, SendOutcome};
-use feed::CancelRequest;
+use crate::ports::{
+    CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
+};
 use rate::{Op, RateLimits};
 
 /// What the client needs to know; built by [`crate::config`].
@@ -76,6 +78,40 @@ impl SpApiError {
     /// True for failures that may go away by themselves (throttling, 5xx, network).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Exhausted { .. })
+    }
+
+    /// The port's kind of failure: what the caller can do about it.
+    pub fn kind(&self) -> MarketErrorKind {
+        match self {
+            Self::Exhausted { .. } => MarketErrorKind::Transient,
+            Self::Auth(_) => MarketErrorKind::Refused,
+            Self::Http {
+                status: 401 | 403, ..
+            } => MarketErrorKind::Refused,
+            Self::Http { .. } => MarketErrorKind::InvalidInput,
+            Self::Decode { .. } => MarketErrorKind::Unreadable,
+            // A presigned upload or download failed: the feed or report can be tried again.
+            Self::Document(_) => MarketErrorKind::Transient,
+        }
+    }
+
+    fn op(&self) -> &'static str {
+        match self {
+            Self::Auth(_) => "lwaToken",
+            Self::Http { op, .. } | Self::Exhausted { op, .. } | Self::Decode { op, .. } => op,
+            Self::Document(_) => "feedDocument",
+        }
+    }
+}
+
+impl From<SpApiError> for MarketError {
+    fn from(e: SpApiError) -> Self {
+        MarketError {
+            kind: e.kind(),
+            op: e.op(),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }
     }
 }
 
@@ -357,8 +393,8 @@ fn encode_segment(s: &str) -> String {
     out
 }
 
-impl Marketplace for SpApiClient {
-    async fn search_orders(
+impl SpApiClient {
+    pub async fn search_orders(
         &self,
         updated_after: Timestamp,
     ) -> Result<(Vec<OrderView>, Option<Timestamp>), SpApiError> {
@@ -396,7 +432,7 @@ impl Marketplace for SpApiClient {
         }
     }
 
-    async fn get_order(&self, order_id: &str) -> Result<OrderView, SpApiError> {
+    pub async fn get_order(&self, order_id: &str) -> Result<OrderView, SpApiError> {
         let resp: wire::GetOrderResponse = self
             .get_json(
                 Op::GetOrder,
@@ -410,7 +446,7 @@ impl Marketplace for SpApiClient {
         })
     }
 
-    async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, SpApiError> {
+    pub async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, SpApiError> {
         let (status, body) = self
             .call(
                 Op::GetMessagingActions,
@@ -431,7 +467,7 @@ impl Marketplace for SpApiClient {
             .any(|a| a.name.as_deref() == Some("unexpectedProblem")))
     }
 
-    async fn buyer_locale(&self, order_id: &str) -> Result<Option<String>, SpApiError> {
+    pub async fn buyer_locale(&self, order_id: &str) -> Result<Option<String>, SpApiError> {
         let attrs: wire::Attributes = self
             .get_json(
                 Op::GetAttributes,
@@ -442,7 +478,7 @@ impl Marketplace for SpApiClient {
         Ok(attrs.buyer.and_then(|b| b.locale))
     }
 
-    async fn send_unexpected_problem(
+    pub async fn send_unexpected_problem(
         &self,
         order_id: &str,
         text: &str,
@@ -466,7 +502,7 @@ impl Marketplace for SpApiClient {
         }
     }
 
-    async fn submit_cancels(&self, cancels: &[CancelRequest]) -> Result<String, SpApiError> {
+    pub async fn submit_cancels(&self, cancels: &[CancelRequest]) -> Result<String, SpApiError> {
         let doc: wire::CreateFeedDocumentResponse = {
             let op = Op::CreateFeedDocument;
             let (status, body) = self
@@ -513,7 +549,7 @@ impl Marketplace for SpApiClient {
         Ok(created.feed_id)
     }
 
-    async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), SpApiError> {
+    pub async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), SpApiError> {
         let op = Op::PatchListingsItem;
         let path = format!(
             "/listings/2021-08-01/items/{}/{}",
@@ -553,7 +589,7 @@ impl Marketplace for SpApiClient {
         }
     }
 
-    async fn cancel_status(
+    pub async fn cancel_status(
         &self,
         feed_id: &str,
         cancels: &[CancelRequest],
@@ -601,5 +637,51 @@ impl Marketplace for SpApiClient {
                 detail: format!("unknown processingStatus {other:?}"),
             }),
         }
+    }
+}
+
+/// The port, over the client's own operations (their errors mapped to [`MarketError`]).
+impl Marketplace for SpApiClient {
+    async fn search_orders(
+        &self,
+        after: Timestamp,
+    ) -> Result<(Vec<OrderView>, Option<Timestamp>), MarketError> {
+        Ok(SpApiClient::search_orders(self, after).await?)
+    }
+
+    async fn get_order(&self, order_id: &str) -> Result<OrderView, MarketError> {
+        Ok(SpApiClient::get_order(self, order_id).await?)
+    }
+
+    async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, MarketError> {
+        Ok(SpApiClient::can_send_unexpected_problem(self, order_id).await?)
+    }
+
+    async fn buyer_locale(&self, order_id: &str) -> Result<Option<String>, MarketError> {
+        Ok(SpApiClient::buyer_locale(self, order_id).await?)
+    }
+
+    async fn send_unexpected_problem(
+        &self,
+        order_id: &str,
+        text: &str,
+    ) -> Result<SendOutcome, MarketError> {
+        Ok(SpApiClient::send_unexpected_problem(self, order_id, text).await?)
+    }
+
+    async fn submit_cancels(&self, cancels: &[CancelRequest]) -> Result<String, MarketError> {
+        Ok(SpApiClient::submit_cancels(self, cancels).await?)
+    }
+
+    async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), MarketError> {
+        Ok(SpApiClient::set_listing_quantity(self, sku, quantity).await?)
+    }
+
+    async fn cancel_status(
+        &self,
+        id: &str,
+        cancels: &[CancelRequest],
+    ) -> Result<CancelBatchStatus, MarketError> {
+        Ok(SpApiClient::cancel_status(self, id, cancels).await?)
     }
 }

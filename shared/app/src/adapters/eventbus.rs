@@ -27,14 +27,19 @@ impl EventPublisher for EventBridgePublisher {
     async fn publish(&self, events: &[DomainEvent]) -> Result<(), PublishError> {
         for chunk in events.chunks(10) {
             let first = &chunk[0];
-            let fail = |detail: String| PublishError {
-                detail_type: first.detail_type().into(),
-                order_id: first.order_id().into(),
-                detail,
-            };
+            let fail =
+                |detail: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+                    PublishError {
+                        detail_type: first.detail_type().into(),
+                        order_id: first.order_id().into(),
+                        detail,
+                        source,
+                    }
+                };
             let mut req = self.client.put_events();
             for ev in chunk {
-                let detail = serde_json::to_string(ev).map_err(|e| fail(e.to_string()))?;
+                let detail = serde_json::to_string(ev)
+                    .map_err(|e| fail(e.to_string(), Some(Box::new(e))))?;
                 req = req.entries(
                     PutEventsRequestEntry::builder()
                         .event_bus_name(&self.bus)
@@ -45,7 +50,8 @@ impl EventPublisher for EventBridgePublisher {
                 );
             }
             let out = req.send().await.map_err(|e| {
-                fail(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())
+                let detail = aws_sdk_eventbridge::error::DisplayErrorContext(&e).to_string();
+                fail(detail, Some(Box::new(e)))
             })?;
             if out.failed_entry_count > 0 {
                 let reasons: Vec<String> = out
@@ -53,12 +59,15 @@ impl EventPublisher for EventBridgePublisher {
                     .iter()
                     .filter_map(|e| e.error_message().map(str::to_string))
                     .collect();
-                return Err(fail(format!(
-                    "{} of {} entries failed: {}",
-                    out.failed_entry_count,
-                    chunk.len(),
-                    reasons.join("; ")
-                )));
+                return Err(fail(
+                    format!(
+                        "{} of {} entries failed: {}",
+                        out.failed_entry_count,
+                        chunk.len(),
+                        reasons.join("; ")
+                    ),
+                    None,
+                ));
             }
         }
         Ok(())

@@ -1,94 +1,15 @@
-//! The ports the service layer depends on, shaped for kenzen's work rather than for any SDK.
-//!
-//! Adapters: [`crate::spapi::SpApiClient`] (Marketplace), [`crate::dynamo::DynamoStore`]
-//! (CaseStore), [`crate::eventbus::EventBridgePublisher`] (EventPublisher). Only `main.rs`
-//! files and tests construct them.
+//! The store ports: cases and their timeline, the stock table, the intake's own records (poll
+//! cursor, handled notifications) and submitted cancel batches. One trait per capability, so a
+//! use case names what it needs; the DynamoDB adapter implements them all on one table.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
-use kenzen_core::{Case, DomainEvent, DueKind, OrderView, SkuInfo};
+use kenzen_core::{Case, DueKind, SkuInfo};
 use serde::{Deserialize, Serialize};
 
-use crate::spapi::SpApiError;
-use crate::spapi::feed::CancelRequest;
-
-/// Amazon's answer to a message that reached it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOutcome {
-    /// 201.
-    Accepted,
-    /// 403: the action is not available for this order (Amazon's text).
-    Refused(String),
-}
-
-/// Where a cancel feed stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CancelBatchStatus {
-    Pending,
-    /// Processed; the orders the report lists with an error, and the error.
-    Done {
-        errors: BTreeMap<String, String>,
-    },
-    /// The whole feed failed (CANCELLED or FATAL).
-    Failed(String),
-}
-
-/// The marketplace (Amazon's SP-API). Every method returns [`SpApiError`] on failure:
-/// `Exhausted` after retries on throttling, 5xx or network errors (try again later), `Http` for
-/// an answer that will not change by retrying, `Decode` for an answer kenzen cannot read.
-pub trait Marketplace: Send + Sync {
-    /// Orders updated after `after` (all pages), and the search's `lastUpdatedBefore` if given.
-    fn search_orders(
-        &self,
-        after: Timestamp,
-    ) -> impl Future<Output = Result<(Vec<OrderView>, Option<Timestamp>), SpApiError>> + Send;
-
-    fn get_order(
-        &self,
-        order_id: &str,
-    ) -> impl Future<Output = Result<OrderView, SpApiError>> + Send;
-
-    /// The messaging preflight: is `unexpectedProblem` offered for this order now?
-    fn can_send_unexpected_problem(
-        &self,
-        order_id: &str,
-    ) -> impl Future<Output = Result<bool, SpApiError>> + Send;
-
-    /// The buyer's preferred locale (e.g. `ja-JP`), if Amazon gives one.
-    fn buyer_locale(
-        &self,
-        order_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, SpApiError>> + Send;
-
-    fn send_unexpected_problem(
-        &self,
-        order_id: &str,
-        text: &str,
-    ) -> impl Future<Output = Result<SendOutcome, SpApiError>> + Send;
-
-    /// Submits one cancel batch (today: an order acknowledgement feed); returns its id.
-    fn submit_cancels(
-        &self,
-        cancels: &[CancelRequest],
-    ) -> impl Future<Output = Result<String, SpApiError>> + Send;
-
-    /// Sets the offer quantity of `sku` (Listings Items `patchListingsItem`,
-    /// `fulfillment_availability`).
-    fn set_listing_quantity(
-        &self,
-        sku: &str,
-        quantity: u32,
-    ) -> impl Future<Output = Result<(), SpApiError>> + Send;
-
-    /// Where batch `id` (built from `cancels`, in that order) stands.
-    fn cancel_status(
-        &self,
-        id: &str,
-        cancels: &[CancelRequest],
-    ) -> impl Future<Output = Result<CancelBatchStatus, SpApiError>> + Send;
-}
+use super::market::CancelRequest;
 
 /// A value with the version it was read at; saves are conditional on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,10 +46,23 @@ pub enum StoreError {
     Corrupt { key: String, detail: String },
     /// The database call failed; retry the invocation.
     #[error("DynamoDB {op} failed: {detail}")]
-    Db { op: &'static str, detail: String },
+    Db {
+        op: &'static str,
+        /// The SDK's account of the failure, with its error code.
+        detail: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
-/// Cases, the timeline, stock levels, the poll cursor and submitted feeds.
+impl StoreError {
+    /// True for failures that may go away when the invocation is retried.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Db { .. })
+    }
+}
+
+/// Cases (conditional on the version read) and their append-only timeline.
 pub trait CaseStore: Send + Sync {
     fn get_case(
         &self,
@@ -169,13 +103,19 @@ pub trait CaseStore: Send + Sync {
         &self,
         order_id: &str,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
+}
 
+/// The stock table the seller maintains.
+pub trait StockStore: Send + Sync {
     /// What the stock table says about `skus`; SKUs without a stock item are absent.
     fn sku_info(
         &self,
         skus: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, SkuInfo>, StoreError>> + Send;
+}
 
+/// The intake's own records: the poll cursor and the notifications already handled.
+pub trait IntakeStore: Send + Sync {
     fn poll_cursor(&self) -> impl Future<Output = Result<Option<Timestamp>, StoreError>> + Send;
 
     fn set_poll_cursor(&self, t: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -189,7 +129,10 @@ pub trait CaseStore: Send + Sync {
         id: &str,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
+/// Submitted cancel batches: which orders each one carries.
+pub trait CancelBatchStore: Send + Sync {
     /// Records which orders a cancel batch carries, in message order.
     fn put_cancel_batch(
         &self,
@@ -203,20 +146,7 @@ pub trait CaseStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Vec<CancelRequest>>, StoreError>> + Send;
 }
 
-/// Why publishing failed.
-#[derive(Debug, thiserror::Error)]
-#[error("publishing {detail_type} for order {order_id} failed: {detail}")]
-pub struct PublishError {
-    pub detail_type: String,
-    pub order_id: String,
-    pub detail: String,
-}
+/// Everything the service stores: one adapter usually implements all four capabilities.
+pub trait Store: CaseStore + StockStore + IntakeStore + CancelBatchStore {}
 
-/// The event bus.
-pub trait EventPublisher: Send + Sync {
-    /// Publishes every event; any entry the bus did not take is an error.
-    fn publish(
-        &self,
-        events: &[DomainEvent],
-    ) -> impl Future<Output = Result<(), PublishError>> + Send;
-}
+impl<T: CaseStore + StockStore + IntakeStore + CancelBatchStore> Store for T {}

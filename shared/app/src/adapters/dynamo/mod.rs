@@ -1,4 +1,4 @@
-//! The DynamoDB adapter: one table (defined in `infra/table.json`, see [`crate::table`]).
+//! The DynamoDB adapter: one table (defined in `infra/table.json`; the SAM template mirrors it).
 //!
 //! Keys:
 //! - case `ORDER#<id>` / `CASE`: `version`, `case` (the case as a map), `state`; `due_kind` +
@@ -18,13 +18,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
 use kenzen_core::{Case, DueKind, SkuInfo};
 
-use crate::ports::{CaseStore, StoreError, TimelineEntry, Versioned};
-use crate::spapi::feed::CancelRequest;
+use crate::ports::{
+    CancelBatchStore, CancelRequest, CaseStore, IntakeStore, StockStore, StoreError, TimelineEntry,
+    Versioned,
+};
+
+#[cfg(feature = "test-util")]
+pub mod table;
 
 /// How long ended cases and timeline entries are kept (DynamoDB TTL on `expires_at`): long
 /// enough for a year of account-health questions.
@@ -49,16 +54,22 @@ fn case_key(order_id: &str) -> HashMap<String, AttributeValue> {
     ])
 }
 
-fn db_err<E: std::fmt::Debug>(op: &'static str, e: SdkError<E>) -> StoreError {
-    let detail = match &e {
-        SdkError::ServiceError(s) => format!("{:?}", s.err()),
-        other => format!("{other}"),
-    };
-    StoreError::Db { op, detail }
+type Sdk<E> = SdkError<E>;
+
+fn db_err<E>(op: &'static str, e: Sdk<E>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError::Db {
+        op,
+        detail: DisplayErrorContext(&e).to_string(),
+        source: Box::new(e),
+    }
 }
 
-fn is_condition_failed<E: std::fmt::Debug>(e: &SdkError<E>) -> bool {
-    matches!(e, SdkError::ServiceError(s) if format!("{:?}", s.err()).contains("ConditionalCheckFailed"))
+/// A conditional write that lost, told by DynamoDB's error code.
+fn is_condition_failed<E: ProvideErrorMetadata>(e: &Sdk<E>) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
 }
 
 /// The DynamoDB case store.
@@ -82,7 +93,9 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Writes the stock-table item of `sku` (what the seller maintains).
+    /// Writes the stock-table item of `sku` (what the seller maintains; tests and the demo seed
+    /// it).
+    #[cfg(feature = "test-util")]
     pub async fn put_sku(&self, sku: &str, info: SkuInfo) -> Result<(), StoreError> {
         let mut req = self
             .client
@@ -104,6 +117,7 @@ impl DynamoStore {
     }
 
     /// Sets the on-hand quantity of `sku` and nothing else.
+    #[cfg(feature = "test-util")]
     pub async fn put_stock(&self, sku: &str, on_hand: u32) -> Result<(), StoreError> {
         self.put_sku(
             sku,
@@ -398,7 +412,9 @@ impl CaseStore for DynamoStore {
             }
         }
     }
+}
 
+impl StockStore for DynamoStore {
     async fn sku_info(&self, skus: &[String]) -> Result<BTreeMap<String, SkuInfo>, StoreError> {
         let mut out = BTreeMap::new();
         for sku in skus {
@@ -454,7 +470,9 @@ impl CaseStore for DynamoStore {
         }
         Ok(out)
     }
+}
 
+impl IntakeStore for DynamoStore {
     async fn poll_cursor(&self) -> Result<Option<Timestamp>, StoreError> {
         let got = self
             .client
@@ -526,7 +544,9 @@ impl CaseStore for DynamoStore {
             .map_err(|e| db_err("PutItem(notification)", e))?;
         Ok(())
     }
+}
 
+impl CancelBatchStore for DynamoStore {
     async fn put_cancel_batch(
         &self,
         id: &str,

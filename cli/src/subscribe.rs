@@ -9,14 +9,24 @@
 
 use std::process::ExitCode;
 
+use kenzen_app::adapters::spapi::SpApiClient;
 use kenzen_app::clock::Clock;
-use kenzen_app::spapi::SpApiClient;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let Some(queue_arn) = std::env::args().nth(1) else {
-        eprintln!("usage: kenzen-subscribe QUEUE_ARN   (the stack output NotificationQueueArn)");
-        return ExitCode::from(2);
+    const USAGE: &str =
+        "usage: kenzen-subscribe QUEUE_ARN   (the stack output NotificationQueueArn)";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let queue_arn = match args.as_slice() {
+        [a] if a == "-h" || a == "--help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        [a] if a.starts_with("arn:") => a.clone(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
     };
     match run(&queue_arn).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,7 +39,9 @@ async fn main() -> ExitCode {
 
 async fn run(queue_arn: &str) -> Result<(), String> {
     let aws = aws_config::load_from_env().await;
-    let lookup = kenzen_app::wiring::env_with_secret(&aws).await?;
+    let lookup = kenzen_app::wiring::env_with_secret(&aws)
+        .await
+        .map_err(|e| e.to_string())?;
     let cfg = kenzen_app::config::spapi_from_lookup(lookup).map_err(|e| e.to_string())?;
     let client = SpApiClient::new(cfg, Clock::System).map_err(|e| e.to_string())?;
     let r = client

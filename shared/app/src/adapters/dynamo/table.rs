@@ -1,5 +1,6 @@
-//! The table definition, read from `infra/table.json` (the one place it lives), and a way to
-//! create the table from it for tests and the demo. The SAM template mirrors the same file.
+//! Test support (feature `test-util`): creates the table from `infra/table.json`, the one place
+//! its definition lives (the SAM template mirrors it, checked by `scripts/check-template.py`).
+//! The file is read when a table is created, from the workspace the tests run in.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -8,8 +9,8 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::Deserialize;
 
-/// The definition file, compiled in.
-pub const DEFINITION_JSON: &str = include_str!("../../../infra/table.json");
+/// Where the definition file lives in the workspace.
+pub const DEFINITION_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/table.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -42,8 +43,10 @@ pub struct Index {
 }
 
 /// The parsed definition.
-pub fn definition() -> TableDefinition {
-    serde_json::from_str(DEFINITION_JSON).expect("infra/table.json is valid (checked by a test)")
+pub fn definition() -> Result<TableDefinition, String> {
+    let text = std::fs::read_to_string(DEFINITION_PATH)
+        .map_err(|e| format!("reading {DEFINITION_PATH}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{DEFINITION_PATH}: {e}"))
 }
 
 fn key_schema(keys: &[Key]) -> Result<Vec<KeySchemaElement>, String> {
@@ -60,7 +63,7 @@ fn key_schema(keys: &[Key]) -> Result<Vec<KeySchemaElement>, String> {
 
 /// Creates table `name` from the definition (on-demand billing, keys-only indexes).
 pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
-    let def = definition();
+    let def = definition()?;
     let mut req = client
         .create_table()
         .table_name(name)
@@ -102,7 +105,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
 mod tests {
     #[test]
     fn the_definition_file_parses_and_names_the_indexes_the_store_queries() {
-        let d = super::definition();
+        let d = super::definition().unwrap();
         let names: Vec<_> = d
             .global_secondary_indexes
             .iter()

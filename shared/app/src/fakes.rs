@@ -1,0 +1,493 @@
+//! In-memory ports (feature `test-util`): a marketplace whose orders and answers a test sets,
+//! a store and an event bus that keep everything in memory. Service-level rule tests run on
+//! them in milliseconds, without moto_server, the simulator or HTTP.
+//!
+//! They keep the ports' contracts that the rules rely on: case saves are conditional on the
+//! version, timeline entries are append-only, and every call to the marketplace is recorded in
+//! order so a test can say what kenzen asked of Amazon and when.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use kenzen_core::{Case, DomainEvent, DueKind, OrderStatus, OrderView, SkuInfo};
+
+use crate::ports::{
+    CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, EventPublisher, IntakeStore,
+    MarketError, MarketErrorKind, Marketplace, PublishError, SendOutcome, StockStore, StoreError,
+    TimelineEntry, Versioned,
+};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A test that panicked while holding the lock has failed already; keep its data readable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One call the fake marketplace received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketCall {
+    SearchOrders,
+    GetOrder(String),
+    Preflight(String),
+    BuyerLocale(String),
+    /// A message Amazon accepted or refused (order id, text).
+    Message(String, String),
+    /// A cancel batch: the orders it carries, with the cancel reason as the feed says it.
+    SubmitCancels(Vec<(String, String)>),
+    SetListingQuantity(String, u32),
+    CancelStatus(String),
+}
+
+#[derive(Default)]
+struct MarketState {
+    orders: BTreeMap<String, OrderView>,
+    locale: BTreeMap<String, String>,
+    /// Orders for which the messaging preflight offers no `unexpectedProblem`.
+    unavailable: Vec<String>,
+    /// Operations that fail (transiently) until cleared.
+    failing: Vec<&'static str>,
+    /// Feed id → where it stands.
+    feeds: BTreeMap<String, CancelBatchStatus>,
+    /// Feed id → the orders it cancels.
+    feed_orders: BTreeMap<String, Vec<String>>,
+    calls: Vec<MarketCall>,
+    next_feed: u32,
+}
+
+/// A marketplace that answers from orders a test puts in it. Submitted cancels are pending
+/// until [`FakeMarket::process_feeds`] applies them (every order in the batch cancelled).
+#[derive(Default)]
+pub struct FakeMarket {
+    state: Mutex<MarketState>,
+}
+
+impl FakeMarket {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces an order (what Amazon shows from now on).
+    pub fn put_order(&self, order: OrderView) {
+        lock(&self.state)
+            .orders
+            .insert(order.order_id.clone(), order);
+    }
+
+    /// Changes an order in place (a buyer request, a ship, a cancel elsewhere).
+    pub fn update_order(&self, order_id: &str, f: impl FnOnce(&mut OrderView)) {
+        if let Some(o) = lock(&self.state).orders.get_mut(order_id) {
+            f(o)
+        }
+    }
+
+    pub fn set_locale(&self, order_id: &str, locale: &str) {
+        lock(&self.state)
+            .locale
+            .insert(order_id.into(), locale.into());
+    }
+
+    /// Messaging offers no `unexpectedProblem` for this order from now on.
+    pub fn make_messaging_unavailable(&self, order_id: &str) {
+        lock(&self.state).unavailable.push(order_id.into());
+    }
+
+    /// Every call to `op` (e.g. `getOrder`) fails transiently until [`FakeMarket::recover`].
+    pub fn fail(&self, op: &'static str) {
+        lock(&self.state).failing.push(op);
+    }
+
+    pub fn recover(&self) {
+        lock(&self.state).failing.clear();
+    }
+
+    /// Processes every pending feed: the orders it carries are cancelled, and its report lists
+    /// no error.
+    pub fn process_feeds(&self, at: Timestamp) {
+        let mut st = lock(&self.state);
+        let batches: Vec<(String, Vec<String>)> = st
+            .feed_orders
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (feed, ids) in batches {
+            if st.feeds.get(&feed) == Some(&CancelBatchStatus::Pending) {
+                for id in ids {
+                    if let Some(o) = st.orders.get_mut(&id) {
+                        o.status = OrderStatus::Cancelled;
+                        o.last_updated = at;
+                    }
+                }
+                st.feeds.insert(
+                    feed,
+                    CancelBatchStatus::Done {
+                        errors: BTreeMap::new(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<MarketCall> {
+        lock(&self.state).calls.clone()
+    }
+
+    /// The texts of the messages sent to `order_id`, in order.
+    pub fn messages_to(&self, order_id: &str) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                MarketCall::Message(id, text) if id == order_id => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The cancel reasons submitted for `order_id`, in order.
+    pub fn cancels_of(&self, order_id: &str) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .flat_map(|c| match c {
+                MarketCall::SubmitCancels(orders) => orders,
+                _ => Vec::new(),
+            })
+            .filter(|(id, _)| id == order_id)
+            .map(|(_, reason)| reason)
+            .collect()
+    }
+
+    fn call(&self, op: &'static str, call: MarketCall) -> Result<(), MarketError> {
+        let mut st = lock(&self.state);
+        st.calls.push(call);
+        if st.failing.contains(&op) {
+            return Err(MarketError::new(
+                MarketErrorKind::Transient,
+                op,
+                format!("{op}: still failing after 5 attempts (last: HTTP 503); try again later"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn order(&self, op: &'static str, order_id: &str) -> Result<OrderView, MarketError> {
+        lock(&self.state)
+            .orders
+            .get(order_id)
+            .cloned()
+            .ok_or_else(|| {
+                MarketError::new(
+                    MarketErrorKind::InvalidInput,
+                    op,
+                    format!("{op}: HTTP 404 NotFound: no order {order_id}"),
+                )
+            })
+    }
+}
+
+impl Marketplace for FakeMarket {
+    async fn search_orders(
+        &self,
+        after: Timestamp,
+    ) -> Result<(Vec<OrderView>, Option<Timestamp>), MarketError> {
+        self.call("searchOrders", MarketCall::SearchOrders)?;
+        let st = lock(&self.state);
+        let orders = st
+            .orders
+            .values()
+            .filter(|o| o.last_updated >= after)
+            .cloned()
+            .collect();
+        Ok((orders, None))
+    }
+
+    async fn get_order(&self, order_id: &str) -> Result<OrderView, MarketError> {
+        self.call("getOrder", MarketCall::GetOrder(order_id.into()))?;
+        self.order("getOrder", order_id)
+    }
+
+    async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, MarketError> {
+        self.call(
+            "getMessagingActionsForOrder",
+            MarketCall::Preflight(order_id.into()),
+        )?;
+        let order = self.order("getMessagingActionsForOrder", order_id)?;
+        let st = lock(&self.state);
+        Ok(!st.unavailable.iter().any(|id| id == order_id)
+            && order.status != OrderStatus::Cancelled)
+    }
+
+    async fn buyer_locale(&self, order_id: &str) -> Result<Option<String>, MarketError> {
+        self.call("getAttributes", MarketCall::BuyerLocale(order_id.into()))?;
+        Ok(lock(&self.state).locale.get(order_id).cloned())
+    }
+
+    async fn send_unexpected_problem(
+        &self,
+        order_id: &str,
+        text: &str,
+    ) -> Result<SendOutcome, MarketError> {
+        self.call(
+            "createUnexpectedProblem",
+            MarketCall::Message(order_id.into(), text.into()),
+        )?;
+        let order = self.order("createUnexpectedProblem", order_id)?;
+        if order.status == OrderStatus::Cancelled {
+            return Ok(SendOutcome::Refused(
+                "createUnexpectedProblem: HTTP 403: order cancelled".into(),
+            ));
+        }
+        Ok(SendOutcome::Accepted)
+    }
+
+    async fn submit_cancels(&self, cancels: &[CancelRequest]) -> Result<String, MarketError> {
+        self.call(
+            "createFeed",
+            MarketCall::SubmitCancels(
+                cancels
+                    .iter()
+                    .map(|c| (c.order_id.clone(), c.reason.as_feed().to_string()))
+                    .collect(),
+            ),
+        )?;
+        let mut st = lock(&self.state);
+        st.next_feed += 1;
+        let id = format!("FEED-{}", st.next_feed);
+        st.feeds.insert(id.clone(), CancelBatchStatus::Pending);
+        st.feed_orders.insert(
+            id.clone(),
+            cancels.iter().map(|c| c.order_id.clone()).collect(),
+        );
+        Ok(id)
+    }
+
+    async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), MarketError> {
+        self.call(
+            "patchListingsItem",
+            MarketCall::SetListingQuantity(sku.into(), quantity),
+        )
+    }
+
+    async fn cancel_status(
+        &self,
+        id: &str,
+        _cancels: &[CancelRequest],
+    ) -> Result<CancelBatchStatus, MarketError> {
+        self.call("getFeed", MarketCall::CancelStatus(id.into()))?;
+        lock(&self.state).feeds.get(id).cloned().ok_or_else(|| {
+            MarketError::new(
+                MarketErrorKind::InvalidInput,
+                "getFeed",
+                format!("getFeed: HTTP 404: no feed {id}"),
+            )
+        })
+    }
+}
+
+/// A stored case and when (and for which sweep) it is due.
+type StoredCase = (Versioned<Case>, Option<(DueKind, Timestamp)>);
+
+#[derive(Default)]
+struct StoreState {
+    cases: BTreeMap<String, StoredCase>,
+    timeline: Vec<TimelineEntry>,
+    stock: BTreeMap<String, SkuInfo>,
+    cursor: Option<Timestamp>,
+    notifications: Vec<String>,
+    batches: BTreeMap<String, Vec<CancelRequest>>,
+}
+
+/// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<StoreState>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn put_stock(&self, sku: &str, info: SkuInfo) {
+        lock(&self.state).stock.insert(sku.into(), info);
+    }
+
+    /// The case as stored now, if any.
+    pub fn case(&self, order_id: &str) -> Option<Case> {
+        lock(&self.state)
+            .cases
+            .get(order_id)
+            .map(|(vc, _)| vc.value.clone())
+    }
+
+    /// Every timeline entry of `order_id`, in the order written.
+    pub fn timeline_of(&self, order_id: &str) -> Vec<TimelineEntry> {
+        lock(&self.state)
+            .timeline
+            .iter()
+            .filter(|e| e.order_id == order_id)
+            .cloned()
+            .collect()
+    }
+
+    fn put(
+        &self,
+        case: &Case,
+        expected: Option<u64>,
+        due: Option<(DueKind, Timestamp)>,
+    ) -> Result<Versioned<Case>, StoreError> {
+        let mut st = lock(&self.state);
+        let current = st.cases.get(&case.order_id).map(|(vc, _)| vc.version);
+        if current != expected {
+            return Err(StoreError::Conflict(format!("case {}", case.order_id)));
+        }
+        let saved = Versioned {
+            value: case.clone(),
+            version: expected.map_or(1, |v| v + 1),
+        };
+        st.cases.insert(case.order_id.clone(), (saved.clone(), due));
+        Ok(saved)
+    }
+}
+
+impl CaseStore for MemoryStore {
+    async fn get_case(&self, order_id: &str) -> Result<Option<Versioned<Case>>, StoreError> {
+        Ok(lock(&self.state)
+            .cases
+            .get(order_id)
+            .map(|(vc, _)| vc.clone()))
+    }
+
+    async fn create_case(
+        &self,
+        case: &Case,
+        due: Option<(DueKind, Timestamp)>,
+    ) -> Result<Versioned<Case>, StoreError> {
+        self.put(case, None, due)
+    }
+
+    async fn save_case(
+        &self,
+        case: &Case,
+        version: u64,
+        due: Option<(DueKind, Timestamp)>,
+    ) -> Result<Versioned<Case>, StoreError> {
+        self.put(case, Some(version), due)
+    }
+
+    async fn due_cases(
+        &self,
+        kind: DueKind,
+        now: Timestamp,
+    ) -> Result<Vec<Versioned<Case>>, StoreError> {
+        Ok(lock(&self.state)
+            .cases
+            .values()
+            .filter(|(_, due)| matches!(due, Some((k, at)) if *k == kind && *at <= now))
+            .map(|(vc, _)| vc.clone())
+            .collect())
+    }
+
+    async fn open_cases(&self) -> Result<Vec<Versioned<Case>>, StoreError> {
+        Ok(lock(&self.state)
+            .cases
+            .values()
+            .filter(|(vc, _)| !vc.value.state.is_terminal())
+            .map(|(vc, _)| vc.clone())
+            .collect())
+    }
+
+    async fn append_timeline(&self, entry: &TimelineEntry) -> Result<(), StoreError> {
+        lock(&self.state).timeline.push(entry.clone());
+        Ok(())
+    }
+
+    async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        Ok(self.timeline_of(order_id))
+    }
+}
+
+impl StockStore for MemoryStore {
+    async fn sku_info(&self, skus: &[String]) -> Result<BTreeMap<String, SkuInfo>, StoreError> {
+        let st = lock(&self.state);
+        Ok(skus
+            .iter()
+            .filter_map(|s| st.stock.get(s).map(|i| (s.clone(), *i)))
+            .collect())
+    }
+}
+
+impl IntakeStore for MemoryStore {
+    async fn poll_cursor(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(lock(&self.state).cursor)
+    }
+
+    async fn set_poll_cursor(&self, t: Timestamp) -> Result<(), StoreError> {
+        lock(&self.state).cursor = Some(t);
+        Ok(())
+    }
+
+    async fn notification_seen(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.state).notifications.iter().any(|n| n == id))
+    }
+
+    async fn mark_notification(&self, id: &str, _now: Timestamp) -> Result<(), StoreError> {
+        lock(&self.state).notifications.push(id.into());
+        Ok(())
+    }
+}
+
+impl CancelBatchStore for MemoryStore {
+    async fn put_cancel_batch(
+        &self,
+        id: &str,
+        cancels: &[CancelRequest],
+    ) -> Result<(), StoreError> {
+        lock(&self.state)
+            .batches
+            .insert(id.into(), cancels.to_vec());
+        Ok(())
+    }
+
+    async fn cancel_batch(&self, id: &str) -> Result<Option<Vec<CancelRequest>>, StoreError> {
+        Ok(lock(&self.state).batches.get(id).cloned())
+    }
+}
+
+/// An event bus that keeps what it was given.
+#[derive(Default)]
+pub struct RecordingBus {
+    events: Mutex<Vec<DomainEvent>>,
+    down: Mutex<bool>,
+}
+
+impl RecordingBus {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn events(&self) -> Vec<DomainEvent> {
+        lock(&self.events).clone()
+    }
+
+    /// Publishing fails (as when EventBridge is unreachable) while `down` is true.
+    pub fn set_down(&self, down: bool) {
+        *lock(&self.down) = down;
+    }
+}
+
+impl EventPublisher for RecordingBus {
+    async fn publish(&self, events: &[DomainEvent]) -> Result<(), PublishError> {
+        if *lock(&self.down)
+            && let Some(first) = events.first()
+        {
+            return Err(PublishError {
+                detail_type: first.detail_type().into(),
+                order_id: first.order_id().into(),
+                detail: "the bus is down".into(),
+                source: None,
+            });
+        }
+        lock(&self.events).extend_from_slice(events);
+        Ok(())
+    }
+}

@@ -1,0 +1,20 @@
+//! The ports the service layer depends on, shaped for kenzen's work rather than for any SDK.
+//! They own their vocabulary (errors, requests, answers); adapters in [`crate::adapters`] map
+//! SDK and HTTP details onto it, and only wiring and tests construct adapters.
+//!
+//! - [`market`]: the marketplace (Amazon's SP-API).
+//! - [`store`]: cases and timeline, stock, intake records, cancel batches.
+//! - [`events`]: the event bus.
+
+pub mod events;
+pub mod market;
+pub mod store;
+
+pub use events::{EventPublisher, PublishError};
+pub use market::{
+    CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
+};
+pub use store::{
+    CancelBatchStore, CaseStore, IntakeStore, StockStore, Store, StoreError, TimelineEntry,
+    Versioned,
+};

@@ -1,0 +1,211 @@
+//! new-order-check's use cases: the backstop poll, ORDER_CHANGE notifications, and the seller's
+//! own commands (flag an order, withdraw a case). An order that cannot be filled gets a case.
+
+use jiff::{SignedDuration, Timestamp};
+use kenzen_core::{
+    Assessment, Case, CaseState, DomainEvent, DueKind, Input, OpenReason, OrderView, assess,
+};
+
+use super::{Service, ServiceError, record_failure};
+use crate::ports::{EventPublisher, Marketplace, Store};
+use crate::report::RunReport;
+
+impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
+    /// Looks at one order from the poll: updates its case, or opens one if it cannot be filled.
+    async fn handle_polled_order(
+        &self,
+        order: OrderView,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        if let Some(vc) = self.store.get_case(&order.order_id).await? {
+            self.drive(vc, Input::OrderSeen(order), now, report).await?;
+            return Ok(());
+        }
+        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let stock = self.store.sku_info(&skus).await?;
+        match assess(&order, &stock, self.settings.profit_floor.as_ref()) {
+            Assessment::Unfillable(reason) => self.open_case(&order, reason, now, report).await,
+            Assessment::Fillable | Assessment::NotApplicable(_) => Ok(()),
+        }
+    }
+
+    /// Opens a case for `order`, records and announces it, stops the SKU selling, and sends the
+    /// first message if one is due now. A case that exists already is left alone.
+    async fn open_case(
+        &self,
+        order: &OrderView,
+        reason: OpenReason,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        let Some(case) = Case::open(order, reason, &self.settings, now) else {
+            return Ok(());
+        };
+        let vc = self
+            .store
+            .create_case(&case, case.due(&self.settings))
+            .await?;
+        report.cases_opened += 1;
+        let why = case.reason.describe();
+        self.timeline(
+            &case,
+            now,
+            "decision",
+            &format!(
+                "case opened ({why}); strategy {}, final notice at {}, cancel by {}",
+                case.strategy.as_setting(),
+                case.final_notice_at,
+                case.cancel_by
+            ),
+            None,
+            None,
+        )
+        .await?;
+        let mut events = vec![DomainEvent::CaseOpened {
+            order_id: case.order_id.clone(),
+            reason: why,
+        }];
+        if matches!(case.state, CaseState::CancelDue { .. }) {
+            self.timeline(
+                &case,
+                now,
+                "decision",
+                "the order already shows the buyer's official cancellation request; no message needed",
+                None,
+                None,
+            )
+            .await?;
+            events.push(DomainEvent::BuyerRequestedCancel {
+                order_id: case.order_id.clone(),
+            });
+        }
+        self.publish(&events, report).await?;
+        self.zero_listings(&case, now).await;
+        if matches!(case.due(&self.settings), Some((DueKind::Send, t)) if t <= now) {
+            // The first message goes out at detection.
+            self.drive(vc, Input::Due, now, report).await?;
+        }
+        Ok(())
+    }
+
+    /// An ORDER_CHANGE notification named `order_id`: reads the order and handles it like a
+    /// polled one (opens a case if it cannot be filled, or updates its case). A notification
+    /// handled before (same NotificationId) is dropped; one that failed is not marked, so its
+    /// retry is handled.
+    pub async fn check_order(
+        &self,
+        order_id: &str,
+        notification_id: Option<&str>,
+    ) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        if let Some(n) = notification_id
+            && self.store.notification_seen(n).await?
+        {
+            tracing::info!(
+                order_id,
+                notification_id = n,
+                "notification already handled; dropped"
+            );
+            return Ok(report);
+        }
+        let order = self.market.get_order(order_id).await?;
+        report.orders_seen += 1;
+        match self.handle_polled_order(order, now, &mut report).await {
+            Err(e) => record_failure(&mut report, order_id, &e),
+            Ok(()) => {
+                if let Some(n) = notification_id {
+                    self.store.mark_notification(n, now).await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The seller flagged `order_id` by hand (an event on the bus): opens a case for it, unless
+    /// there is one or the order is not an unshipped merchant-fulfilled order.
+    pub async fn flag_order(
+        &self,
+        order_id: &str,
+        reason: &str,
+    ) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        if self.store.get_case(order_id).await?.is_some() {
+            tracing::info!(order_id, "flagged order already has a case");
+            return Ok(report);
+        }
+        let order = self.market.get_order(order_id).await?;
+        report.orders_seen += 1;
+        let probe = assess(&order, &Default::default(), None);
+        if let Assessment::NotApplicable(why) = probe {
+            tracing::warn!(order_id, why, "flagged order cannot get a case");
+            report
+                .errors
+                .push(format!("{order_id}: not flagged: {why}"));
+            return Ok(report);
+        }
+        let reason = OpenReason::ManualFlag {
+            reason: reason.chars().take(200).collect(),
+        };
+        if let Err(e) = self.open_case(&order, reason, now, &mut report).await {
+            record_failure(&mut report, order_id, &e);
+        }
+        Ok(report)
+    }
+
+    /// The seller withdrew the case for `order_id`: it closes without further messages, unless
+    /// the cancel is already on its way.
+    pub async fn withdraw(&self, order_id: &str, reason: &str) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        if let Some(vc) = self.store.get_case(order_id).await? {
+            report.cases_checked += 1;
+            let input = Input::Withdraw {
+                reason: reason.chars().take(200).collect(),
+            };
+            if let Err(e) = self.drive(vc, input, now, &mut report).await {
+                record_failure(&mut report, order_id, &e);
+            }
+        }
+        Ok(report)
+    }
+
+    /// new-order-check: polls orders updated since the cursor, opens cases for unfillable new
+    /// orders (sending the first request), and updates cases whose orders changed.
+    pub async fn check_new_orders(&self) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        let after = self
+            .store
+            .poll_cursor()
+            .await?
+            .unwrap_or(now - self.initial_lookback);
+        let (orders, before) = self.market.search_orders(after).await?;
+        let mut newest = after;
+        let mut oldest_failed: Option<Timestamp> = None;
+        for order in orders {
+            report.orders_seen += 1;
+            let updated = order.last_updated;
+            newest = newest.max(updated);
+            let id = order.order_id.clone();
+            if let Err(e) = self.handle_polled_order(order, now, &mut report).await {
+                record_failure(&mut report, &id, &e);
+                if !e.is_conflict() {
+                    oldest_failed =
+                        Some(oldest_failed.map_or(updated, |t: Timestamp| t.min(updated)));
+                }
+            }
+        }
+        // Never skip past an order that failed: the next poll sees it again.
+        let mut cursor = before.map_or(newest, |b| b.max(newest)).min(now);
+        if let Some(t) = oldest_failed {
+            cursor = cursor.min(t - SignedDuration::from_secs(1));
+        }
+        if cursor > after {
+            self.store.set_poll_cursor(cursor).await?;
+        }
+        Ok(report)
+    }
+}

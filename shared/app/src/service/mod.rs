@@ -1,0 +1,328 @@
+//! The service layer: the use cases the four functions run, over the ports.
+//!
+//! Each use case reads the clock once, reads cases, asks [`kenzen_core::decide`] what to do,
+//! saves the decision conditionally (claiming the work), performs the effects, and feeds their
+//! outcomes back as inputs. A conflict means another invocation got there first: the case is
+//! skipped, never worked twice. It logs order ids, states and decisions, never buyer data,
+//! message texts or secrets.
+//!
+//! - this module: [`Service`], its errors, and [`Service::drive`], the one place effects are
+//!   performed.
+//! - [`intake`]: new orders (poll, ORDER_CHANGE notifications) and the seller's commands.
+//! - [`messages`]: the message-resend sweep and sending one message.
+//! - [`replies`]: the reply-detect sweep (buyer requests, ships, cancels elsewhere).
+//! - [`cancel`]: the final-cancel sweep (submit the due cancels, confirm submitted ones).
+
+mod cancel;
+mod intake;
+mod messages;
+mod replies;
+
+use std::collections::VecDeque;
+
+use jiff::{SignedDuration, Timestamp};
+use kenzen_core::{
+    Case, DomainEvent, Effect, Input, MessageKind, MessageOutcome, OpenReason, Settings, decide,
+};
+
+use crate::clock::Clock;
+use crate::ports::{
+    CancelRequest, EventPublisher, MarketError, Marketplace, PublishError, Store, StoreError,
+    TimelineEntry, Versioned,
+};
+use crate::report::RunReport;
+
+/// Why a use case failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Market(#[from] MarketError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl ServiceError {
+    /// Another invocation changed the case first: not a failure, the case is skipped.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Conflict(_)))
+    }
+
+    /// True when running the same invocation again may succeed (throttling, outages).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Market(e) => e.is_transient(),
+            Self::Store(e) => e.is_transient() || matches!(e, StoreError::Conflict(_)),
+            Self::Publish(_) => true,
+        }
+    }
+}
+
+/// Counts a per-case failure in `report` (a conflict is counted apart: someone else did it).
+fn record_failure(report: &mut RunReport, order_id: &str, e: &ServiceError) {
+    if e.is_conflict() {
+        report.conflicts += 1;
+        tracing::info!(order_id, "case changed by another invocation; skipped");
+    } else {
+        tracing::error!(order_id, error = %e, "case step failed");
+        report.errors.push(format!("{order_id}: {e}"));
+    }
+}
+
+/// Effects a use case performs in bulk rather than case by case.
+enum Deferred {
+    Cancel(CancelRequest),
+    CheckFeed(String),
+}
+
+/// The default for the reply sweep's share: about 140 s of getOrder calls (0.5 per second).
+pub const REPLY_SWEEP_LIMIT: usize = 100;
+/// The default interval of reply-detect's schedule.
+pub const REPLY_SWEEP_EVERY: SignedDuration = SignedDuration::from_mins(30);
+/// How far back the very first poll looks, by default.
+pub const INITIAL_LOOKBACK: SignedDuration = SignedDuration::from_hours(24);
+
+/// kenzen's use cases over a marketplace `M`, a store `S` and an event publisher `P`.
+pub struct Service<M, S, P> {
+    market: M,
+    store: S,
+    events: P,
+    settings: Settings,
+    clock: Clock,
+    initial_lookback: SignedDuration,
+    reply_sweep_limit: usize,
+    reply_sweep_every: SignedDuration,
+}
+
+impl<M, S, P> Service<M, S, P> {
+    /// The service with the default poll look-back (24 h) and reply-sweep share (100 cases per
+    /// 30-minute run).
+    pub fn new(market: M, store: S, events: P, settings: Settings, clock: Clock) -> Self {
+        Self {
+            market,
+            store,
+            events,
+            settings,
+            clock,
+            initial_lookback: INITIAL_LOOKBACK,
+            reply_sweep_limit: REPLY_SWEEP_LIMIT,
+            reply_sweep_every: REPLY_SWEEP_EVERY,
+        }
+    }
+
+    /// How far back the very first poll looks.
+    pub fn with_initial_lookback(mut self, d: SignedDuration) -> Self {
+        self.initial_lookback = d;
+        self
+    }
+
+    /// At most `limit` open cases are re-read per scheduled reply-detect run, which runs every
+    /// `every`; each run starts further along, so all are reached in turn.
+    pub fn with_reply_sweep(mut self, limit: usize, every: SignedDuration) -> Self {
+        self.reply_sweep_limit = limit.max(1);
+        self.reply_sweep_every = every;
+        self
+    }
+
+    /// Changes the reply sweep's share on a running service (tests).
+    pub fn set_reply_sweep_limit(&mut self, limit: usize) {
+        self.reply_sweep_limit = limit.max(1);
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn market(&self) -> &M {
+        &self.market
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
+    async fn timeline(
+        &self,
+        case: &Case,
+        at: Timestamp,
+        kind: &str,
+        note: &str,
+        text: Option<String>,
+        answer: Option<String>,
+    ) -> Result<(), StoreError> {
+        tracing::info!(
+            order_id = %case.order_id,
+            state = case.state.name(),
+            kind,
+            decision = note,
+            "case step"
+        );
+        self.store
+            .append_timeline(&TimelineEntry {
+                at,
+                order_id: case.order_id.clone(),
+                kind: kind.into(),
+                state: case.state.name().into(),
+                note: note.into(),
+                text,
+                answer,
+            })
+            .await
+    }
+
+    /// Publishes `events`, counting cancels and alerts for the run's metrics.
+    async fn publish(
+        &self,
+        events: &[DomainEvent],
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        for ev in events {
+            match ev {
+                DomainEvent::CancelSubmitted { reason, .. } => {
+                    *report.cancels_by_reason.entry(reason.clone()).or_default() += 1;
+                }
+                DomainEvent::Alert {
+                    order_id, alert, ..
+                } => {
+                    tracing::warn!(order_id = %order_id, alert = %alert, "alert raised");
+                    *report.alerts.entry(alert.clone()).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        self.events.publish(events).await?;
+        report.events_published += events.len() as u32;
+        Ok(())
+    }
+
+    /// Decides and saves if changed, recording the decision. Returns the case as saved and the
+    /// effects to perform.
+    async fn decide_and_save(
+        &self,
+        vc: &Versioned<Case>,
+        input: Input,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(Versioned<Case>, Vec<Effect>), ServiceError> {
+        let d = decide(&vc.value, &input, now, &self.settings);
+        let mut current = vc.clone();
+        if d.changed(&vc.value) {
+            current = self
+                .store
+                .save_case(&d.case, vc.version, d.case.due(&self.settings))
+                .await?;
+            if d.case.state.is_terminal() {
+                report.cases_ended += 1;
+            }
+            self.timeline(&d.case, now, "decision", &d.note, None, None)
+                .await?;
+        }
+        Ok((current, d.effects))
+    }
+
+    /// Applies `input` and performs the effects of each decision: the one place effects are
+    /// carried out. Events go out first, then messages (whose outcomes are fed back as inputs
+    /// at once) and listing changes; cancels and feed checks are returned, to be done in bulk.
+    async fn drive(
+        &self,
+        vc: Versioned<Case>,
+        input: Input,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(Versioned<Case>, Vec<Deferred>), ServiceError> {
+        let mut case = vc;
+        let mut deferred = Vec::new();
+        let mut queue = VecDeque::from([input]);
+        while let Some(input) = queue.pop_front() {
+            let (next, effects) = self.decide_and_save(&case, input, now, report).await?;
+            case = next;
+            let mut events = Vec::new();
+            let mut rest = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::Publish(ev) => events.push(ev),
+                    other => rest.push(other),
+                }
+            }
+            self.publish(&events, report).await?;
+            for effect in rest {
+                match effect {
+                    Effect::SendRequest { n } => {
+                        let message = MessageKind::Request(n);
+                        let outcome = self.send_message(&case.value, message, now).await;
+                        if outcome == MessageOutcome::Accepted {
+                            report.messages_sent += 1;
+                        }
+                        queue.push_back(Input::MessageResult { message, outcome });
+                    }
+                    Effect::SendFinalNotice => {
+                        let message = MessageKind::FinalNotice;
+                        let outcome = self.send_message(&case.value, message, now).await;
+                        if outcome == MessageOutcome::Accepted {
+                            report.messages_sent += 1;
+                        }
+                        queue.push_back(Input::MessageResult { message, outcome });
+                    }
+                    Effect::ZeroListings => self.zero_listings(&case.value, now).await,
+                    Effect::SubmitCancel { reason } => {
+                        deferred.push(Deferred::Cancel(CancelRequest {
+                            order_id: case.value.order_id.clone(),
+                            order_item_ids: case
+                                .value
+                                .items
+                                .iter()
+                                .map(|i| i.order_item_id.clone())
+                                .collect(),
+                            reason,
+                        }))
+                    }
+                    Effect::CheckFeed { feed_id } => deferred.push(Deferred::CheckFeed(feed_id)),
+                    // Published above, before any other effect.
+                    Effect::Publish(_) => {}
+                }
+            }
+        }
+        Ok((case, deferred))
+    }
+
+    /// Sets the listing quantity of the case's stocked-out SKU to 0 so it stops selling
+    /// (when the setting is on and the case is about stock). Best effort: a failure is recorded
+    /// in the timeline and logged, and changes nothing else.
+    async fn zero_listings(&self, case: &Case, now: Timestamp) {
+        let OpenReason::StockShort { sku, .. } = &case.reason else {
+            return;
+        };
+        if !self.settings.zero_listing {
+            return;
+        }
+        let (note, answer) = match self.market.set_listing_quantity(sku, 0).await {
+            Ok(()) => (
+                format!("listing {sku} quantity set to 0"),
+                "ACCEPTED".to_string(),
+            ),
+            Err(e) => {
+                tracing::error!(order_id = %case.order_id, error = %e, "listing quantity not set");
+                (
+                    format!("listing {sku} quantity NOT set to 0"),
+                    e.to_string(),
+                )
+            }
+        };
+        if let Err(e) = self
+            .timeline(case, now, "listing", &note, None, Some(answer))
+            .await
+        {
+            tracing::error!(order_id = %case.order_id, error = %e, "listing change not recorded");
+        }
+    }
+}

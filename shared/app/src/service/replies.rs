@@ -1,0 +1,51 @@
+//! reply-detect's use case: re-reads the orders of open cases.
+
+use kenzen_core::Input;
+
+use super::{Service, ServiceError, record_failure};
+use crate::ports::{EventPublisher, Marketplace, Store};
+use crate::report::RunReport;
+
+impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
+    /// reply-detect: re-reads the orders of open cases (or just `order_id`) and records what
+    /// Amazon shows: the buyer's official cancellation request, a ship, a cancel elsewhere.
+    pub async fn detect_replies(&self, order_id: Option<&str>) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        let cases = match order_id {
+            Some(id) => self.store.get_case(id).await?.into_iter().collect(),
+            None => {
+                let mut open = self.store.open_cases().await?;
+                let limit = self.reply_sweep_limit;
+                if open.len() > limit {
+                    open.sort_by(|a, b| a.value.order_id.cmp(&b.value.order_id));
+                    // The run number (one per sweep interval) picks where this run starts.
+                    let every = self.reply_sweep_every.as_secs().max(1);
+                    let run = now.as_second().div_euclid(every) as usize;
+                    let start = run.wrapping_mul(limit) % open.len();
+                    open.rotate_left(start);
+                    open.truncate(limit);
+                    tracing::info!(limit, "more open cases than one run reads; rotating");
+                }
+                open
+            }
+        };
+        for vc in cases {
+            if vc.value.state.is_terminal() {
+                continue;
+            }
+            report.cases_checked += 1;
+            let id = vc.value.order_id.clone();
+            let step = async {
+                let order = self.market.get_order(&id).await?;
+                self.drive(vc, Input::OrderSeen(order), now, &mut report)
+                    .await
+                    .map(|_| ())
+            };
+            if let Err(e) = step.await {
+                record_failure(&mut report, &id, &e);
+            }
+        }
+        Ok(report)
+    }
+}
