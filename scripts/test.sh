@@ -8,6 +8,9 @@ cd "$kenzen_root"
 echo "== tracked files: no build output in git" >&2
 python3 scripts/check-tracked.py --self-test
 python3 scripts/check-tracked.py
+echo "== imports: no circle, the service imports no adapter" >&2
+python3 scripts/check-imports.py --self-test
+python3 scripts/check-imports.py
 echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2

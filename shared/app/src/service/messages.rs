@@ -9,14 +9,26 @@ use crate::ports::{EventPublisher, Marketplace, SendOutcome, Store};
 use crate::report::RunReport;
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
-    /// message-resend: sends every request message that is due.
+    /// message-resend: sends every message that is due (requests and the final apology).
+    /// Looks before committing: the order is re-read right before, so a ship, a cancel
+    /// elsewhere or the buyer's own request is seen first and no message goes out after it.
     pub async fn send_due_messages(&self) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
         for vc in self.store.due_cases(DueKind::Send, now).await? {
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
-            if let Err(e) = self.drive(vc, Input::Due, now, &mut report).await {
+            let step = async {
+                let order = self.market.get_order(&id).await?;
+                let (vc, _) = self
+                    .drive(vc, Input::OrderSeen(order), now, &mut report)
+                    .await?;
+                if matches!(vc.value.due(&self.settings), Some((DueKind::Send, t)) if t <= now) {
+                    self.drive(vc, Input::Due, now, &mut report).await?;
+                }
+                Ok::<_, ServiceError>(())
+            };
+            if let Err(e) = step.await {
                 record_failure(&mut report, &id, &e);
             }
         }

@@ -145,6 +145,10 @@ impl<M, S, P> Service<M, S, P> {
     pub fn store(&self) -> &S {
         &self.store
     }
+
+    pub fn events(&self) -> &P {
+        &self.events
+    }
 }
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {

@@ -1,0 +1,316 @@
+//! Service-level rule tests on the in-memory ports (feature `test-util`): the real use cases,
+//! driven at production cadence on a virtual clock, against a fake marketplace, store and bus.
+//! No moto_server, simulator or HTTP: each test runs in milliseconds. The end-to-end suite in
+//! `tests/` checks the same rules over the real adapters.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use kenzen_app::Service;
+use kenzen_app::clock::{Clock, VirtualClock};
+use kenzen_app::fakes::{FakeMarket, MarketCall, MemoryStore, RecordingBus};
+use kenzen_core::{
+    CaseState, CloseReason, DomainEvent, OrderLine, OrderStatus, OrderView, Settings, SkuInfo,
+    Strategy,
+};
+
+type Svc = Service<FakeMarket, MemoryStore, RecordingBus>;
+
+const JP: &str = "A1VC38T7YXB528";
+const ORDER: &str = "503-1111111-0000001";
+
+/// 2026-12-01 10:00 in Tokyo.
+fn t0() -> Timestamp {
+    "2026-12-01T01:00:00Z".parse().unwrap()
+}
+
+struct World {
+    svc: Svc,
+    clock: Arc<VirtualClock>,
+}
+
+impl World {
+    fn new(strategy: Strategy) -> Self {
+        let clock = VirtualClock::new(t0());
+        let svc = Service::new(
+            FakeMarket::new(),
+            MemoryStore::new(),
+            RecordingBus::new(),
+            Settings::new(strategy, JP),
+            Clock::Virtual(clock.clone()),
+        );
+        svc.store().put_stock(
+            "CUP",
+            SkuInfo {
+                on_hand: Some(0),
+                ..SkuInfo::default()
+            },
+        );
+        Self { svc, clock }
+    }
+
+    fn market(&self) -> &FakeMarket {
+        self.svc.market()
+    }
+
+    fn state(&self) -> Option<CaseState> {
+        self.svc.store().case(ORDER).map(|c| c.state)
+    }
+
+    /// An unshipped MFN order for one CUP (out of stock), ship-by `ship_in` from now.
+    fn order_arrives(&self, ship_in: SignedDuration) {
+        let now = self.clock.now();
+        self.market().put_order(OrderView {
+            order_id: ORDER.into(),
+            marketplace_id: JP.into(),
+            status: OrderStatus::Unshipped,
+            merchant_fulfilled: true,
+            ship_by: Some(now + ship_in),
+            last_updated: now,
+            lines: vec![OrderLine {
+                order_item_id: "item-1".into(),
+                sku: "CUP".into(),
+                title: "Tea cup".into(),
+                quantity: 1,
+                unit_price: Some("1200".into()),
+                buyer_cancel_requested: false,
+                buyer_cancel_reason: None,
+                cancelled_by: None,
+            }],
+        });
+        self.market().set_locale(ORDER, "ja-JP");
+    }
+
+    /// Runs the four sweeps at their production cadence (poll and final-cancel every 10 min,
+    /// resends every 15, reply-detect every 30) for `span` of virtual time, processing feeds
+    /// as Amazon would a few minutes later.
+    async fn run_for(&self, span: SignedDuration) {
+        let end = self.clock.now() + span;
+        let mut minute = 0i64;
+        while self.clock.now() < end {
+            let now = self.clock.now();
+            if minute % 10 == 0 {
+                let _ = self.svc.check_new_orders().await;
+                let _ = self.svc.final_cancel().await;
+            }
+            if minute % 15 == 0 {
+                let _ = self.svc.send_due_messages().await;
+            }
+            if minute % 30 == 0 {
+                let _ = self.svc.detect_replies(None).await;
+            }
+            self.market().process_feeds(now);
+            self.clock.set(now + SignedDuration::from_mins(5));
+            minute += 5;
+        }
+    }
+
+    /// The index in the call log of the first call matching `f`.
+    fn first(&self, f: impl Fn(&MarketCall) -> bool) -> Option<usize> {
+        self.market().calls().iter().position(f)
+    }
+}
+
+fn is_message(c: &MarketCall) -> bool {
+    matches!(c, MarketCall::Message(id, _) if id == ORDER)
+}
+
+fn is_cancel(c: &MarketCall) -> bool {
+    matches!(c, MarketCall::SubmitCancels(o) if o.iter().any(|(id, _)| id == ORDER))
+}
+
+#[tokio::test]
+async fn an_unfillable_order_gets_a_case_a_zeroed_listing_and_a_request_in_the_buyers_language() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+
+    assert!(matches!(w.state(), Some(CaseState::Requesting { .. })));
+    let texts = w.market().messages_to(ORDER);
+    assert_eq!(texts.len(), 1, "one request at detection");
+    assert!(texts[0].contains(ORDER), "the request names the order");
+    assert!(
+        texts[0].contains("キャンセル"),
+        "Japanese for a ja-JP buyer"
+    );
+    assert!(
+        w.market()
+            .calls()
+            .contains(&MarketCall::SetListingQuantity("CUP".into(), 0))
+    );
+    assert!(matches!(
+        w.svc.bus_events().first(),
+        Some(DomainEvent::CaseOpened { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_buyer_request_is_cancelled_as_buyer_canceled_and_no_message_follows_the_cancel() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_hours(2)).await;
+    w.market().update_order(ORDER, |o| {
+        o.lines[0].buyer_cancel_requested = true;
+        o.lines[0].buyer_cancel_reason = Some("BUYER_CANCELED".into());
+    });
+    w.run_for(SignedDuration::from_hours(24)).await;
+
+    assert_eq!(w.market().cancels_of(ORDER), ["BuyerCanceled"]);
+    assert!(matches!(w.state(), Some(CaseState::Cancelled { .. })));
+    let cancel_at = w.first(is_cancel).unwrap();
+    let last_message = w.market().calls().iter().rposition(is_message).unwrap();
+    assert!(last_message < cancel_at, "no message after the cancel");
+}
+
+#[tokio::test]
+async fn a_silent_buyer_gets_capped_requests_outside_quiet_hours_then_the_apology_before_the_cancel()
+ {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(60));
+    let ship_by = w.clock.now() + SignedDuration::from_hours(60);
+    w.run_for(SignedDuration::from_hours(60)).await;
+
+    let settings = w.svc.settings();
+    let texts = w.market().messages_to(ORDER);
+    assert_eq!(
+        texts.len() as u32,
+        settings.max_requests + 1,
+        "the cap of requests, then one final apology"
+    );
+    assert_eq!(w.market().cancels_of(ORDER), ["GeneralAdjustment"]);
+    match w.state() {
+        Some(CaseState::Cancelled { at, .. }) => assert!(at < ship_by, "cancelled before ship-by"),
+        other => panic!("not cancelled: {other:?}"),
+    }
+    // The final apology was accepted before the cancel, and the order was re-read right
+    // before each of them.
+    let calls = w.market().calls();
+    let cancel_at = w.first(is_cancel).unwrap();
+    let apology_at = calls.iter().rposition(is_message).unwrap();
+    assert!(apology_at < cancel_at);
+    let reread_before = |i: usize| {
+        calls[..i]
+            .iter()
+            .rev()
+            .find(|c| matches!(c, MarketCall::GetOrder(_) | MarketCall::SearchOrders))
+            .is_some_and(|c| *c == MarketCall::GetOrder(ORDER.into()))
+    };
+    assert!(
+        reread_before(apology_at),
+        "order re-read before the apology: {:#?}",
+        &calls[apology_at.saturating_sub(8)..=apology_at]
+    );
+    assert!(reread_before(cancel_at), "order re-read before the cancel");
+    // Every message went out outside quiet hours (Tokyo 21:00-08:00).
+    for entry in w.svc.store().timeline_of(ORDER) {
+        if entry.kind == "message" {
+            let hour = entry
+                .at
+                .to_zoned(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap())
+                .hour();
+            assert!((8..21).contains(&hour), "message at {hour}:00 local");
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancel_first_apologises_then_cancels_as_no_inventory_without_any_request() {
+    let w = World::new(Strategy::CancelFirst);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_hours(2)).await;
+
+    assert_eq!(w.market().messages_to(ORDER).len(), 1, "the apology only");
+    assert_eq!(w.market().cancels_of(ORDER), ["NoInventory"]);
+    assert!(w.first(is_message).unwrap() < w.first(is_cancel).unwrap());
+    assert!(matches!(w.state(), Some(CaseState::Cancelled { .. })));
+}
+
+#[tokio::test]
+async fn an_order_shipped_meanwhile_closes_its_case_quietly() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_hours(1)).await;
+    let sent = w.market().messages_to(ORDER).len();
+    w.market()
+        .update_order(ORDER, |o| o.status = OrderStatus::Shipped);
+    w.run_for(SignedDuration::from_hours(72)).await;
+
+    assert!(matches!(
+        w.state(),
+        Some(CaseState::Closed {
+            why: CloseReason::Shipped,
+            ..
+        })
+    ));
+    assert_eq!(
+        w.market().messages_to(ORDER).len(),
+        sent,
+        "no message after"
+    );
+    assert!(w.market().cancels_of(ORDER).is_empty());
+}
+
+#[tokio::test]
+async fn a_redelivered_notification_changes_nothing() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_order(ORDER, Some("n-1")).await.unwrap();
+    let calls = w.market().calls().len();
+    let report = w.svc.check_order(ORDER, Some("n-1")).await.unwrap();
+    assert_eq!(report.orders_seen, 0);
+    assert_eq!(w.market().calls().len(), calls, "not even re-read");
+    assert_eq!(w.market().messages_to(ORDER).len(), 1);
+}
+
+#[tokio::test]
+async fn an_outage_at_the_deadline_submits_nothing_blindly_and_the_cancel_goes_once_it_ends() {
+    let w = World::new(Strategy::CancelFirst);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.market().fail("getOrder");
+    w.svc.check_order(ORDER, None).await.unwrap_err();
+    assert!(w.state().is_none(), "no case without reading the order");
+    w.market().recover();
+    w.svc.check_order(ORDER, None).await.unwrap();
+    // The apology went out; now Amazon cannot be read when the cancel is due.
+    w.market().fail("getOrder");
+    let report = w.svc.final_cancel().await.unwrap();
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert!(w.market().cancels_of(ORDER).is_empty(), "no cancel unseen");
+    w.market().recover();
+    w.run_for(SignedDuration::from_hours(1)).await;
+    assert_eq!(w.market().cancels_of(ORDER), ["NoInventory"]);
+    assert!(matches!(w.state(), Some(CaseState::Cancelled { .. })));
+}
+
+#[tokio::test]
+async fn without_messaging_the_cancel_still_comes_before_ship_by_and_the_case_says_why() {
+    let w = World::new(Strategy::CancelFirst);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.market().make_messaging_unavailable(ORDER);
+    w.run_for(SignedDuration::from_hours(72)).await;
+
+    assert!(w.market().messages_to(ORDER).is_empty());
+    assert_eq!(w.market().cancels_of(ORDER), ["NoInventory"]);
+    assert!(w.svc.bus_events().iter().any(|e| matches!(
+        e,
+        DomainEvent::Alert { alert, .. } if alert == "FinalNoticeNotDelivered"
+    )));
+    assert!(
+        w.svc.store().timeline_of(ORDER).iter().any(|e| e
+            .answer
+            .as_deref()
+            .is_some_and(|a| a.contains("not offered"))),
+        "the timeline says why no apology went out"
+    );
+}
+
+/// Reads the recording bus through the service.
+trait BusEvents {
+    fn bus_events(&self) -> Vec<DomainEvent>;
+}
+
+impl BusEvents for Svc {
+    fn bus_events(&self) -> Vec<DomainEvent> {
+        self.events().events()
+    }
+}
