@@ -8,17 +8,18 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::case::{OpenReason, ProfitFloor};
+use crate::ids::Money;
 use crate::order::{OrderStatus, OrderView};
 
 /// What the seller's stock table says about one SKU. Every field is optional: a SKU with no
 /// quantity is not stock-checked, one with no cost is not profit-checked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkuInfo {
     pub on_hand: Option<u32>,
-    /// Cost per unit, in the marketplace currency.
-    pub unit_cost: Option<f64>,
-    /// Shipping cost per unit, in the marketplace currency.
-    pub shipping_cost: Option<f64>,
+    /// Cost per unit, a decimal amount in the marketplace currency (as the table holds it).
+    pub unit_cost: Option<String>,
+    /// Shipping cost per unit, a decimal amount in the marketplace currency.
+    pub shipping_cost: Option<String>,
 }
 
 /// The verdict of the new-order check.
@@ -64,22 +65,24 @@ pub fn assess(
         }
     }
     if let Some(floor) = floor {
+        let currency = floor.minimum.currency;
+        let money = |s: Option<&str>| s.and_then(|s| Money::parse(s, currency).ok());
         for line in &order.lines {
-            let info = stock.get(&line.sku).copied().unwrap_or_default();
-            let price = line
-                .unit_price
-                .as_deref()
-                .and_then(|p| p.trim().parse::<f64>().ok());
-            if let (Some(price), Some(cost)) = (price, info.unit_cost) {
+            let info = stock.get(&line.sku).cloned().unwrap_or_default();
+            let price = money(line.unit_price.as_deref());
+            let cost = money(info.unit_cost.as_deref());
+            if let (Some(price), Some(cost)) = (price, cost) {
+                let shipping =
+                    money(info.shipping_cost.as_deref()).unwrap_or(Money::new(0, currency));
                 let profit = price
-                    - cost
-                    - price * floor.fee_percent / 100.0
-                    - info.shipping_cost.unwrap_or(0.0);
+                    .saturating_sub(cost)
+                    .saturating_sub(price.percent_bp(floor.fee_bp))
+                    .saturating_sub(shipping);
                 if profit < floor.minimum {
                     return Assessment::Unfillable(OpenReason::BelowProfitFloor {
                         sku: line.sku.clone(),
-                        profit: format!("{profit:.2}"),
-                        minimum: format!("{:.2}", floor.minimum),
+                        profit: profit.to_string(),
+                        minimum: floor.minimum.to_string(),
                     });
                 }
             }
@@ -189,20 +192,21 @@ mod tests {
             "CUP-1".into(),
             SkuInfo {
                 on_hand: Some(5),
-                unit_cost: Some(700.0),
-                shipping_cost: Some(150.0),
+                unit_cost: Some("700".into()),
+                shipping_cost: Some("150".into()),
             },
         );
         let o = order(OrderStatus::Unshipped, true, &[("CUP-1", 1)]);
+        let yen = crate::marketplace::find("A1VC38T7YXB528").unwrap().currency;
         let floor = |minimum| ProfitFloor {
-            fee_percent: 10.0,
-            minimum,
+            fee_bp: 1000,
+            minimum: Money::new(minimum, yen),
         };
         assert!(matches!(
-            assess(&o, &s, Some(&floor(100.0))),
-            Assessment::Unfillable(OpenReason::BelowProfitFloor { ref profit, .. }) if profit == "50.00"
+            assess(&o, &s, Some(&floor(100))),
+            Assessment::Unfillable(OpenReason::BelowProfitFloor { ref profit, .. }) if profit == "50"
         ));
-        assert_eq!(assess(&o, &s, Some(&floor(50.0))), Assessment::Fillable);
+        assert_eq!(assess(&o, &s, Some(&floor(50))), Assessment::Fillable);
         assert_eq!(assess(&o, &s, None), Assessment::Fillable);
     }
 

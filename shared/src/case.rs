@@ -7,6 +7,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::Money;
 use crate::order::OrderView;
 use crate::policy::SendWindows;
 
@@ -285,10 +286,10 @@ impl DueKind {
 /// The profit floor: a SKU whose profit per unit falls below `minimum` opens a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfitFloor {
-    /// Amazon's fees as a share of the unit price, in percent.
-    pub fee_percent: f64,
+    /// Amazon's fees as a share of the unit price, in basis points (1000 = 10%).
+    pub fee_bp: i64,
     /// Minimum profit per unit, in the marketplace currency.
-    pub minimum: f64,
+    pub minimum: Money,
 }
 
 /// The settings that shape the workflow. Built with [`Settings::new`]: the strategy has no
@@ -322,6 +323,11 @@ pub struct Settings {
     /// Set a stocked-out SKU's listing quantity to 0 when its case opens, and again after a
     /// cancel that gives units back to the offer.
     pub zero_listing: bool,
+}
+
+impl ProfitFloor {
+    /// Amazon's fees as a share of the price, when the seller sets no other: 10%.
+    pub const DEFAULT_FEE_BP: i64 = 1000;
 }
 
 impl Settings {

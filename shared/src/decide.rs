@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use crate::case::{
     BuyerRequest, CancelPlan, CancelReason, Case, CaseState, Claim, CloseReason, Notice, Settings,
 };
-use crate::events::DomainEvent;
+use crate::events::{AlertKind, DomainEvent};
 use crate::order::{OrderStatus, OrderView};
 
 /// Which message an answer is for.
@@ -125,10 +125,10 @@ fn publish(e: DomainEvent) -> Effect {
     Effect::Publish(e)
 }
 
-fn alert(case: &Case, alert: &str, detail: impl Into<String>) -> Effect {
+fn alert(case: &Case, alert: AlertKind, detail: impl Into<String>) -> Effect {
     publish(DomainEvent::Alert {
         order_id: case.order_id.clone(),
-        alert: alert.into(),
+        alert,
         detail: detail.into(),
     })
 }
@@ -420,7 +420,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                         attempts: 0,
                         resubmitted: false,
                     },
-                    vec![alert(case, "FinalNoticeNotDelivered", why.clone())],
+                    vec![alert(case, AlertKind::FinalNoticeNotDelivered, why.clone())],
                     format!(
                         "final notice not delivered ({why}); cancelling as {reason} before the deadline"
                     ),
@@ -510,7 +510,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                     },
                     vec![alert(
                         case,
-                        "DeadlineRisk",
+                        AlertKind::DeadlineRisk,
                         format!(
                             "cancel in feed {feed_id} not confirmed one hour before ship-by; resubmitting"
                         ),
@@ -749,7 +749,7 @@ fn feed_result(
             },
             vec![alert(
                 case,
-                "FeedError",
+                AlertKind::FeedError,
                 format!("feed {feed_id}: {detail}"),
             )],
             format!("feed {feed_id} did not cancel the order ({detail}); will submit again"),

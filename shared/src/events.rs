@@ -30,25 +30,91 @@ pub enum DomainEvent {
         order_id: String,
         outcome: String,
     },
-    /// Something the seller should look at: `alert` is FinalNoticeNotDelivered, DeadlineRisk
-    /// or FeedError.
+    /// Something the seller should look at.
     Alert {
         order_id: String,
-        alert: String,
+        alert: AlertKind,
         detail: String,
     },
 }
 
+/// What an alert is about; serialized as its name (`"DeadlineRisk"`), the event's `alert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AlertKind {
+    /// The final apology could not be delivered before a seller-initiated cancel.
+    FinalNoticeNotDelivered,
+    /// A cancel is not confirmed close to ship-by; it was submitted again.
+    DeadlineRisk,
+    /// Amazon's feed report shows an error for this order's cancel.
+    FeedError,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FinalNoticeNotDelivered => "FinalNoticeNotDelivered",
+            Self::DeadlineRisk => "DeadlineRisk",
+            Self::FeedError => "FeedError",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The EventBridge `detail-type` of each event kenzen publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailType {
+    CaseOpened,
+    BuyerRequestedCancel,
+    CancelSubmitted,
+    CaseClosed,
+    KenzenAlert,
+}
+
+impl DetailType {
+    pub const ALL: [DetailType; 5] = [
+        Self::CaseOpened,
+        Self::BuyerRequestedCancel,
+        Self::CancelSubmitted,
+        Self::CaseClosed,
+        Self::KenzenAlert,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CaseOpened => "CaseOpened",
+            Self::BuyerRequestedCancel => "BuyerRequestedCancel",
+            Self::CancelSubmitted => "CancelSubmitted",
+            Self::CaseClosed => "CaseClosed",
+            Self::KenzenAlert => "KenzenAlert",
+        }
+    }
+
+    /// The detail type named `s`, if kenzen publishes it.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
 impl DomainEvent {
     /// The EventBridge `detail-type`.
-    pub fn detail_type(&self) -> &'static str {
+    pub fn kind(&self) -> DetailType {
         match self {
-            Self::CaseOpened { .. } => "CaseOpened",
-            Self::BuyerRequestedCancel { .. } => "BuyerRequestedCancel",
-            Self::CancelSubmitted { .. } => "CancelSubmitted",
-            Self::CaseClosed { .. } => "CaseClosed",
-            Self::Alert { .. } => "KenzenAlert",
+            Self::CaseOpened { .. } => DetailType::CaseOpened,
+            Self::BuyerRequestedCancel { .. } => DetailType::BuyerRequestedCancel,
+            Self::CancelSubmitted { .. } => DetailType::CancelSubmitted,
+            Self::CaseClosed { .. } => DetailType::CaseClosed,
+            Self::Alert { .. } => DetailType::KenzenAlert,
         }
+    }
+
+    /// The EventBridge `detail-type`, as text.
+    pub fn detail_type(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     pub fn order_id(&self) -> &str {

@@ -13,12 +13,16 @@
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`message`]: the buyer message templates (Japanese for `ja-JP`, English otherwise).
+//! - [`marketplace`]: the marketplaces kenzen knows (host, time zone, currency, language).
 //! - [`events`]: the domain events kenzen publishes.
+//! - [`ids`]: identifiers and amounts parsed at the edge (order id, SKU, marketplace, money).
 
 pub mod assess;
 pub mod case;
 pub mod decide;
 pub mod events;
+pub mod ids;
+pub mod marketplace;
 pub mod message;
 pub mod order;
 pub mod policy;
@@ -29,6 +33,7 @@ pub use case::{
     Notice, OpenReason, ProfitFloor, Settings, Strategy,
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
-pub use events::DomainEvent;
+pub use events::{AlertKind, DetailType, DomainEvent};
+pub use ids::{MarketplaceId, Money, OrderId, Sku};
 pub use order::{OrderLine, OrderStatus, OrderView};
 pub use policy::{LocalTime, SendWindows};

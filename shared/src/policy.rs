@@ -66,32 +66,10 @@ impl std::str::FromStr for LocalTime {
     }
 }
 
-/// The IANA time zone kenzen uses for a marketplace (the marketplace's own local time).
+/// The IANA time zone kenzen uses for a marketplace (its own local time; UTC for a marketplace
+/// not in [`crate::marketplace`], which configuration refuses unless a time zone is set).
 pub fn marketplace_time_zone(marketplace_id: &str) -> &'static str {
-    match marketplace_id {
-        "A1VC38T7YXB528" => "Asia/Tokyo",
-        "ATVPDKIKX0DER" => "America/Los_Angeles",
-        "A2EUQ1WTGCTBG2" => "America/Toronto",
-        "A1AM78C64UM0Y8" => "America/Mexico_City",
-        "A2Q3Y263D00KWC" => "America/Sao_Paulo",
-        "A1F83G8C2ARO7P" => "Europe/London",
-        "A1PA6795UKMFR9" => "Europe/Berlin",
-        "A13V1IB3VIYZZH" => "Europe/Paris",
-        "APJ6JRA9NG5V4" => "Europe/Rome",
-        "A1RKKUPIHCS9HS" => "Europe/Madrid",
-        "A1805IZSGTT6HS" => "Europe/Amsterdam",
-        "A2NODRKZP88ZB9" => "Europe/Stockholm",
-        "A1C3SOZRARQ6R3" => "Europe/Warsaw",
-        "AMEN7PMS3EDWL" => "Europe/Brussels",
-        "A33AVAJ2PDY3EV" => "Europe/Istanbul",
-        "A39IBJ37TRP1C6" => "Australia/Sydney",
-        "A19VAU5U5O7RUS" => "Asia/Singapore",
-        "A21TJRUUN4KGV" => "Asia/Kolkata",
-        "A2VIGQ35RCS4UG" => "Asia/Dubai",
-        "A17E79C6D8DWNP" => "Asia/Riyadh",
-        "ARBP9OOSHTCHU" => "Africa/Cairo",
-        _ => "UTC",
-    }
+    crate::marketplace::find(marketplace_id).map_or("UTC", |m| m.time_zone)
 }
 
 /// When messages may be sent, for one marketplace.

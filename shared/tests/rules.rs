@@ -760,7 +760,7 @@ fn an_unconfirmed_cancel_is_resubmitted_with_an_alert_an_hour_before_ship_by() {
             ..
         }
     ));
-    assert!(d.effects.iter().any(|e| matches!(e, Effect::Publish(kenzen_core::DomainEvent::Alert { alert, .. }) if alert == "DeadlineRisk")));
+    assert!(d.effects.iter().any(|e| matches!(e, Effect::Publish(kenzen_core::DomainEvent::Alert { alert, .. }) if *alert == kenzen_core::AlertKind::DeadlineRisk)));
 }
 
 #[test]

@@ -257,9 +257,15 @@ impl Scenario {
             s.cancel_margin = dur(d, "cancel_margin")?;
         }
         if let Some(m) = f.min_profit {
+            let currency = kenzen_core::marketplace::find(&self.marketplace)
+                .map(|mk| mk.currency)
+                .ok_or_else(|| anyhow::anyhow!("no currency for {}", self.marketplace))?;
             s.profit_floor = Some(ProfitFloor {
-                minimum: m,
-                fee_percent: f.fee_percent.unwrap_or(10.0),
+                minimum: kenzen_core::Money::parse(&m.to_string(), currency)
+                    .map_err(|e| anyhow::anyhow!("min_profit: {e}"))?,
+                fee_bp: f
+                    .fee_percent
+                    .map_or(ProfitFloor::DEFAULT_FEE_BP, |p| (p * 100.0).round() as i64),
             });
         }
         if let Some(z) = f.zero_listing {
@@ -386,8 +392,8 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
                 &s.sku,
                 SkuInfo {
                     on_hand: s.on_hand,
-                    unit_cost: s.unit_cost,
-                    shipping_cost: s.shipping_cost,
+                    unit_cost: s.unit_cost.map(|v| v.to_string()),
+                    shipping_cost: s.shipping_cost.map(|v| v.to_string()),
                 },
             )
             .await?;

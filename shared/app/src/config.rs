@@ -3,7 +3,8 @@
 //! (`Debug` leaves them out).
 
 use jiff::SignedDuration;
-use kenzen_core::{LocalTime, ProfitFloor, Settings, Strategy};
+use kenzen_core::marketplace::Currency;
+use kenzen_core::{LocalTime, Money, ProfitFloor, Settings, Strategy};
 
 use crate::adapters::spapi::SpApiConfig;
 use crate::service::{INITIAL_LOOKBACK, REPLY_SWEEP_EVERY};
@@ -11,20 +12,10 @@ use crate::service::{INITIAL_LOOKBACK, REPLY_SWEEP_EVERY};
 /// The default LWA token endpoint.
 pub const LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";
 
-/// The defaults table: the SP-API regional host for each marketplace id. The only place Amazon
-/// hosts are written down; `KENZEN_SPAPI_ENDPOINT` overrides it.
+/// The SP-API regional host for a marketplace id, from [`kenzen_core::marketplace`];
+/// `KENZEN_SPAPI_ENDPOINT` overrides it.
 pub fn default_endpoint(marketplace_id: &str) -> Option<&'static str> {
-    const NA: &str = "https://sellingpartnerapi-na.amazon.com";
-    const EU: &str = "https://sellingpartnerapi-eu.amazon.com";
-    const FE: &str = "https://sellingpartnerapi-fe.amazon.com";
-    Some(match marketplace_id {
-        "A1VC38T7YXB528" | "A39IBJ37TRP1C6" | "A19VAU5U5O7RUS" => FE,
-        "ATVPDKIKX0DER" | "A2EUQ1WTGCTBG2" | "A1AM78C64UM0Y8" | "A2Q3Y263D00KWC" => NA,
-        "A1PA6795UKMFR9" | "A1F83G8C2ARO7P" | "A13V1IB3VIYZZH" | "APJ6JRA9NG5V4"
-        | "A1RKKUPIHCS9HS" | "A1805IZSGTT6HS" | "A2NODRKZP88ZB9" | "A1C3SOZRARQ6R3"
-        | "A33AVAJ2PDY3EV" | "A21TJRUUN4KGV" | "A17E79C6D8DWNP" | "ARBP9OOSHTCHU" => EU,
-        _ => return None,
-    })
+    kenzen_core::marketplace::find(marketplace_id).map(|m| m.endpoint())
 }
 
 /// Why the configuration could not be read.
@@ -136,6 +127,11 @@ impl Config {
         }
         if let Some(v) = get("KENZEN_TIME_ZONE") {
             settings.windows.time_zone = v;
+        } else if kenzen_core::marketplace::find(&marketplace_id).is_none() {
+            return Err(invalid(
+                "KENZEN_TIME_ZONE",
+                format!("marketplace {marketplace_id} is not in kenzen's table: set its time zone"),
+            ));
         }
         if let Some(v) = get("KENZEN_MAX_REQUESTS") {
             settings.max_requests = v.trim().parse().map_err(|_| ConfigError::Invalid {
@@ -150,20 +146,35 @@ impl Config {
         )?;
         settings.cancel_margin = hours("KENZEN_CANCEL_MARGIN_HOURS", settings.cancel_margin)?;
         if let Some(v) = get("KENZEN_MIN_PROFIT") {
-            let number = |name: &'static str, v: &str| {
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| invalid(name, format!("{v:?} is not a number")))
+            let currency = kenzen_core::marketplace::find(&marketplace_id)
+                .map(|m| m.currency)
+                .ok_or_else(|| {
+                    invalid(
+                        "KENZEN_MIN_PROFIT",
+                        format!("marketplace {marketplace_id} has no known currency"),
+                    )
+                })?;
+            let minimum =
+                Money::parse(&v, currency).map_err(|why| invalid("KENZEN_MIN_PROFIT", why))?;
+            // A percentage with up to two decimals, held as basis points.
+            let percent = Currency {
+                code: "%",
+                minor_digits: 2,
             };
-            settings.profit_floor = Some(ProfitFloor {
-                minimum: number("KENZEN_MIN_PROFIT", &v)?,
-                fee_percent: match get("KENZEN_FEE_PERCENT") {
-                    Some(f) => number("KENZEN_FEE_PERCENT", &f)?,
-                    None => 10.0,
-                },
-            });
+            let fee_bp = match get("KENZEN_FEE_PERCENT") {
+                None => ProfitFloor::DEFAULT_FEE_BP,
+                Some(f) => Money::parse(&f, percent)
+                    .ok()
+                    .map(|m| m.minor)
+                    .filter(|bp| (0..=10_000).contains(bp))
+                    .ok_or_else(|| {
+                        invalid(
+                            "KENZEN_FEE_PERCENT",
+                            format!("{f:?} is not a percentage from 0 to 100"),
+                        )
+                    })?,
+            };
+            settings.profit_floor = Some(ProfitFloor { minimum, fee_bp });
         }
         if let Some(v) = get("KENZEN_ZERO_LISTING") {
             settings.zero_listing = match v.trim() {
@@ -254,7 +265,7 @@ mod tests {
         assert_eq!(c.settings.min_gap, SignedDuration::from_mins(90));
         assert_eq!(c.settings.windows.slots.len(), 2);
         assert_eq!(c.settings.windows.quiet_start, LocalTime::new(22, 0));
-        assert_eq!(c.settings.profit_floor.as_ref().unwrap().fee_percent, 10.0);
+        assert_eq!(c.settings.profit_floor.as_ref().unwrap().fee_bp, 1000);
         assert!(!c.settings.zero_listing);
     }
 

@@ -411,7 +411,7 @@ impl StockStore for MemoryStore {
         let st = lock(&self.state);
         Ok(skus
             .iter()
-            .filter_map(|s| st.stock.get(s).map(|i| (s.clone(), *i)))
+            .filter_map(|s| st.stock.get(s).map(|i| (s.clone(), i.clone())))
             .collect())
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use kenzen_core::AlertKind;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -26,7 +27,7 @@ pub struct RunReport {
     /// Cancels Amazon accepted, by cancel reason.
     pub cancels_by_reason: BTreeMap<String, u32>,
     /// Alerts raised, by kind (FinalNoticeNotDelivered, DeadlineRisk, FeedError).
-    pub alerts: BTreeMap<String, u32>,
+    pub alerts: BTreeMap<AlertKind, u32>,
     /// Cases skipped because another invocation changed them first.
     pub conflicts: u32,
     /// Per-case failures; the run went on with the other cases.
@@ -96,9 +97,17 @@ pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> Option
     }
     put(
         "DeadlineRisk".into(),
-        report.alerts.get("DeadlineRisk").copied().unwrap_or(0),
+        report
+            .alerts
+            .get(&AlertKind::DeadlineRisk)
+            .copied()
+            .unwrap_or(0),
     );
-    for (alert, n) in report.alerts.iter().filter(|(a, _)| *a != "DeadlineRisk") {
+    for (alert, n) in report
+        .alerts
+        .iter()
+        .filter(|(a, _)| **a != AlertKind::DeadlineRisk)
+    {
         put(format!("Alert{alert}"), *n);
     }
     if metrics.is_empty() {
@@ -132,8 +141,8 @@ mod tests {
             ..RunReport::default()
         };
         r.cancels_by_reason.insert("BuyerCanceled".into(), 1);
-        r.alerts.insert("DeadlineRisk".into(), 1);
-        r.alerts.insert("FeedError".into(), 2);
+        r.alerts.insert(AlertKind::DeadlineRisk, 1);
+        r.alerts.insert(AlertKind::FeedError, 2);
         let v: Value =
             serde_json::from_str(&emf_line("final-cancel", &r, 1_764_000_000_000).unwrap())
                 .unwrap();

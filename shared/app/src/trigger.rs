@@ -2,6 +2,7 @@
 //! four handlers so they read EventBridge events the same way. An event kenzen does not know is
 //! an error that changes nothing.
 
+use kenzen_core::OrderId;
 use serde_json::Value;
 
 /// The `source` of EventBridge schedule ticks.
@@ -19,14 +20,14 @@ pub enum Trigger {
     /// A kenzen domain event or an intake notification about one order.
     Order {
         detail_type: String,
-        order_id: String,
+        order_id: OrderId,
         /// The SP-API NotificationId, for intake events (to drop redeliveries).
         notification_id: Option<String>,
     },
     /// The seller's command about one order, with the seller's reason.
     Seller {
         command: SellerCommand,
-        order_id: String,
+        order_id: OrderId,
         reason: String,
     },
 }
@@ -78,8 +79,8 @@ pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigg
             let order_id = detail
                 .get("orderId")
                 .and_then(Value::as_str)
-                .filter(|s| !s.is_empty() && s.len() <= 64)
-                .ok_or_else(|| bad("detail has no orderId"))?;
+                .ok_or_else(|| bad("detail has no orderId"))
+                .and_then(|s| OrderId::parse(s).map_err(|e| bad(&e.to_string())))?;
             let reason = detail
                 .get("reason")
                 .and_then(Value::as_str)
@@ -89,19 +90,25 @@ pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigg
                 .collect();
             Ok(Trigger::Seller {
                 command,
-                order_id: order_id.to_string(),
+                order_id,
                 reason,
             })
+        }
+        kenzen_core::events::SOURCE if kenzen_core::DetailType::parse(detail_type).is_none() => {
+            Err(bad("kenzen publishes no such event"))
+        }
+        INTAKE_SOURCE if detail_type != "OrderChange" => {
+            Err(bad("the intake sends OrderChange events only"))
         }
         kenzen_core::events::SOURCE | INTAKE_SOURCE => {
             let order_id = detail
                 .get("orderId")
                 .and_then(Value::as_str)
-                .filter(|s| !s.is_empty() && s.len() <= 64)
-                .ok_or_else(|| bad("detail has no orderId"))?;
+                .ok_or_else(|| bad("detail has no orderId"))
+                .and_then(|s| OrderId::parse(s).map_err(|e| bad(&e.to_string())))?;
             Ok(Trigger::Order {
                 detail_type: detail_type.to_string(),
-                order_id: order_id.to_string(),
+                order_id,
                 notification_id: detail
                     .get("notificationId")
                     .and_then(Value::as_str)
@@ -132,7 +139,7 @@ mod tests {
             ),
             Ok(Trigger::Order {
                 detail_type: "BuyerRequestedCancel".into(),
-                order_id: "503-1".into(),
+                order_id: OrderId::parse("503-1").unwrap(),
                 notification_id: None
             })
         );
@@ -148,7 +155,7 @@ mod tests {
             ),
             Ok(Trigger::Seller {
                 command: SellerCommand::FlagOrder,
-                order_id: "503-1".into(),
+                order_id: OrderId::parse("503-1").unwrap(),
                 reason: "damaged in storage".into()
             })
         );

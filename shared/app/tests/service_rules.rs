@@ -293,7 +293,7 @@ async fn without_messaging_the_cancel_still_comes_before_ship_by_and_the_case_sa
     assert_eq!(w.market().cancels_of(ORDER), ["NoInventory"]);
     assert!(w.svc.bus_events().iter().any(|e| matches!(
         e,
-        DomainEvent::Alert { alert, .. } if alert == "FinalNoticeNotDelivered"
+        DomainEvent::Alert { alert, .. } if *alert == kenzen_core::AlertKind::FinalNoticeNotDelivered
     )));
     assert!(
         w.svc.store().timeline_of(ORDER).iter().any(|e| e

@@ -199,7 +199,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                     order_id, alert, ..
                 } => {
                     tracing::warn!(order_id = %order_id, alert = %alert, "alert raised");
-                    *report.alerts.entry(alert.clone()).or_default() += 1;
+                    *report.alerts.entry(*alert).or_default() += 1;
                 }
                 _ => {}
             }

@@ -449,6 +449,12 @@ impl StockStore for DynamoStore {
                     }),
                 }
             };
+            // Costs go to the rules as the decimal text the table holds (checked above), so
+            // they become exact amounts of the marketplace currency there.
+            let decimal = |name: &str| match item.get(name) {
+                Some(AttributeValue::N(n)) => n.trim().to_string(),
+                _ => String::new(),
+            };
             let on_hand = match number("on_hand")? {
                 Some(v) if v.fract() == 0.0 && v <= f64::from(u32::MAX) => Some(v as u32),
                 Some(v) => {
@@ -463,8 +469,8 @@ impl StockStore for DynamoStore {
                 sku.clone(),
                 SkuInfo {
                     on_hand,
-                    unit_cost: number("unit_cost")?,
-                    shipping_cost: number("shipping_cost")?,
+                    unit_cost: number("unit_cost")?.map(|_| decimal("unit_cost")),
+                    shipping_cost: number("shipping_cost")?.map(|_| decimal("shipping_cost")),
                 },
             );
         }

@@ -19,6 +19,8 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
+use kenzen_core::ids::encode_segment;
+
 use crate::clock::Clock;
 use crate::ports::{
     CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
@@ -380,19 +382,6 @@ impl SpApiClient {
 }
 
 /// Percent-encodes one URL path segment (SKUs may hold any character).
-fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 impl SpApiClient {
     pub async fn search_orders(
         &self,
@@ -436,7 +425,7 @@ impl SpApiClient {
         let resp: wire::GetOrderResponse = self
             .get_json(
                 Op::GetOrder,
-                &format!("/orders/2026-01-01/orders/{order_id}"),
+                &format!("/orders/2026-01-01/orders/{}", encode_segment(order_id)),
                 &[("includedData", "FULFILLMENT,CANCELLATION".to_string())],
             )
             .await?;
@@ -451,7 +440,7 @@ impl SpApiClient {
             .call(
                 Op::GetMessagingActions,
                 Method::GET,
-                &format!("/messaging/v1/orders/{order_id}"),
+                &format!("/messaging/v1/orders/{}", encode_segment(order_id)),
                 &self.messaging_query(),
                 None,
             )
@@ -471,7 +460,10 @@ impl SpApiClient {
         let attrs: wire::Attributes = self
             .get_json(
                 Op::GetAttributes,
-                &format!("/messaging/v1/orders/{order_id}/attributes"),
+                &format!(
+                    "/messaging/v1/orders/{}/attributes",
+                    encode_segment(order_id)
+                ),
                 &self.messaging_query(),
             )
             .await?;
@@ -488,7 +480,10 @@ impl SpApiClient {
             .call(
                 op,
                 Method::POST,
-                &format!("/messaging/v1/orders/{order_id}/messages/unexpectedProblem"),
+                &format!(
+                    "/messaging/v1/orders/{}/messages/unexpectedProblem",
+                    encode_segment(order_id)
+                ),
                 &self.messaging_query(),
                 Some(serde_json::json!({ "text": text })),
             )
@@ -597,7 +592,7 @@ impl SpApiClient {
         let feed: wire::Feed = self
             .get_json(
                 Op::GetFeed,
-                &format!("/feeds/2021-06-30/feeds/{feed_id}"),
+                &format!("/feeds/2021-06-30/feeds/{}", encode_segment(feed_id)),
                 &[],
             )
             .await?;
@@ -617,7 +612,7 @@ impl SpApiClient {
                 let doc: wire::FeedDocument = self
                     .get_json(
                         Op::GetFeedDocument,
-                        &format!("/feeds/2021-06-30/documents/{doc_id}"),
+                        &format!("/feeds/2021-06-30/documents/{}", encode_segment(&doc_id)),
                         &[],
                     )
                     .await?;

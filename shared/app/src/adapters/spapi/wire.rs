@@ -107,6 +107,8 @@ pub struct CancellationExecution {
 impl Order {
     /// Maps to the domain view; `Err` names what is missing or unknown.
     pub fn into_view(self) -> Result<OrderView, String> {
+        // Checked where it enters kenzen: the id goes into URL paths and the table's keys.
+        kenzen_core::OrderId::parse(&self.order_id).map_err(|e| e.to_string())?;
         let fulfillment = self
             .fulfillment
             .ok_or_else(|| format!("order {}: no fulfillment data", self.order_id))?;

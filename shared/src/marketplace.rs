@@ -1,0 +1,181 @@
+//! The marketplaces kenzen knows: one table, one row per Amazon marketplace, with everything
+//! kenzen needs to know about it. The only place these facts are written down; the SP-API host,
+//! the local time zone, the currency and the default buyer language all come from here.
+
+use crate::message::Language;
+
+/// The SP-API region that serves a marketplace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    NorthAmerica,
+    Europe,
+    FarEast,
+}
+
+impl Region {
+    /// The SP-API host of the region.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Self::NorthAmerica => "https://sellingpartnerapi-na.amazon.com",
+            Self::Europe => "https://sellingpartnerapi-eu.amazon.com",
+            Self::FarEast => "https://sellingpartnerapi-fe.amazon.com",
+        }
+    }
+}
+
+/// A currency, with the number of digits after the decimal point of its minor unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency {
+    /// ISO 4217 code, e.g. `JPY`.
+    pub code: &'static str,
+    /// `0` for JPY, `2` for USD and EUR.
+    pub minor_digits: u8,
+}
+
+/// One Amazon marketplace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marketplace {
+    pub id: &'static str,
+    /// Country code, e.g. `JP`.
+    pub country: &'static str,
+    pub region: Region,
+    /// The IANA time zone of the marketplace's local time (quiet hours, send slots).
+    pub time_zone: &'static str,
+    pub currency: Currency,
+    /// The language of messages to a buyer whose own locale Amazon does not give.
+    pub language: Language,
+}
+
+impl Marketplace {
+    /// The SP-API host for this marketplace.
+    pub fn endpoint(&self) -> &'static str {
+        self.region.endpoint()
+    }
+}
+
+const fn cur(code: &'static str, minor_digits: u8) -> Currency {
+    Currency { code, minor_digits }
+}
+
+const fn row(
+    id: &'static str,
+    country: &'static str,
+    region: Region,
+    time_zone: &'static str,
+    currency: Currency,
+) -> Marketplace {
+    let language = if matches!(country.as_bytes(), b"JP") {
+        Language::Japanese
+    } else {
+        Language::English
+    };
+    Marketplace {
+        id,
+        country,
+        region,
+        time_zone,
+        currency,
+        language,
+    }
+}
+
+use Region::{Europe as EU, FarEast as FE, NorthAmerica as NA};
+
+/// Every marketplace kenzen knows (Amazon's marketplace ids).
+pub const MARKETPLACES: &[Marketplace] = &[
+    row("A1VC38T7YXB528", "JP", FE, "Asia/Tokyo", cur("JPY", 0)),
+    row(
+        "A39IBJ37TRP1C6",
+        "AU",
+        FE,
+        "Australia/Sydney",
+        cur("AUD", 2),
+    ),
+    row("A19VAU5U5O7RUS", "SG", FE, "Asia/Singapore", cur("SGD", 2)),
+    row(
+        "ATVPDKIKX0DER",
+        "US",
+        NA,
+        "America/Los_Angeles",
+        cur("USD", 2),
+    ),
+    row("A2EUQ1WTGCTBG2", "CA", NA, "America/Toronto", cur("CAD", 2)),
+    row(
+        "A1AM78C64UM0Y8",
+        "MX",
+        NA,
+        "America/Mexico_City",
+        cur("MXN", 2),
+    ),
+    row(
+        "A2Q3Y263D00KWC",
+        "BR",
+        NA,
+        "America/Sao_Paulo",
+        cur("BRL", 2),
+    ),
+    row("A1F83G8C2ARO7P", "GB", EU, "Europe/London", cur("GBP", 2)),
+    row("A1PA6795UKMFR9", "DE", EU, "Europe/Berlin", cur("EUR", 2)),
+    row("A13V1IB3VIYZZH", "FR", EU, "Europe/Paris", cur("EUR", 2)),
+    row("APJ6JRA9NG5V4", "IT", EU, "Europe/Rome", cur("EUR", 2)),
+    row("A1RKKUPIHCS9HS", "ES", EU, "Europe/Madrid", cur("EUR", 2)),
+    row(
+        "A1805IZSGTT6HS",
+        "NL",
+        EU,
+        "Europe/Amsterdam",
+        cur("EUR", 2),
+    ),
+    row(
+        "A2NODRKZP88ZB9",
+        "SE",
+        EU,
+        "Europe/Stockholm",
+        cur("SEK", 2),
+    ),
+    row("A1C3SOZRARQ6R3", "PL", EU, "Europe/Warsaw", cur("PLN", 2)),
+    row("AMEN7PMS3EDWL", "BE", EU, "Europe/Brussels", cur("EUR", 2)),
+    row("A33AVAJ2PDY3EV", "TR", EU, "Europe/Istanbul", cur("TRY", 2)),
+    row("A21TJRUUN4KGV", "IN", EU, "Asia/Kolkata", cur("INR", 2)),
+    row("A2VIGQ35RCS4UG", "AE", EU, "Asia/Dubai", cur("AED", 2)),
+    row("A17E79C6D8DWNP", "SA", EU, "Asia/Riyadh", cur("SAR", 2)),
+    row("ARBP9OOSHTCHU", "EG", EU, "Africa/Cairo", cur("EGP", 2)),
+];
+
+impl Currency {
+    /// The currency with this ISO code, if a marketplace kenzen knows uses it.
+    pub fn from_code(code: &str) -> Option<Currency> {
+        MARKETPLACES
+            .iter()
+            .map(|m| m.currency)
+            .find(|c| c.code == code)
+    }
+}
+
+/// The marketplace with this id, if kenzen knows it.
+pub fn find(id: &str) -> Option<&'static Marketplace> {
+    MARKETPLACES.iter().find(|m| m.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_has_a_real_time_zone_and_a_unique_id() {
+        for (i, m) in MARKETPLACES.iter().enumerate() {
+            assert!(jiff::tz::TimeZone::get(m.time_zone).is_ok(), "{}", m.id);
+            assert!(
+                MARKETPLACES[i + 1..].iter().all(|o| o.id != m.id),
+                "{}",
+                m.id
+            );
+        }
+        let jp = find("A1VC38T7YXB528").unwrap();
+        assert_eq!(jp.endpoint(), "https://sellingpartnerapi-fe.amazon.com");
+        assert_eq!((jp.currency.code, jp.currency.minor_digits), ("JPY", 0));
+        assert_eq!(jp.language, Language::Japanese);
+        assert_eq!(find("ATVPDKIKX0DER").unwrap().language, Language::English);
+        assert!(find("XX").is_none());
+    }
+}
