@@ -49,15 +49,63 @@ impl Function {
         }
     }
 
-    /// The production schedule (the rate of its EventBridge schedule rule).
-    pub fn every(self) -> SignedDuration {
+    /// The function's key in the template's `Cadence` mapping.
+    pub fn template_key(self) -> &'static str {
         match self {
-            Self::NewOrderCheck => SignedDuration::from_mins(10),
-            Self::MessageResend => SignedDuration::from_mins(15),
-            Self::ReplyDetect => SignedDuration::from_mins(30),
-            Self::FinalCancel => SignedDuration::from_mins(10),
+            Self::NewOrderCheck => "NewOrderCheck",
+            Self::MessageResend => "MessageResend",
+            Self::ReplyDetect => "ReplyDetect",
+            Self::FinalCancel => "FinalCancel",
         }
     }
+
+    /// The production schedule, as `infra/template.yaml` sets it (its `Cadence` mapping).
+    pub fn every(self) -> SignedDuration {
+        let minutes = cadence()
+            .ok()
+            .and_then(|c| c.get(self.template_key()).copied())
+            .unwrap_or_else(|| panic!("infra/template.yaml has no cadence for {}", self.name()));
+        SignedDuration::from_mins(minutes)
+    }
+}
+
+/// The `Cadence` mapping of `infra/template.yaml` (function key -> minutes): the one place the
+/// schedule cadence is written. Read once.
+pub fn cadence() -> Result<&'static BTreeMap<String, i64>> {
+    static CADENCE: std::sync::OnceLock<BTreeMap<String, i64>> = std::sync::OnceLock::new();
+    if let Some(c) = CADENCE.get() {
+        return Ok(c);
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let mut found = BTreeMap::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line == "  Cadence:" {
+            in_block = true;
+            continue;
+        }
+        if in_block {
+            let indent = line.len() - line.trim_start().len();
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            if indent < 4 {
+                break;
+            }
+            if let Some((k, v)) = line.trim().split_once(':')
+                && let Ok(n) = v.trim().parse::<i64>()
+            {
+                found.insert(k.trim().to_string(), n);
+            }
+        }
+    }
+    if found.len() != Function::ALL.len() {
+        return Err(anyhow!(
+            "{path}: the Cadence mapping should name the four functions, found {found:?}"
+        ));
+    }
+    Ok(CADENCE.get_or_init(|| found))
 }
 
 /// The bus rules: which function an event (detail-type) goes to.
@@ -174,6 +222,8 @@ pub async fn moto_config() -> Result<aws_config::SdkConfig> {
 impl World {
     /// Creates the table, bus, rule and queue in moto, starts the simulator, builds the service.
     pub async fn start(opts: WorldOptions) -> Result<World> {
+        // The cadence comes from the template; a broken mapping stops here, not mid-run.
+        cadence()?;
         let aws = moto_config().await?;
         let n = WORLDS.fetch_add(1, Ordering::SeqCst);
         let name = format!("kenzen-{}-{n}", std::process::id());
