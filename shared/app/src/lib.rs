@@ -12,7 +12,7 @@
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines.
 //! - [`config`], [`clock`], [`wiring`], [`trigger`]: what `main.rs` and the handlers build on.
 
-pub mod clock;
+pub use kenzen_clock as clock;
 pub mod config;
 pub mod dynamo;
 pub mod eventbus;
