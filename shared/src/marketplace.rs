@@ -2,7 +2,22 @@
 //! kenzen needs to know about it. The only place these facts are written down; the SP-API host,
 //! the local time zone, the currency and the default buyer language all come from here.
 
-use crate::message::Language;
+/// The buyer's language for our templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Japanese,
+    English,
+}
+
+impl Language {
+    /// `ja` / `ja-JP` (any case) is Japanese; every other locale, or none, gets English.
+    pub fn from_locale(locale: Option<&str>) -> Self {
+        match locale {
+            Some(l) if l.to_ascii_lowercase().starts_with("ja") => Self::Japanese,
+            _ => Self::English,
+        }
+    }
+}
 
 /// The SP-API region that serves a marketplace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

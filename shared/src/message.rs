@@ -11,22 +11,7 @@ pub const MAX_CHARS: usize = 2000;
 const MAX_TITLE_CHARS: usize = 120;
 const MAX_TITLES: usize = 5;
 
-/// The buyer's language for our templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    Japanese,
-    English,
-}
-
-impl Language {
-    /// `ja` / `ja-JP` (any case) is Japanese; every other locale, or none, gets English.
-    pub fn from_locale(locale: Option<&str>) -> Self {
-        match locale {
-            Some(l) if l.to_ascii_lowercase().starts_with("ja") => Self::Japanese,
-            _ => Self::English,
-        }
-    }
-}
+pub use crate::marketplace::Language;
 
 /// Makes a product title safe for a message: no markup or address characters, one line, short.
 fn clean_title(title: &str) -> String {

@@ -1,8 +1,8 @@
-//! kenzen-tests: the marketplace simulator, the end-to-end harness, the never-break-rule checks
-//! and the demo. Test code and tools only: nothing here is deployed.
+//! kenzen-tests: the end-to-end harness, the scenarios, the never-break-rule checks and the demo.
+//! Test code and tools only: nothing here is deployed.
 //!
 //! Layout:
-//! - [`sim`]: the marketplace simulator (HTTP on 127.0.0.1, virtual clock).
+//! - [`sim`]: the marketplace simulator, the `kenzen-sim` crate (`tests/sim/`), re-exported.
 //! - [`harness`]: the four real handlers on moto_server + simulator, at production cadence.
 //! - [`scenario`]: the scenario file format and runner.
 //! - [`checks`]: the never-break rules, judged from the simulator's log.
@@ -12,4 +12,5 @@ pub mod checks;
 pub mod demo;
 pub mod harness;
 pub mod scenario;
-pub mod sim;
+
+pub use kenzen_sim as sim;

@@ -192,6 +192,11 @@ fn hours_range(s: &str, what: &str) -> Result<(LocalTime, LocalTime)> {
     ))
 }
 
+/// A time of day as the simulator takes it.
+fn civil_time(t: LocalTime) -> jiff::civil::Time {
+    jiff::civil::time(t.hour, t.minute, 0, 0)
+}
+
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario> {
@@ -431,7 +436,8 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             .collect();
         let mut order = SimOrder::new(&o.id, o.placed, o.ship_by, items, buyer, &o.locale);
         if let BuyerFile::RequestsAfter { reads: Some(r), .. } = &o.buyer {
-            order.reads = Some(hours_range(r, "buyer.reads")?);
+            let (from, to) = hours_range(r, "buyer.reads")?;
+            order.reads = Some((civil_time(from), civil_time(to)));
         }
         order.messaging_available = o.messaging.as_deref() != Some("unavailable");
         order.feed_errors = o.feed_errors;

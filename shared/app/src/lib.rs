@@ -14,7 +14,7 @@
 //! - `fakes` (feature `test-util`): in-memory ports for fast service-level tests.
 
 pub mod adapters;
-pub mod clock;
+pub use kenzen_clock as clock;
 pub mod config;
 #[cfg(feature = "test-util")]
 pub mod fakes;

@@ -1,4 +1,5 @@
-//! The clock the service layer reads once per invocation, and that SP-API rate limiting waits on.
+//! kenzen-clock: the clock the service layer reads once per invocation, and that SP-API rate
+//! limiting and the marketplace simulator run on.
 //!
 //! In Lambda it is the system clock. In tests, the demo and scenarios it is a [`VirtualClock`]
 //! shared with the marketplace simulator: waiting on it moves virtual time forward at once, so a

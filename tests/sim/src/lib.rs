@@ -1,0 +1,341 @@
+//! kenzen-sim: the marketplace simulator, kenzen's own stand-in for Amazon, over HTTP on
+//! 127.0.0.1.
+//!
+//! It holds orders (items, SKUs, ship-by windows) and scripted buyers, and serves exactly the
+//! SP-API operations kenzen calls plus the LWA token endpoint and the feed document URLs. It
+//! runs on the shared virtual clock: rates and bursts are enforced on virtual time (429 past
+//! them), buyers act after virtual delays, and feeds are processed after a virtual delay. Every
+//! request is logged as JSONL (time, method, path, query, status, body for POST/PUT; never the
+//! token), and so is every buyer and marketplace action. Its answers follow Amazon's models, so
+//! its traffic passes the contract proxy.
+//!
+//! It must stay a faithful, simple Amazon: no knowledge of kenzen's cases or table, and no
+//! dependency on kenzen's crates but the clock.
+//!
+//! Layout (the modules are private; this file holds the public types):
+//! - `server`: the axum router, one route per operation, and the guard each route passes.
+//! - `log`: the request log, a layer around every route that also stamps the request's time.
+//! - `world`: the simulated marketplace's state and the scripted actions it plays.
+//! - `rate`: each operation's rate and burst, as token buckets on virtual time.
+//! - `faults`: random failures per operation and scripted wrong answers.
+//! - `wire`: JSON answers with Amazon's headers, query and path decoding, the request's time.
+//! - `lwa`: the Login with Amazon token endpoint and the access tokens it has issued.
+//! - `orders`: Orders API, searchOrders and getOrder.
+//! - `messaging`: Messaging API, actions, attributes and unexpectedProblem; reading hours.
+//! - `feeds`: Feeds API, feed documents and their URLs, processing acknowledgement feeds.
+//! - `listings`: Listings Items API, patchListingsItem (the offer quantity).
+//! - `notifications`: Notifications API, destinations and the ORDER_CHANGE subscription.
+
+mod faults;
+mod feeds;
+mod listings;
+mod log;
+mod lwa;
+mod messaging;
+mod notifications;
+mod op;
+mod orders;
+mod rate;
+mod server;
+mod wire;
+mod world;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::civil::Time;
+use jiff::{SignedDuration, Timestamp};
+use kenzen_clock::VirtualClock;
+use serde_json::Value;
+
+pub use feeds::{AckMessage, parse_ack_feed};
+
+use world::World;
+
+/// How a scripted buyer behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Buyer {
+    /// Requests cancellation through Amazon's flow `delay` after reading message `after`.
+    RequestsAfterMessage { after: u32, delay: SignedDuration },
+    /// Requests cancellation at a fixed time, whatever the seller sends.
+    RequestsAt(Timestamp),
+    /// Cancels the order directly (before it is confirmed) at a fixed time.
+    CancelsAt(Timestamp),
+    /// Never answers.
+    Silent,
+}
+
+/// Something the simulated world does at a set time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    BuyerRequestsCancellation,
+    BuyerCancels,
+    SellerShips,
+}
+
+/// A share of calls to one operation (`*` for all) that fail with `status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRate {
+    pub op: String,
+    pub share: f64,
+    pub status: u16,
+}
+
+/// One order line as the simulator holds it.
+#[derive(Debug, Clone)]
+pub struct SimItem {
+    pub order_item_id: String,
+    pub sku: String,
+    pub asin: String,
+    pub title: String,
+    pub quantity: u32,
+    pub unit_price: String,
+}
+
+/// An order and its buyer.
+#[derive(Debug, Clone)]
+pub struct SimOrder {
+    pub order_id: String,
+    pub created: Timestamp,
+    pub last_updated: Timestamp,
+    pub ship_by: Timestamp,
+    pub status: &'static str,
+    pub items: Vec<SimItem>,
+    pub buyer: Buyer,
+    pub locale: String,
+    pub buyer_name: String,
+    pub messages_received: u32,
+    pub messages_read: u32,
+    pub buyer_request: Option<Timestamp>,
+    pub cancel: Option<(String, String)>,
+    /// The buyer reads messages only between these local times, to the minute (`None`: at
+    /// once).
+    pub reads: Option<(Time, Time)>,
+    /// Messaging actions are offered for this order.
+    pub messaging_available: bool,
+    /// The next this-many feed reports list an error for this order.
+    pub feed_errors: u32,
+}
+
+impl SimOrder {
+    /// A new unshipped MFN order placed at `created`.
+    pub fn new(
+        order_id: &str,
+        created: Timestamp,
+        ship_by: Timestamp,
+        items: Vec<SimItem>,
+        buyer: Buyer,
+        locale: &str,
+    ) -> Self {
+        Self {
+            order_id: order_id.into(),
+            created,
+            last_updated: created,
+            ship_by,
+            status: "UNSHIPPED",
+            items,
+            buyer,
+            locale: locale.into(),
+            buyer_name: format!(
+                "Hanako Yamada {}",
+                order_id.rsplit('-').next().unwrap_or("")
+            ),
+            messages_received: 0,
+            messages_read: 0,
+            buyer_request: None,
+            cancel: None,
+            reads: None,
+            messaging_available: true,
+            feed_errors: 0,
+        }
+    }
+}
+
+/// A message a buyer received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub at: Timestamp,
+    pub order_id: String,
+    pub text: String,
+}
+
+/// Simulator settings.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub marketplace_id: String,
+    pub seller_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    /// How long a feed sits IN_QUEUE before it is processed.
+    pub feed_delay: SignedDuration,
+    /// searchOrders page size (small, so pagination is exercised).
+    pub page_size: usize,
+    /// The marketplace's time zone (for buyers' reading hours).
+    pub time_zone: String,
+    /// Feeds created before this time stay IN_QUEUE until it.
+    pub feed_stuck_until: Option<Timestamp>,
+    /// Random failures per operation.
+    pub fault_rates: Vec<FaultRate>,
+    /// Seed for the random failures.
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            marketplace_id: "A1VC38T7YXB528".into(),
+            seller_id: "A2KENZENSELLER".into(),
+            client_id: "amzn1.application-oa2-client.kenzen-sim".into(),
+            client_secret: "sim-client-secret-do-not-log".into(),
+            refresh_token: "Atzr|sim-refresh-token-do-not-log".into(),
+            feed_delay: SignedDuration::from_mins(3),
+            page_size: 2,
+            time_zone: "Asia/Tokyo".into(),
+            feed_stuck_until: None,
+            fault_rates: Vec::new(),
+            seed: 1,
+        }
+    }
+}
+
+/// Stops the simulator's HTTP server when dropped.
+#[derive(Debug)]
+pub struct ServerHandle {
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The simulator; share it as `Arc<Sim>`.
+pub struct Sim {
+    pub config: SimConfig,
+    clock: Arc<VirtualClock>,
+    world: Mutex<World>,
+    base: Mutex<String>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig, clock: Arc<VirtualClock>) -> Arc<Self> {
+        Arc::new(Self {
+            world: Mutex::new(World::new(config.seed)),
+            config,
+            clock,
+            base: Mutex::new(String::new()),
+        })
+    }
+
+    /// The world, for one step of one request or action (never held across an `.await`).
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts serving on `addr` (port 0 for any free port); returns the bound address and a
+    /// handle that stops the server when dropped (so the next world can take the same port).
+    pub async fn serve(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                // The previous world's server may still be closing.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let local = listener.local_addr()?;
+        *self.base.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{local}");
+        let app = server::app(self.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok((local, ServerHandle { _stop: stop }))
+    }
+
+    /// The simulator's own base URL (for LWA and document URLs).
+    pub fn base_url(&self) -> String {
+        self.base.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn add_order(&self, order: SimOrder) {
+        let mut w = self.world();
+        match order.buyer {
+            Buyer::RequestsAt(t) => {
+                w.pending
+                    .push((t, order.order_id.clone(), Action::BuyerRequestsCancellation))
+            }
+            Buyer::CancelsAt(t) => {
+                w.pending
+                    .push((t, order.order_id.clone(), Action::BuyerCancels))
+            }
+            _ => {}
+        }
+        w.orders.insert(order.order_id.clone(), order);
+    }
+
+    /// Schedules a world action for `order_id` at `at`.
+    pub fn schedule(&self, at: Timestamp, order_id: &str, action: Action) {
+        self.world()
+            .pending
+            .push((at, order_id.to_string(), action));
+    }
+
+    /// The seller ships `order_id` now (if it is still unshipped).
+    pub fn ship(&self, order_id: &str) {
+        self.schedule(self.clock.now(), order_id, Action::SellerShips);
+        self.advance();
+    }
+
+    /// The offer quantity of `sku` as listing patches and cancels left it.
+    pub fn offer_quantity(&self, sku: &str) -> Option<i64> {
+        self.world().offers.get(sku).copied()
+    }
+
+    /// Applies every scripted action due by now, in time order.
+    pub fn advance(&self) {
+        let now = self.clock.now();
+        self.world().play_due(now);
+    }
+
+    /// Makes operation `op` (a model operation id) answer `status` with the raw `body` for its
+    /// next `times` calls (after authentication and rate limiting, like a real server fault).
+    pub fn inject(&self, op: &str, status: u16, body: &str, times: u32) {
+        self.world().faults.push(world::Fault {
+            op: op.into(),
+            status,
+            body: body.into(),
+            times,
+        });
+    }
+
+    pub fn order(&self, order_id: &str) -> Option<SimOrder> {
+        self.world().orders.get(order_id).cloned()
+    }
+
+    pub fn delivered(&self) -> Vec<Delivered> {
+        self.world().delivered.clone()
+    }
+
+    /// The request and action log so far.
+    pub fn log(&self) -> Vec<Value> {
+        self.world().log.clone()
+    }
+
+    /// Writes the log as JSONL.
+    pub fn write_log(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for line in self.log() {
+            writeln!(f, "{line}")?;
+        }
+        f.flush()
+    }
+}

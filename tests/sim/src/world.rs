@@ -1,0 +1,110 @@
+//! The simulated marketplace's state: orders, offers, feeds and documents, issued tokens,
+//! notification settings, the log, and the scripted actions waiting for their time.
+//!
+//! It is plain data behind the simulator's one lock; the API modules read and change it. It
+//! must not know HTTP: answers are made in the API modules.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::op::Op;
+use crate::rate::Bucket;
+use crate::wire::iso;
+use crate::{Action, Delivered, SimOrder};
+
+#[derive(Debug, Default)]
+pub(crate) struct World {
+    pub(crate) orders: BTreeMap<String, SimOrder>,
+    pub(crate) pending: Vec<(Timestamp, String, Action)>,
+    /// Offer quantity per SKU, as set by listing patches and given back by cancels.
+    pub(crate) offers: BTreeMap<String, i64>,
+    /// The random failures' xorshift state (never 0).
+    pub(crate) rng: u64,
+    pub(crate) delivered: Vec<Delivered>,
+    /// Feed documents by id: `None` until uploaded.
+    pub(crate) documents: HashMap<String, Option<Vec<u8>>>,
+    pub(crate) feeds: BTreeMap<String, Feed>,
+    /// Every access token issued (they never expire here).
+    pub(crate) tokens: Vec<String>,
+    pub(crate) buckets: HashMap<Op, Bucket>,
+    pub(crate) faults: Vec<Fault>,
+    /// Notification destinations as (destinationId, SQS ARN).
+    pub(crate) destinations: Vec<(String, String)>,
+    pub(crate) subscription: Option<Value>,
+    pub(crate) log: Vec<Value>,
+    next_id: u64,
+}
+
+impl World {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self {
+            rng: seed.max(1),
+            ..Self::default()
+        }
+    }
+
+    /// A number no other id in this world has used (ids of documents, feeds, tokens…).
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Applies every scripted action due by `now`, in time order, to orders still unshipped.
+    pub(crate) fn play_due(&mut self, now: Timestamp) {
+        let (mut due, later): (Vec<_>, Vec<_>) =
+            self.pending.drain(..).partition(|(t, _, _)| *t <= now);
+        self.pending = later;
+        due.sort_by_key(|(t, _, _)| *t);
+        for (t, id, action) in due {
+            let Some(o) = self.orders.get_mut(&id) else {
+                continue;
+            };
+            if o.status != "UNSHIPPED" {
+                continue;
+            }
+            let (actor, name) = match action {
+                Action::BuyerRequestsCancellation => {
+                    if o.buyer_request.is_some() {
+                        continue;
+                    }
+                    o.buyer_request = Some(t);
+                    ("buyer", "requestCancellation")
+                }
+                Action::BuyerCancels => {
+                    o.status = "CANCELLED";
+                    o.cancel = Some(("BUYER".into(), "BUYER_CANCELED".into()));
+                    ("buyer", "cancelOrder")
+                }
+                Action::SellerShips => {
+                    o.status = "SHIPPED";
+                    ("seller", "ship")
+                }
+            };
+            o.last_updated = t;
+            self.log.push(json!({
+                "time": iso(t), "actor": actor, "action": name, "orderId": id
+            }));
+        }
+    }
+}
+
+/// A scripted wrong answer: operation `op` answers `status` with `body`, `times` times.
+#[derive(Debug, Clone)]
+pub(crate) struct Fault {
+    pub(crate) op: String,
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) times: u32,
+}
+
+/// A feed as the simulator holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct Feed {
+    pub(crate) id: String,
+    pub(crate) created: Timestamp,
+    pub(crate) document_id: String,
+    pub(crate) status: &'static str,
+    pub(crate) result_document_id: Option<String>,
+}
