@@ -1,0 +1,152 @@
+//! The DynamoDB store against moto_server: versioned saves and the due and open indexes.
+
+use anyhow::Result;
+use jiff::Timestamp;
+use kenzen_app::adapters::dynamo::DynamoStore;
+use kenzen_app::ports::{CaseStore, IntakeStore, StoreError};
+use kenzen_core::{CaseState, DueKind, OpenReason, Settings, Strategy};
+
+use crate::{hours, mins, t0, world};
+
+fn sample_case(id: &str, now: Timestamp) -> kenzen_core::Case {
+    let view = kenzen_core::OrderView {
+        order_id: id.into(),
+        marketplace_id: "A1VC38T7YXB528".into(),
+        status: kenzen_core::OrderStatus::Unshipped,
+        merchant_fulfilled: true,
+        ship_by: Some(now + hours(48)),
+        last_updated: now,
+        lines: vec![kenzen_core::OrderLine {
+            order_item_id: "1".into(),
+            sku: "CUP".into(),
+            title: "Cup".into(),
+            quantity: 1,
+            unit_price: None,
+            buyer_cancel_requested: false,
+            buyer_cancel_reason: None,
+            cancelled_by: None,
+        }],
+    };
+    kenzen_core::Case::open(
+        &view,
+        OpenReason::StockShort {
+            sku: "CUP".into(),
+            on_hand: 0,
+            ordered: 1,
+        },
+        &Settings::new(Strategy::AskBuyer, "A1VC38T7YXB528"),
+        now,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_save_from_a_stale_version_is_a_conflict_and_changes_nothing() -> Result<()> {
+    let w = world().await?;
+    let store: &DynamoStore = w.store();
+    let case = sample_case("503-0000011-0000001", t0());
+    let v1 = store
+        .create_case(
+            &case,
+            case.due(&Settings::new(Strategy::AskBuyer, "A1VC38T7YXB528")),
+        )
+        .await?;
+    assert!(matches!(
+        store.create_case(&case, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut changed = v1.value.clone();
+    changed.requests_sent = 1;
+    let v2 = store.save_case(&changed, v1.version, None).await?;
+    assert_eq!(v2.version, 2);
+    let mut other = v1.value.clone();
+    other.requests_sent = 7;
+    assert!(matches!(
+        store.save_case(&other, v1.version, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_case(&case.order_id).await?.unwrap(), v2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()> {
+    let w = world().await?;
+    let store = w.store();
+    let s = Settings::new(Strategy::AskBuyer, "A1VC38T7YXB528");
+    let due_now = sample_case("503-0000012-0000001", t0());
+    store
+        .create_case(&due_now, Some((DueKind::Send, t0())))
+        .await?;
+    let later = sample_case("503-0000012-0000002", t0());
+    store
+        .create_case(&later, Some((DueKind::Send, t0() + hours(5))))
+        .await?;
+    let mut closed = sample_case("503-0000012-0000003", t0());
+    closed.state = CaseState::Closed {
+        why: kenzen_core::CloseReason::Shipped,
+        at: t0(),
+    };
+    store.create_case(&closed, closed.due(&s)).await?;
+
+    let due: Vec<String> = store
+        .due_cases(DueKind::Send, t0() + mins(1))
+        .await?
+        .into_iter()
+        .map(|c| c.value.order_id)
+        .collect();
+    assert_eq!(due, ["503-0000012-0000001"]);
+    assert!(
+        store
+            .due_cases(DueKind::Cancel, t0() + hours(100))
+            .await?
+            .is_empty()
+    );
+    let mut open: Vec<String> = store
+        .open_cases()
+        .await?
+        .into_iter()
+        .map(|c| c.value.order_id)
+        .collect();
+    open.sort();
+    assert_eq!(open, ["503-0000012-0000001", "503-0000012-0000002"]);
+
+    // Ended cases (and timeline entries) carry the TTL; open ones do not.
+    let ddb = aws_sdk_dynamodb::Client::new(&w.aws);
+    let ttl_of = |id: &str| {
+        let ddb = ddb.clone();
+        let table = w.table.clone();
+        let key = format!("ORDER#{id}");
+        async move {
+            ddb.get_item()
+                .table_name(table)
+                .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key))
+                .key(
+                    "sk",
+                    aws_sdk_dynamodb::types::AttributeValue::S("CASE".into()),
+                )
+                .send()
+                .await
+                .unwrap()
+                .item
+                .unwrap()
+                .get("expires_at")
+                .and_then(|v| v.as_n().ok().cloned())
+        }
+    };
+    assert_eq!(
+        ttl_of("503-0000012-0000003").await,
+        Some(
+            (t0() + kenzen_app::adapters::dynamo::RETENTION)
+                .as_second()
+                .to_string()
+        )
+    );
+    assert_eq!(ttl_of("503-0000012-0000001").await, None);
+
+    // The poll cursor only moves forward.
+    store.set_poll_cursor(t0() + hours(2)).await?;
+    store.set_poll_cursor(t0() + hours(1)).await?;
+    assert_eq!(store.poll_cursor().await?, Some(t0() + hours(2)));
+    Ok(())
+}
