@@ -54,7 +54,7 @@ pub(crate) async fn record(
     });
     if method == Method::POST || method == Method::PUT || method == Method::PATCH {
         let text = String::from_utf8_lossy(&body).into_owned();
-        line["body"] = if uri.path() == "/auth/o2/token" {
+        line["body"] = if uri.path().trim_end_matches('/') == "/auth/o2/token" {
             Value::String("(credentials withheld)".into())
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
