@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 # Crate source folders, relative to the workspace root.
-CRATES = ["shared/src", "shared/app/src", "shared/clock/src", "cli/src", "tests/src", "tests/sim/src"]
+CRATES = ["shared/src", "shared/app/src", "shared/clock/src", "shared/spapi-rates/src", "cli/src", "tests/src", "tests/sim/src"]
 FORBIDDEN = {  # crate folder -> (module, modules it must not import, why)
     "shared/app/src": [("service", ("adapters", "wiring"), "the service works over the ports only")],
 }

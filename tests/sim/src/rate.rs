@@ -11,16 +11,9 @@ use crate::op::Op;
 
 /// The operation's (requests per second, burst).
 pub(crate) fn limits(op: Op) -> (f64, f64) {
-    match op {
-        Op::SearchOrders => (0.0056, 20.0),
-        Op::GetOrder => (0.5, 30.0),
-        Op::CreateFeedDocument => (0.5, 15.0),
-        Op::CreateFeed => (0.0083, 15.0),
-        Op::GetFeed => (2.0, 15.0),
-        Op::GetFeedDocument => (0.0222, 10.0),
-        Op::PatchListingsItem => (5.0, 5.0),
-        _ => (1.0, 5.0),
-    }
+    // Amazon's usage plans (`kenzen-spapi-rates`); operations without one (the token endpoint,
+    // document transfers) are never rate limited, so the fallback is not used for them.
+    kenzen_spapi_rates::usage_plan(op.id()).map_or((1.0, 5.0), |p| (p.rate, p.burst))
 }
 
 /// One operation's tokens; full at its first call.

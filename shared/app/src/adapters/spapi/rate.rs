@@ -30,24 +30,11 @@ pub enum Op {
 }
 
 impl Op {
-    /// Requests per second and burst, from the models (see docs/spapi-facts.md).
+    /// Requests per second and burst, from Amazon's usage plans (`kenzen-spapi-rates`).
     pub fn rate(self) -> (f64, f64) {
-        match self {
-            Self::SearchOrders => (0.0056, 20.0),
-            Self::GetOrder => (0.5, 30.0),
-            Self::GetMessagingActions | Self::GetAttributes | Self::CreateUnexpectedProblem => {
-                (1.0, 5.0)
-            }
-            Self::CreateFeedDocument => (0.5, 15.0),
-            Self::CreateFeed => (0.0083, 15.0),
-            Self::GetFeed => (2.0, 15.0),
-            Self::GetFeedDocument => (0.0222, 10.0),
-            Self::PatchListingsItem => (5.0, 5.0),
-            Self::GetDestinations
-            | Self::CreateDestination
-            | Self::GetSubscription
-            | Self::CreateSubscription => (1.0, 5.0),
-        }
+        // Every operation kenzen calls has a row (checked by a test below); the fallback is
+        // the most common plan, never used.
+        kenzen_spapi_rates::usage_plan(self.name()).map_or((1.0, 5.0), |p| (p.rate, p.burst))
     }
 
     /// The model's operation id, for logs and errors.
@@ -129,6 +116,32 @@ impl RateLimits {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_operation_kenzen_calls_has_a_usage_plan() {
+        use super::Op::*;
+        for op in [
+            SearchOrders,
+            GetOrder,
+            GetMessagingActions,
+            GetAttributes,
+            CreateUnexpectedProblem,
+            CreateFeedDocument,
+            CreateFeed,
+            GetFeed,
+            GetFeedDocument,
+            PatchListingsItem,
+            GetDestinations,
+            CreateDestination,
+            GetSubscription,
+            CreateSubscription,
+        ] {
+            assert!(
+                kenzen_spapi_rates::usage_plan(op.name()).is_some(),
+                "{op:?}"
+            );
+        }
+    }
+
     use super::*;
     use crate::clock::VirtualClock;
 
