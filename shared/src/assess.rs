@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::case::{OpenReason, ProfitFloor};
-use crate::ids::Money;
+use crate::ids::{Money, Sku};
 use crate::order::{OrderStatus, OrderView};
 
 /// What the seller's stock table says about one SKU. Every field is optional: a SKU with no
@@ -37,7 +37,7 @@ pub enum Assessment {
 /// `floor`. A SKU missing from the stock table is not managed by kenzen and counts as fillable.
 pub fn assess(
     order: &OrderView,
-    stock: &BTreeMap<String, SkuInfo>,
+    stock: &BTreeMap<Sku, SkuInfo>,
     floor: Option<&ProfitFloor>,
 ) -> Assessment {
     if !order.merchant_fulfilled {
@@ -49,16 +49,16 @@ pub fn assess(
     if order.ship_by.is_none() {
         return Assessment::NotApplicable("order has no ship-by deadline");
     }
-    let mut wanted: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut wanted: BTreeMap<&Sku, u32> = BTreeMap::new();
     for line in &order.lines {
-        *wanted.entry(line.sku.as_str()).or_default() += line.quantity;
+        *wanted.entry(&line.sku).or_default() += line.quantity;
     }
     for (sku, ordered) in wanted {
         if let Some(on_hand) = stock.get(sku).and_then(|s| s.on_hand)
             && on_hand < ordered
         {
             return Assessment::Unfillable(OpenReason::StockShort {
-                sku: sku.to_string(),
+                sku: (*sku).clone(),
                 on_hand,
                 ordered,
             });
@@ -98,8 +98,8 @@ mod tests {
 
     fn order(status: OrderStatus, mfn: bool, lines: &[(&str, u32)]) -> OrderView {
         OrderView {
-            order_id: "503-0000000-0000001".into(),
-            marketplace_id: "A1VC38T7YXB528".into(),
+            order_id: "503-0000000-0000001".parse().unwrap(),
+            marketplace_id: "A1VC38T7YXB528".parse().unwrap(),
             status,
             merchant_fulfilled: mfn,
             ship_by: Some("2026-12-03T14:59:59Z".parse().unwrap()),
@@ -109,7 +109,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, (sku, q))| OrderLine {
                     order_item_id: format!("item-{i}"),
-                    sku: sku.to_string(),
+                    sku: sku.parse().unwrap(),
                     title: "Tea cup".into(),
                     quantity: *q,
                     unit_price: Some("1000".into()),
@@ -121,12 +121,12 @@ mod tests {
         }
     }
 
-    fn stock(levels: &[(&str, u32)]) -> BTreeMap<String, SkuInfo> {
+    fn stock(levels: &[(&str, u32)]) -> BTreeMap<Sku, SkuInfo> {
         levels
             .iter()
             .map(|(s, n)| {
                 (
-                    s.to_string(),
+                    s.parse().unwrap(),
                     SkuInfo {
                         on_hand: Some(*n),
                         ..SkuInfo::default()
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(
             got,
             Assessment::Unfillable(OpenReason::StockShort {
-                sku: "CUP-1".into(),
+                sku: "CUP-1".parse().unwrap(),
                 on_hand: 1,
                 ordered: 2
             })
@@ -189,7 +189,7 @@ mod tests {
         // Price 1000, cost 700, fees 10% (100), shipping 150: profit 50.
         let mut s = stock(&[]);
         s.insert(
-            "CUP-1".into(),
+            "CUP-1".parse().unwrap(),
             SkuInfo {
                 on_hand: Some(5),
                 unit_cost: Some("700".into()),

@@ -7,7 +7,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::Money;
+use crate::ids::{MarketplaceId, Money, OrderId, Sku};
 use crate::order::OrderView;
 use crate::policy::SendWindows;
 
@@ -17,13 +17,13 @@ use crate::policy::SendWindows;
 pub enum OpenReason {
     /// The stock table holds fewer units of `sku` than the order wants.
     StockShort {
-        sku: String,
+        sku: Sku,
         on_hand: u32,
         ordered: u32,
     },
     /// Selling `sku` at this price would earn less than the seller's minimum profit per unit.
     BelowProfitFloor {
-        sku: String,
+        sku: Sku,
         /// Profit per unit (price − cost − fees − shipping), as a decimal string.
         profit: String,
         minimum: String,
@@ -88,7 +88,7 @@ impl std::str::FromStr for Strategy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseItem {
     pub order_item_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub title: String,
     pub quantity: u32,
 }
@@ -397,8 +397,8 @@ impl Settings {
 /// One unfillable order and where kenzen stands with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
-    pub order_id: String,
-    pub marketplace_id: String,
+    pub order_id: OrderId,
+    pub marketplace_id: MarketplaceId,
     pub opened_at: Timestamp,
     pub ship_by: Timestamp,
     pub reason: OpenReason,

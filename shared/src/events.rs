@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::OrderId;
+
 /// The EventBridge `source` of every kenzen event.
 pub const SOURCE: &str = "kenzen";
 
@@ -15,24 +17,24 @@ pub const SOURCE: &str = "kenzen";
 #[serde(tag = "type", rename_all_fields = "camelCase")]
 pub enum DomainEvent {
     CaseOpened {
-        order_id: String,
+        order_id: OrderId,
         reason: String,
     },
     BuyerRequestedCancel {
-        order_id: String,
+        order_id: OrderId,
     },
     CancelSubmitted {
-        order_id: String,
+        order_id: OrderId,
         reason: String,
         feed_id: String,
     },
     CaseClosed {
-        order_id: String,
+        order_id: OrderId,
         outcome: String,
     },
     /// Something the seller should look at.
     Alert {
-        order_id: String,
+        order_id: OrderId,
         alert: AlertKind,
         detail: String,
     },

@@ -45,7 +45,7 @@ fn product_list(case: &Case) -> String {
         titles.push(
             case.items
                 .first()
-                .map_or_else(String::new, |i| i.sku.clone()),
+                .map_or_else(String::new, |i| i.sku.to_string()),
         );
     }
     let more = titles.len().saturating_sub(MAX_TITLES);
@@ -191,12 +191,12 @@ mod tests {
             slots_used: vec![],
             final_notice_at: t,
             cancel_by: t,
-            order_id: "503-1234567-7654321".into(),
-            marketplace_id: "A1VC38T7YXB528".into(),
+            order_id: "503-1234567-7654321".parse().unwrap(),
+            marketplace_id: "A1VC38T7YXB528".parse().unwrap(),
             opened_at: "2026-12-01T00:00:00Z".parse().unwrap(),
             ship_by: "2026-12-03T14:59:59Z".parse().unwrap(),
             reason: OpenReason::StockShort {
-                sku: "CUP-1".into(),
+                sku: "CUP-1".parse().unwrap(),
                 on_hand: 0,
                 ordered: 1,
             },
@@ -206,7 +206,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, t)| CaseItem {
                     order_item_id: format!("{i}"),
-                    sku: format!("SKU-{i}"),
+                    sku: format!("SKU-{i}").parse().unwrap(),
                     title: t.clone(),
                     quantity: 1,
                 })
@@ -285,10 +285,10 @@ mod tests {
             let lang = if ja { Language::Japanese } else { Language::English };
             let t = request_text(&case, n, lang);
             prop_assert!(check_text(&t).is_ok(), "{t}");
-            prop_assert!(t.contains(&case.order_id));
+            prop_assert!(t.contains(case.order_id.as_str()));
             let f = final_text(&case, lang);
             prop_assert!(check_text(&f).is_ok(), "{f}");
-            prop_assert!(f.contains(&case.order_id));
+            prop_assert!(f.contains(case.order_id.as_str()));
         }
     }
 }

@@ -6,6 +6,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{MarketplaceId, OrderId, Sku};
+
 /// The order's fulfilment status as the Orders API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderStatus {
@@ -56,7 +58,7 @@ impl OrderStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub order_item_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub title: String,
     pub quantity: u32,
     /// `product.price.unitPrice.amount`, when Amazon gives it.
@@ -73,8 +75,8 @@ pub struct OrderLine {
 /// An order as the marketplace shows it at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
-    pub order_id: String,
-    pub marketplace_id: String,
+    pub order_id: OrderId,
+    pub marketplace_id: MarketplaceId,
     pub status: OrderStatus,
     /// Fulfilled by the merchant (MFN), as opposed to Amazon.
     pub merchant_fulfilled: bool,

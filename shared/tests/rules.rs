@@ -36,15 +36,15 @@ fn order_at(
     ship_by: Timestamp,
 ) -> OrderView {
     OrderView {
-        order_id: "503-0000000-0000001".into(),
-        marketplace_id: JP.into(),
+        order_id: "503-0000000-0000001".parse().unwrap(),
+        marketplace_id: JP.parse().unwrap(),
         status,
         merchant_fulfilled: true,
         ship_by: Some(ship_by),
         last_updated: t0(),
         lines: vec![OrderLine {
             order_item_id: "11111111111111".into(),
-            sku: "CUP-1".into(),
+            sku: "CUP-1".parse().unwrap(),
             title: "Tea cup".into(),
             quantity: 1,
             unit_price: Some("1980".into()),
@@ -61,7 +61,7 @@ fn order(status: OrderStatus, buyer_request: bool, cancelled_by: Option<&str>) -
 
 fn stock_short() -> OpenReason {
     OpenReason::StockShort {
-        sku: "CUP-1".into(),
+        sku: "CUP-1".parse().unwrap(),
         on_hand: 0,
         ordered: 1,
     }

@@ -489,7 +489,8 @@ impl World {
     }
 
     pub async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>> {
-        Ok(self.store().timeline(order_id).await?)
+        let id = kenzen_core::OrderId::parse(order_id)?;
+        Ok(self.store().timeline(&id).await?)
     }
 
     /// Failed invocations so far.

@@ -474,7 +474,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
     let mut facts = Vec::new();
     let mut timeline = std::io::BufWriter::new(std::fs::File::create(out.join("timeline.jsonl"))?);
     for o in &sc.orders {
-        let case = world.store().get_case(&o.id).await?;
+        let case = world.store().get_case(&o.id.parse()?).await?;
         let state = case.as_ref().map(|c| c.value.state.clone());
         let actual = ending(state.as_ref());
         let expected = o.expected(strategy_name)?;

@@ -32,6 +32,10 @@ pub fn spapi_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SpApiCo
     let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
     let req = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
     let marketplace_id = req("KENZEN_MARKETPLACE_ID")?;
+    kenzen_core::MarketplaceId::parse(&marketplace_id).map_err(|e| ConfigError::Invalid {
+        name: "KENZEN_MARKETPLACE_ID",
+        why: e.to_string(),
+    })?;
     let endpoint = match get("KENZEN_SPAPI_ENDPOINT") {
         Some(e) => e,
         None => default_endpoint(&marketplace_id)

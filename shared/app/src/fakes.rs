@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
-use kenzen_core::{Case, DomainEvent, DueKind, OrderStatus, OrderView, SkuInfo};
+use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, Sku, SkuInfo};
 
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, EventPublisher, IntakeStore,
@@ -40,8 +40,8 @@ pub enum MarketCall {
 
 #[derive(Default)]
 struct MarketState {
-    orders: BTreeMap<String, OrderView>,
-    locale: BTreeMap<String, String>,
+    orders: BTreeMap<OrderId, OrderView>,
+    locale: BTreeMap<OrderId, String>,
     /// Orders for which the messaging preflight offers no `unexpectedProblem`.
     unavailable: Vec<String>,
     /// Operations that fail (transiently) until cleared.
@@ -81,9 +81,9 @@ impl FakeMarket {
     }
 
     pub fn set_locale(&self, order_id: &str, locale: &str) {
-        lock(&self.state)
-            .locale
-            .insert(order_id.into(), locale.into());
+        if let Ok(id) = OrderId::parse(order_id) {
+            lock(&self.state).locale.insert(id, locale.into());
+        }
     }
 
     /// Messaging offers no `unexpectedProblem` for this order from now on.
@@ -112,7 +112,7 @@ impl FakeMarket {
         for (feed, ids) in batches {
             if st.feeds.get(&feed) == Some(&CancelBatchStatus::Pending) {
                 for id in ids {
-                    if let Some(o) = st.orders.get_mut(&id) {
+                    if let Some(o) = st.orders.get_mut(id.as_str()) {
                         o.status = OrderStatus::Cancelled;
                         o.last_updated = at;
                     }
@@ -200,35 +200,38 @@ impl Marketplace for FakeMarket {
         Ok((orders, None))
     }
 
-    async fn get_order(&self, order_id: &str) -> Result<OrderView, MarketError> {
-        self.call("getOrder", MarketCall::GetOrder(order_id.into()))?;
+    async fn get_order(&self, order_id: &OrderId) -> Result<OrderView, MarketError> {
+        self.call("getOrder", MarketCall::GetOrder(order_id.to_string()))?;
         self.order("getOrder", order_id)
     }
 
-    async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, MarketError> {
+    async fn can_send_unexpected_problem(&self, order_id: &OrderId) -> Result<bool, MarketError> {
         self.call(
             "getMessagingActionsForOrder",
-            MarketCall::Preflight(order_id.into()),
+            MarketCall::Preflight(order_id.to_string()),
         )?;
         let order = self.order("getMessagingActionsForOrder", order_id)?;
         let st = lock(&self.state);
-        Ok(!st.unavailable.iter().any(|id| id == order_id)
+        Ok(!st.unavailable.iter().any(|id| id == order_id.as_str())
             && order.status != OrderStatus::Cancelled)
     }
 
-    async fn buyer_locale(&self, order_id: &str) -> Result<Option<String>, MarketError> {
-        self.call("getAttributes", MarketCall::BuyerLocale(order_id.into()))?;
-        Ok(lock(&self.state).locale.get(order_id).cloned())
+    async fn buyer_locale(&self, order_id: &OrderId) -> Result<Option<String>, MarketError> {
+        self.call(
+            "getAttributes",
+            MarketCall::BuyerLocale(order_id.to_string()),
+        )?;
+        Ok(lock(&self.state).locale.get(order_id.as_str()).cloned())
     }
 
     async fn send_unexpected_problem(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         text: &str,
     ) -> Result<SendOutcome, MarketError> {
         self.call(
             "createUnexpectedProblem",
-            MarketCall::Message(order_id.into(), text.into()),
+            MarketCall::Message(order_id.to_string(), text.into()),
         )?;
         let order = self.order("createUnexpectedProblem", order_id)?;
         if order.status == OrderStatus::Cancelled {
@@ -245,7 +248,7 @@ impl Marketplace for FakeMarket {
             MarketCall::SubmitCancels(
                 cancels
                     .iter()
-                    .map(|c| (c.order_id.clone(), c.reason.as_feed().to_string()))
+                    .map(|c| (c.order_id.to_string(), c.reason.as_feed().to_string()))
                     .collect(),
             ),
         )?;
@@ -255,15 +258,15 @@ impl Marketplace for FakeMarket {
         st.feeds.insert(id.clone(), CancelBatchStatus::Pending);
         st.feed_orders.insert(
             id.clone(),
-            cancels.iter().map(|c| c.order_id.clone()).collect(),
+            cancels.iter().map(|c| c.order_id.to_string()).collect(),
         );
         Ok(id)
     }
 
-    async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), MarketError> {
+    async fn set_listing_quantity(&self, sku: &Sku, quantity: u32) -> Result<(), MarketError> {
         self.call(
             "patchListingsItem",
-            MarketCall::SetListingQuantity(sku.into(), quantity),
+            MarketCall::SetListingQuantity(sku.to_string(), quantity),
         )
     }
 
@@ -288,9 +291,9 @@ type StoredCase = (Versioned<Case>, Option<(DueKind, Timestamp)>);
 
 #[derive(Default)]
 struct StoreState {
-    cases: BTreeMap<String, StoredCase>,
+    cases: BTreeMap<OrderId, StoredCase>,
     timeline: Vec<TimelineEntry>,
-    stock: BTreeMap<String, SkuInfo>,
+    stock: BTreeMap<Sku, SkuInfo>,
     cursor: Option<Timestamp>,
     notifications: Vec<String>,
     batches: BTreeMap<String, Vec<CancelRequest>>,
@@ -308,7 +311,9 @@ impl MemoryStore {
     }
 
     pub fn put_stock(&self, sku: &str, info: SkuInfo) {
-        lock(&self.state).stock.insert(sku.into(), info);
+        if let Ok(sku) = Sku::parse(sku) {
+            lock(&self.state).stock.insert(sku, info);
+        }
     }
 
     /// The case as stored now, if any.
@@ -350,10 +355,10 @@ impl MemoryStore {
 }
 
 impl CaseStore for MemoryStore {
-    async fn get_case(&self, order_id: &str) -> Result<Option<Versioned<Case>>, StoreError> {
+    async fn get_case(&self, order_id: &OrderId) -> Result<Option<Versioned<Case>>, StoreError> {
         Ok(lock(&self.state)
             .cases
-            .get(order_id)
+            .get(order_id.as_str())
             .map(|(vc, _)| vc.clone()))
     }
 
@@ -401,13 +406,13 @@ impl CaseStore for MemoryStore {
         Ok(())
     }
 
-    async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+    async fn timeline(&self, order_id: &OrderId) -> Result<Vec<TimelineEntry>, StoreError> {
         Ok(self.timeline_of(order_id))
     }
 }
 
 impl StockStore for MemoryStore {
-    async fn sku_info(&self, skus: &[String]) -> Result<BTreeMap<String, SkuInfo>, StoreError> {
+    async fn sku_info(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, SkuInfo>, StoreError> {
         let st = lock(&self.state);
         Ok(skus
             .iter()

@@ -19,6 +19,10 @@ type Svc = Service<FakeMarket, MemoryStore, RecordingBus>;
 const JP: &str = "A1VC38T7YXB528";
 const ORDER: &str = "503-1111111-0000001";
 
+fn oid() -> kenzen_core::OrderId {
+    ORDER.parse().unwrap()
+}
+
 /// 2026-12-01 10:00 in Tokyo.
 fn t0() -> Timestamp {
     "2026-12-01T01:00:00Z".parse().unwrap()
@@ -61,15 +65,15 @@ impl World {
     fn order_arrives(&self, ship_in: SignedDuration) {
         let now = self.clock.now();
         self.market().put_order(OrderView {
-            order_id: ORDER.into(),
-            marketplace_id: JP.into(),
+            order_id: ORDER.parse().unwrap(),
+            marketplace_id: JP.parse().unwrap(),
             status: OrderStatus::Unshipped,
             merchant_fulfilled: true,
             ship_by: Some(now + ship_in),
             last_updated: now,
             lines: vec![OrderLine {
                 order_item_id: "item-1".into(),
-                sku: "CUP".into(),
+                sku: "CUP".parse().unwrap(),
                 title: "Tea cup".into(),
                 quantity: 1,
                 unit_price: Some("1200".into()),
@@ -254,9 +258,9 @@ async fn an_order_shipped_meanwhile_closes_its_case_quietly() {
 async fn a_redelivered_notification_changes_nothing() {
     let w = World::new(Strategy::AskBuyer);
     w.order_arrives(SignedDuration::from_hours(72));
-    w.svc.check_order(ORDER, Some("n-1")).await.unwrap();
+    w.svc.check_order(&oid(), Some("n-1")).await.unwrap();
     let calls = w.market().calls().len();
-    let report = w.svc.check_order(ORDER, Some("n-1")).await.unwrap();
+    let report = w.svc.check_order(&oid(), Some("n-1")).await.unwrap();
     assert_eq!(report.orders_seen, 0);
     assert_eq!(w.market().calls().len(), calls, "not even re-read");
     assert_eq!(w.market().messages_to(ORDER).len(), 1);
@@ -267,10 +271,10 @@ async fn an_outage_at_the_deadline_submits_nothing_blindly_and_the_cancel_goes_o
     let w = World::new(Strategy::CancelFirst);
     w.order_arrives(SignedDuration::from_hours(72));
     w.market().fail("getOrder");
-    w.svc.check_order(ORDER, None).await.unwrap_err();
+    w.svc.check_order(&oid(), None).await.unwrap_err();
     assert!(w.state().is_none(), "no case without reading the order");
     w.market().recover();
-    w.svc.check_order(ORDER, None).await.unwrap();
+    w.svc.check_order(&oid(), None).await.unwrap();
     // The apology went out; now Amazon cannot be read when the cancel is due.
     w.market().fail("getOrder");
     let report = w.svc.final_cancel().await.unwrap();

@@ -12,7 +12,7 @@ async fn publishing_to_a_bus_that_does_not_exist_is_an_error() -> Result<()> {
     let w = world().await?;
     let ok = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&w.aws), w.bus.clone());
     let ev = DomainEvent::CaseOpened {
-        order_id: "503-1".into(),
+        order_id: "503-1".parse().unwrap(),
         reason: "stock".into(),
     };
     ok.publish(std::slice::from_ref(&ev)).await?;

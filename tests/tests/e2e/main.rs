@@ -73,7 +73,11 @@ fn delivered_to(w: &World, id: &str) -> usize {
 }
 
 async fn state(w: &World, id: &str) -> Option<CaseState> {
-    w.store().get_case(id).await.unwrap().map(|c| c.value.state)
+    w.store()
+        .get_case(&id.parse().unwrap())
+        .await
+        .unwrap()
+        .map(|c| c.value.state)
 }
 
 fn client(w: &World, endpoint: Option<String>) -> SpApiClient {

@@ -10,15 +10,15 @@ use crate::{hours, mins, t0, world};
 
 fn sample_case(id: &str, now: Timestamp) -> kenzen_core::Case {
     let view = kenzen_core::OrderView {
-        order_id: id.into(),
-        marketplace_id: "A1VC38T7YXB528".into(),
+        order_id: id.parse().unwrap(),
+        marketplace_id: "A1VC38T7YXB528".parse().unwrap(),
         status: kenzen_core::OrderStatus::Unshipped,
         merchant_fulfilled: true,
         ship_by: Some(now + hours(48)),
         last_updated: now,
         lines: vec![kenzen_core::OrderLine {
             order_item_id: "1".into(),
-            sku: "CUP".into(),
+            sku: "CUP".parse().unwrap(),
             title: "Cup".into(),
             quantity: 1,
             unit_price: None,
@@ -30,7 +30,7 @@ fn sample_case(id: &str, now: Timestamp) -> kenzen_core::Case {
     kenzen_core::Case::open(
         &view,
         OpenReason::StockShort {
-            sku: "CUP".into(),
+            sku: "CUP".parse().unwrap(),
             on_hand: 0,
             ordered: 1,
         },
@@ -93,7 +93,7 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
         .due_cases(DueKind::Send, t0() + mins(1))
         .await?
         .into_iter()
-        .map(|c| c.value.order_id)
+        .map(|c| c.value.order_id.to_string())
         .collect();
     assert_eq!(due, ["503-0000012-0000001"]);
     assert!(
@@ -106,7 +106,7 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
         .open_cases()
         .await?
         .into_iter()
-        .map(|c| c.value.order_id)
+        .map(|c| c.value.order_id.to_string())
         .collect();
     open.sort();
     assert_eq!(open, ["503-0000012-0000001", "503-0000012-0000002"]);

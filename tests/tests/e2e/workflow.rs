@@ -259,7 +259,12 @@ async fn a_tick_or_event_delivered_twice_sends_no_second_message_and_no_second_c
         state(&w, id).await,
         Some(CaseState::Cancelled { .. })
     ));
-    let version = w.store().get_case(id).await?.unwrap().version;
+    let version = w
+        .store()
+        .get_case(&id.parse().unwrap())
+        .await?
+        .unwrap()
+        .version;
     w.invoke(Function::FinalCancel, event).await;
     let opened: EventBridgeEvent<Value> = serde_json::from_value(json!({
         "detail-type": "CaseOpened", "source": "kenzen",
@@ -267,7 +272,14 @@ async fn a_tick_or_event_delivered_twice_sends_no_second_message_and_no_second_c
     }))?;
     w.invoke(Function::ReplyDetect, opened).await;
     w.run_until(t0() + hours(30)).await?;
-    assert_eq!(w.store().get_case(id).await?.unwrap().version, version);
+    assert_eq!(
+        w.store()
+            .get_case(&id.parse().unwrap())
+            .await?
+            .unwrap()
+            .version,
+        version
+    );
     assert_eq!(delivered_to(&w, id), 1);
     assert_eq!(cancel_uploads(&w, id).len(), 1);
     assert_no_failures(&w);
@@ -334,7 +346,7 @@ async fn malformed_or_foreign_events_are_refused_and_change_nothing() -> Result<
     w.sim
         .add_order(order(id, t0() + mins(1), "CUP", 1, Buyer::Silent, "ja-JP"));
     w.run_until(t0() + mins(20)).await?;
-    let before = w.store().get_case(id).await?.unwrap();
+    let before = w.store().get_case(&id.parse().unwrap()).await?.unwrap();
     let requests_before = w.sim.log().len();
 
     let fixture = |f: &str| -> Result<EventBridgeEvent<Value>> {
@@ -363,7 +375,10 @@ async fn malformed_or_foreign_events_are_refused_and_change_nothing() -> Result<
             .is_err()
     );
 
-    assert_eq!(w.store().get_case(id).await?.unwrap(), before);
+    assert_eq!(
+        w.store().get_case(&id.parse().unwrap()).await?.unwrap(),
+        before
+    );
     assert_eq!(
         w.sim.log().len(),
         requests_before,

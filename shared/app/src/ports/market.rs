@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
-use kenzen_core::{CancelReason, OrderView};
+use kenzen_core::{CancelReason, OrderId, OrderView, Sku};
 
 /// What the caller can do about a failed marketplace call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ impl MarketError {
 /// carries it, so its serialized form is persisted data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CancelRequest {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub order_item_ids: Vec<String>,
     pub reason: CancelReason,
 }
@@ -83,7 +83,7 @@ pub enum CancelBatchStatus {
     Pending,
     /// Processed; the orders the report lists with an error, and the error.
     Done {
-        errors: BTreeMap<String, String>,
+        errors: BTreeMap<OrderId, String>,
     },
     /// The whole feed failed (CANCELLED or FATAL).
     Failed(String),
@@ -100,24 +100,24 @@ pub trait Marketplace: Send + Sync {
 
     fn get_order(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> impl Future<Output = Result<OrderView, MarketError>> + Send;
 
     /// The messaging preflight: is `unexpectedProblem` offered for this order now?
     fn can_send_unexpected_problem(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> impl Future<Output = Result<bool, MarketError>> + Send;
 
     /// The buyer's preferred locale (e.g. `ja-JP`), if Amazon gives one.
     fn buyer_locale(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> impl Future<Output = Result<Option<String>, MarketError>> + Send;
 
     fn send_unexpected_problem(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         text: &str,
     ) -> impl Future<Output = Result<SendOutcome, MarketError>> + Send;
 
@@ -131,7 +131,7 @@ pub trait Marketplace: Send + Sync {
     /// `fulfillment_availability`).
     fn set_listing_quantity(
         &self,
-        sku: &str,
+        sku: &Sku,
         quantity: u32,
     ) -> impl Future<Output = Result<(), MarketError>> + Send;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
-use kenzen_core::{Case, DueKind, SkuInfo};
+use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
 use serde::{Deserialize, Serialize};
 
 use super::market::CancelRequest;
@@ -23,7 +23,7 @@ pub struct Versioned<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: Timestamp,
-    pub order_id: String,
+    pub order_id: OrderId,
     /// decision, message, feed, event.
     pub kind: String,
     /// The case state after this entry.
@@ -66,7 +66,7 @@ impl StoreError {
 pub trait CaseStore: Send + Sync {
     fn get_case(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> impl Future<Output = Result<Option<Versioned<Case>>, StoreError>> + Send;
 
     /// Creates the case at version 1; `Conflict` if a case for the order exists.
@@ -101,7 +101,7 @@ pub trait CaseStore: Send + Sync {
 
     fn timeline(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
 }
 
@@ -110,8 +110,8 @@ pub trait StockStore: Send + Sync {
     /// What the stock table says about `skus`; SKUs without a stock item are absent.
     fn sku_info(
         &self,
-        skus: &[String],
-    ) -> impl Future<Output = Result<BTreeMap<String, SkuInfo>, StoreError>> + Send;
+        skus: &[Sku],
+    ) -> impl Future<Output = Result<BTreeMap<Sku, SkuInfo>, StoreError>> + Send;
 }
 
 /// The intake's own records: the poll cursor and the notifications already handled.

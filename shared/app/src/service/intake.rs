@@ -3,7 +3,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_core::{
-    Assessment, Case, CaseState, DomainEvent, DueKind, Input, OpenReason, OrderView, assess,
+    Assessment, Case, CaseState, DomainEvent, DueKind, Input, OpenReason, OrderId, OrderView,
+    assess,
 };
 
 use super::{Service, ServiceError, record_failure};
@@ -22,7 +23,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             self.drive(vc, Input::OrderSeen(order), now, report).await?;
             return Ok(());
         }
-        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let skus: Vec<kenzen_core::Sku> = order.lines.iter().map(|l| l.sku.clone()).collect();
         let stock = self.store.sku_info(&skus).await?;
         match assess(&order, &stock, self.settings.profit_floor.as_ref()) {
             Assessment::Unfillable(reason) => self.open_case(&order, reason, now, report).await,
@@ -95,7 +96,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// retry is handled.
     pub async fn check_order(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         notification_id: Option<&str>,
     ) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
@@ -104,7 +105,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             && self.store.notification_seen(n).await?
         {
             tracing::info!(
-                order_id,
+                order_id = %order_id,
                 notification_id = n,
                 "notification already handled; dropped"
             );
@@ -127,20 +128,20 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// there is one or the order is not an unshipped merchant-fulfilled order.
     pub async fn flag_order(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         reason: &str,
     ) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
         if self.store.get_case(order_id).await?.is_some() {
-            tracing::info!(order_id, "flagged order already has a case");
+            tracing::info!(order_id = %order_id, "flagged order already has a case");
             return Ok(report);
         }
         let order = self.market.get_order(order_id).await?;
         report.orders_seen += 1;
         let probe = assess(&order, &Default::default(), None);
         if let Assessment::NotApplicable(why) = probe {
-            tracing::warn!(order_id, why, "flagged order cannot get a case");
+            tracing::warn!(order_id = %order_id, why, "flagged order cannot get a case");
             report
                 .errors
                 .push(format!("{order_id}: not flagged: {why}"));
@@ -157,7 +158,11 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
 
     /// The seller withdrew the case for `order_id`: it closes without further messages, unless
     /// the cancel is already on its way.
-    pub async fn withdraw(&self, order_id: &str, reason: &str) -> Result<RunReport, ServiceError> {
+    pub async fn withdraw(
+        &self,
+        order_id: &OrderId,
+        reason: &str,
+    ) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
         if let Some(vc) = self.store.get_case(order_id).await? {

@@ -66,7 +66,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
 
     /// The steps of one send, each of which can end the attempt.
     async fn attempt_message(&self, case: &Case, message: MessageKind) -> Attempt {
-        let id = case.order_id.as_str();
+        let id = &case.order_id;
         match self.market.can_send_unexpected_problem(id).await {
             Ok(true) => {}
             Ok(false) => {

@@ -63,9 +63,9 @@ impl ServiceError {
 fn record_failure(report: &mut RunReport, order_id: &str, e: &ServiceError) {
     if e.is_conflict() {
         report.conflicts += 1;
-        tracing::info!(order_id, "case changed by another invocation; skipped");
+        tracing::info!(order_id = %order_id, "case changed by another invocation; skipped");
     } else {
-        tracing::error!(order_id, error = %e, "case step failed");
+        tracing::error!(order_id = %order_id, error = %e, "case step failed");
         report.errors.push(format!("{order_id}: {e}"));
     }
 }

@@ -1,6 +1,6 @@
 //! reply-detect's use case: re-reads the orders of open cases.
 
-use kenzen_core::Input;
+use kenzen_core::{Input, OrderId};
 
 use super::{Service, ServiceError, record_failure};
 use crate::ports::{EventPublisher, Marketplace, Store};
@@ -9,7 +9,10 @@ use crate::report::RunReport;
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// reply-detect: re-reads the orders of open cases (or just `order_id`) and records what
     /// Amazon shows: the buyer's official cancellation request, a ship, a cancel elsewhere.
-    pub async fn detect_replies(&self, order_id: Option<&str>) -> Result<RunReport, ServiceError> {
+    pub async fn detect_replies(
+        &self,
+        order_id: Option<&OrderId>,
+    ) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
         let cases = match order_id {

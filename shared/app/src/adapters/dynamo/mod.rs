@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
-use kenzen_core::{Case, DueKind, SkuInfo};
+use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
 
 use crate::ports::{
     CancelBatchStore, CancelRequest, CaseStore, IntakeStore, StockStore, StoreError, TimelineEntry,
@@ -269,7 +269,7 @@ impl DynamoStore {
 }
 
 impl CaseStore for DynamoStore {
-    async fn get_case(&self, order_id: &str) -> Result<Option<Versioned<Case>>, StoreError> {
+    async fn get_case(&self, order_id: &OrderId) -> Result<Option<Versioned<Case>>, StoreError> {
         let got = self
             .client
             .get_item()
@@ -376,7 +376,7 @@ impl CaseStore for DynamoStore {
         }
     }
 
-    async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+    async fn timeline(&self, order_id: &OrderId) -> Result<Vec<TimelineEntry>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -415,7 +415,7 @@ impl CaseStore for DynamoStore {
 }
 
 impl StockStore for DynamoStore {
-    async fn sku_info(&self, skus: &[String]) -> Result<BTreeMap<String, SkuInfo>, StoreError> {
+    async fn sku_info(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, SkuInfo>, StoreError> {
         let mut out = BTreeMap::new();
         for sku in skus {
             if out.contains_key(sku) {

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use quick_xml::Reader;
 
+use kenzen_core::OrderId;
+
 use crate::ports::CancelRequest;
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
@@ -73,14 +75,18 @@ pub struct ProcessingReport {
 impl ProcessingReport {
     /// The errors per order id, for a feed built from `cancels` (a result names its order by
     /// `AdditionalInfo/AmazonOrderID` or by its `MessageID`).
-    pub fn errors_by_order(&self, cancels: &[CancelRequest]) -> BTreeMap<String, String> {
+    pub fn errors_by_order(&self, cancels: &[CancelRequest]) -> BTreeMap<OrderId, String> {
         let mut out = BTreeMap::new();
         for r in self.results.iter().filter(|r| r.result_code == "Error") {
-            let order = r.order_id.clone().or_else(|| {
-                r.message_id
-                    .and_then(|m| cancels.get((m as usize).checked_sub(1)?))
-                    .map(|c| c.order_id.clone())
-            });
+            let order = r
+                .order_id
+                .as_deref()
+                .and_then(|id| id.parse().ok())
+                .or_else(|| {
+                    r.message_id
+                        .and_then(|m| cancels.get((m as usize).checked_sub(1)?))
+                        .map(|c| c.order_id.clone())
+                });
             if let Some(order) = order {
                 out.insert(order, format!("{} {}", r.message_code, r.description));
             }
@@ -189,12 +195,12 @@ mod tests {
     fn cancels() -> Vec<CancelRequest> {
         vec![
             CancelRequest {
-                order_id: "503-1".into(),
+                order_id: "503-1".parse().unwrap(),
                 order_item_ids: vec!["A1".into(), "A2".into()],
                 reason: CancelReason::BuyerCanceled,
             },
             CancelRequest {
-                order_id: "503-2".into(),
+                order_id: "503-2".parse().unwrap(),
                 order_item_ids: vec!["B1".into()],
                 reason: CancelReason::BuyerCanceled,
             },

@@ -14,7 +14,7 @@ pub mod wire;
 use std::io::Read;
 
 use jiff::{SignedDuration, Timestamp};
-use kenzen_core::OrderView;
+use kenzen_core::{OrderId, OrderView, Sku};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
@@ -644,21 +644,21 @@ impl Marketplace for SpApiClient {
         Ok(SpApiClient::search_orders(self, after).await?)
     }
 
-    async fn get_order(&self, order_id: &str) -> Result<OrderView, MarketError> {
+    async fn get_order(&self, order_id: &OrderId) -> Result<OrderView, MarketError> {
         Ok(SpApiClient::get_order(self, order_id).await?)
     }
 
-    async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, MarketError> {
+    async fn can_send_unexpected_problem(&self, order_id: &OrderId) -> Result<bool, MarketError> {
         Ok(SpApiClient::can_send_unexpected_problem(self, order_id).await?)
     }
 
-    async fn buyer_locale(&self, order_id: &str) -> Result<Option<String>, MarketError> {
+    async fn buyer_locale(&self, order_id: &OrderId) -> Result<Option<String>, MarketError> {
         Ok(SpApiClient::buyer_locale(self, order_id).await?)
     }
 
     async fn send_unexpected_problem(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         text: &str,
     ) -> Result<SendOutcome, MarketError> {
         Ok(SpApiClient::send_unexpected_problem(self, order_id, text).await?)
@@ -668,7 +668,7 @@ impl Marketplace for SpApiClient {
         Ok(SpApiClient::submit_cancels(self, cancels).await?)
     }
 
-    async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), MarketError> {
+    async fn set_listing_quantity(&self, sku: &Sku, quantity: u32) -> Result<(), MarketError> {
         Ok(SpApiClient::set_listing_quantity(self, sku, quantity).await?)
     }
 

@@ -107,8 +107,14 @@ pub struct CancellationExecution {
 impl Order {
     /// Maps to the domain view; `Err` names what is missing or unknown.
     pub fn into_view(self) -> Result<OrderView, String> {
-        // Checked where it enters kenzen: the id goes into URL paths and the table's keys.
-        kenzen_core::OrderId::parse(&self.order_id).map_err(|e| e.to_string())?;
+        // Checked where they enter kenzen: ids go into URL paths and the table's keys.
+        let order_id = kenzen_core::OrderId::parse(&self.order_id).map_err(|e| e.to_string())?;
+        let marketplace_id = self
+            .sales_channel
+            .marketplace_id
+            .as_deref()
+            .ok_or_else(|| format!("order {order_id}: no salesChannel.marketplaceId"))
+            .and_then(|m| kenzen_core::MarketplaceId::parse(m).map_err(|e| e.to_string()))?;
         let fulfillment = self
             .fulfillment
             .ok_or_else(|| format!("order {}: no fulfillment data", self.order_id))?;
@@ -122,6 +128,17 @@ impl Order {
             .order_items
             .into_iter()
             .map(|item| {
+                let sku = item
+                    .product
+                    .seller_sku
+                    .as_deref()
+                    .ok_or_else(|| {
+                        format!(
+                            "order {}: item {} has no sellerSku",
+                            self.order_id, item.order_item_id
+                        )
+                    })
+                    .and_then(|s| kenzen_core::Sku::parse(s).map_err(|e| e.to_string()))?;
                 let (requested, reason, by) = match item.cancellation {
                     Some(c) => {
                         let req = c.cancellation_request;
@@ -137,9 +154,9 @@ impl Order {
                     }
                     None => (false, None, None),
                 };
-                OrderLine {
+                Ok(OrderLine {
                     order_item_id: item.order_item_id,
-                    sku: item.product.seller_sku.clone().unwrap_or_default(),
+                    sku,
                     title: item.product.title.clone().unwrap_or_default(),
                     quantity: item.quantity_ordered,
                     unit_price: item
@@ -150,12 +167,12 @@ impl Order {
                     buyer_cancel_requested: requested,
                     buyer_cancel_reason: reason,
                     cancelled_by: by,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(OrderView {
-            order_id: self.order_id,
-            marketplace_id: self.sales_channel.marketplace_id.unwrap_or_default(),
+            order_id,
+            marketplace_id,
             status,
             merchant_fulfilled: fulfillment.fulfilled_by.as_deref() == Some("MERCHANT"),
             ship_by: fulfillment.ship_by_window.and_then(|w| w.latest_date_time),
