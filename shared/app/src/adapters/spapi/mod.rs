@@ -409,9 +409,11 @@ impl SpApiClient {
                 .await?;
             before = page.last_updated_before.or(before);
             for o in page.orders {
-                out.push(o.into_view().map_err(|detail| SpApiError::Decode {
-                    op: Op::SearchOrders.name(),
-                    detail,
+                out.push(o.into_view(&self.cfg.marketplace_id).map_err(|detail| {
+                    SpApiError::Decode {
+                        op: Op::SearchOrders.name(),
+                        detail,
+                    }
                 })?);
             }
             next = page.pagination.and_then(|p| p.next_token);
@@ -429,10 +431,12 @@ impl SpApiClient {
                 &[("includedData", "FULFILLMENT,CANCELLATION".to_string())],
             )
             .await?;
-        resp.order.into_view().map_err(|detail| SpApiError::Decode {
-            op: Op::GetOrder.name(),
-            detail,
-        })
+        resp.order
+            .into_view(&self.cfg.marketplace_id)
+            .map_err(|detail| SpApiError::Decode {
+                op: Op::GetOrder.name(),
+                detail,
+            })
     }
 
     pub async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, SpApiError> {

@@ -105,16 +105,11 @@ pub struct CancellationExecution {
 }
 
 impl Order {
-    /// Maps to the domain view; `Err` names what is missing or unknown.
-    pub fn into_view(self) -> Result<OrderView, String> {
+    /// Maps to the domain view; `Err` names what is missing or unknown. `marketplace` is the
+    /// one kenzen asked about, for an order whose sales channel names none (the model allows it).
+    pub fn into_view(self, marketplace: &str) -> Result<OrderView, String> {
         // Checked where they enter kenzen: ids go into URL paths and the table's keys.
         let order_id = kenzen_core::OrderId::parse(&self.order_id).map_err(|e| e.to_string())?;
-        let marketplace_id = self
-            .sales_channel
-            .marketplace_id
-            .as_deref()
-            .ok_or_else(|| format!("order {order_id}: no salesChannel.marketplaceId"))
-            .and_then(|m| kenzen_core::MarketplaceId::parse(m).map_err(|e| e.to_string()))?;
         let fulfillment = self
             .fulfillment
             .ok_or_else(|| format!("order {}: no fulfillment data", self.order_id))?;
@@ -124,6 +119,15 @@ impl Order {
                 self.order_id, fulfillment.fulfillment_status
             )
         })?;
+        let marketplace_id = self
+            .sales_channel
+            .marketplace_id
+            .as_deref()
+            .map_or_else(
+                || kenzen_core::MarketplaceId::parse(marketplace),
+                kenzen_core::MarketplaceId::parse,
+            )
+            .map_err(|e| format!("order {order_id}: {e}"))?;
         let lines = self
             .order_items
             .into_iter()
