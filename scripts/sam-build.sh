@@ -10,7 +10,7 @@ bin="$("$root/scripts/sam-venv.sh")"
 export PATH="$bin:$PATH" SAM_CLI_TELEMETRY=0 AWS_REGION="${AWS_REGION:-ap-northeast-1}" AWS_DEFAULT_REGION="${AWS_REGION:-ap-northeast-1}"
 out="$root/target/sam-build"
 cd "$root/infra"
-sam build --parameter-overrides "Architecture=$arch SellerId=A2EXAMPLESELLER Strategy=ask-buyer" \
+sam build --no-cached --parameter-overrides "Architecture=$arch SellerId=A2EXAMPLESELLER Strategy=ask-buyer" \
   --build-dir "$out" >"$root/target/sam-build.log" 2>&1 || { cat "$root/target/sam-build.log"; exit 1; }
 echo "sam build ($arch): ok"
 "$bin/python" - "$out" <<'PY'

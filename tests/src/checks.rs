@@ -23,6 +23,8 @@ pub struct OrderFacts {
     pub ended_at: Option<Timestamp>,
     /// The case records that the final notice could not be delivered before the deadline.
     pub notice_excused: bool,
+    /// The latest time the first cancel may be submitted (ship-by minus the cancel margin).
+    pub cancel_by: Option<Timestamp>,
 }
 
 /// Settings the checks need.
@@ -71,6 +73,15 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
     let mut ended_elsewhere: BTreeMap<String, String> = BTreeMap::new();
     let mut messages: BTreeMap<String, u32> = BTreeMap::new();
     let mut final_message: BTreeMap<String, String> = BTreeMap::new();
+    // (order, text) -> when the last copy went, and whether its answer was lost.
+    let mut sent_texts: BTreeMap<(String, String), (Timestamp, bool)> = BTreeMap::new();
+    // Feed document -> whether the last createFeed for it lost its answer.
+    let mut feed_docs: BTreeMap<String, bool> = BTreeMap::new();
+    let cancel_by: BTreeMap<&str, Timestamp> = limits
+        .orders
+        .iter()
+        .filter_map(|o| o.cancel_by.map(|t| (o.order_id.as_str(), t)))
+        .collect();
     let excused: BTreeMap<&str, bool> = limits
         .orders
         .iter()
@@ -88,6 +99,13 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
         }
         let time = s(line, "time").to_string();
         let order = s(line, "orderId").to_string();
+        if line.get("status").and_then(Value::as_u64) == Some(401) {
+            broken.push(format!(
+                "{} {} at {time} was sent with an expired or unknown token",
+                s(line, "method"),
+                s(line, "path")
+            ));
+        }
         match (s(line, "actor"), s(line, "action")) {
             ("buyer", "requestCancellation") => {
                 buyer_request.entry(order).or_insert(time);
@@ -116,13 +134,50 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                         m.order_id, m.reason
                     ));
                 }
+                if !cancel_sent.contains_key(&m.order_id)
+                    && let (Some(by), Ok(t)) = (
+                        cancel_by.get(m.order_id.as_str()),
+                        time.parse::<Timestamp>(),
+                    )
+                    && t > *by
+                {
+                    broken.push(format!(
+                        "{}: first cancel submitted at {time}, after cancel-by {by}",
+                        m.order_id
+                    ));
+                }
                 cancel_sent.entry(m.order_id).or_insert(time.clone());
             }
             continue;
         }
+        // A call counts when Amazon took it, even if its answer was lost on the way back.
+        let lost = line.get("processed_status").is_some();
+        let processed = line
+            .get("processed_status")
+            .or_else(|| line.get("status"))
+            .and_then(Value::as_u64);
+        // The same feed document submitted again is a second feed: allowed once per lost answer.
+        if s(line, "method") == "POST"
+            && s(line, "path") == "/feeds/2021-06-30/feeds"
+            && processed == Some(202)
+        {
+            let doc = line
+                .get("body")
+                .and_then(|b| b.get("inputFeedDocumentId"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if feed_docs.get(&doc) == Some(&false) {
+                broken.push(format!(
+                    "feed document {doc} submitted again at {time}, though Amazon had answered"
+                ));
+            }
+            feed_docs.insert(doc, lost);
+            continue;
+        }
         if s(line, "method") == "POST"
             && let Some(id) = order_of_message_path(s(line, "path"))
-            && line.get("status").and_then(Value::as_u64) == Some(201)
+            && processed == Some(201)
         {
             if let Some(at) = cancel_sent.get(id) {
                 broken.push(format!(
@@ -153,7 +208,25 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                 .and_then(|b| b.get("text"))
                 .and_then(Value::as_str);
             if body.is_some_and(kenzen_core::message::is_final_text) {
-                final_message.insert(id.to_string(), time);
+                if let Some(at) = buyer_request.get(id) {
+                    broken.push(format!(
+                        "{id}: final apology at {time} after the buyer's request at {at}"
+                    ));
+                }
+                final_message.insert(id.to_string(), time.clone());
+            }
+            // The same text again within the hour is a duplicate (resends are hours apart),
+            // allowed only right after a copy whose answer was lost: at most one per loss.
+            if let Ok(t) = time.parse::<Timestamp>() {
+                let key = (id.to_string(), body.unwrap_or("").to_string());
+                if let Some((last, false)) = sent_texts.get(&key)
+                    && t.duration_since(*last) < jiff::SignedDuration::from_hours(1)
+                {
+                    broken.push(format!(
+                        "{id}: the same message again at {time}, though Amazon had answered the last"
+                    ));
+                }
+                sent_texts.insert(key, (t, lost));
             }
         }
     }
@@ -246,6 +319,7 @@ mod tests {
             has_case: true,
             ended_at: None,
             notice_excused: false,
+            cancel_by: None,
         }];
         let broken = check(&log, &l);
         let want = [
@@ -270,5 +344,67 @@ mod tests {
                 .iter()
                 .any(|b| b.contains("beyond the cap"))
         );
+    }
+
+    fn lost(mut line: Value) -> Value {
+        line["status"] = json!(503);
+        line["processed_status"] = json!(201);
+        line
+    }
+
+    #[test]
+    fn a_resend_is_allowed_once_per_lost_answer_and_never_otherwise() {
+        let l = Limits::basic(9, Vec::new());
+        let ok = vec![
+            lost(msg("A", "2026-12-01T01:00:00Z")),
+            msg("A", "2026-12-01T01:00:05Z"),
+        ];
+        assert!(check(&ok, &l).is_empty(), "{:?}", check(&ok, &l));
+        let twice = vec![
+            lost(msg("A", "2026-12-01T01:00:00Z")),
+            msg("A", "2026-12-01T01:00:05Z"),
+            msg("A", "2026-12-01T01:00:09Z"),
+        ];
+        let broken = check(&twice, &l);
+        assert_eq!(broken.len(), 1, "{broken:?}");
+        assert!(broken[0].contains("the same message again"));
+        // Hours apart it is a resend, not a duplicate.
+        let resend = vec![
+            msg("A", "2026-12-01T01:00:00Z"),
+            msg("A", "2026-12-01T05:00:00Z"),
+        ];
+        assert!(check(&resend, &l).is_empty());
+    }
+
+    #[test]
+    fn an_apology_after_the_request_a_late_first_cancel_and_an_expired_token_are_reported() {
+        let mut l = Limits::basic(9, Vec::new());
+        l.orders = vec![OrderFacts {
+            order_id: "B".into(),
+            ship_by: "2026-12-03T00:00:00Z".parse().unwrap(),
+            has_case: false,
+            ended_at: None,
+            notice_excused: false,
+            cancel_by: Some("2026-12-02T21:00:00Z".parse().unwrap()),
+        }];
+        let log = vec![
+            json!({"time": "2026-12-01T02:00:00Z", "actor": "buyer", "action": "requestCancellation", "orderId": "A"}),
+            final_msg("A", "2026-12-01T03:00:00Z"),
+            final_msg("B", "2026-12-02T20:00:00Z"),
+            upload("2026-12-02T22:00:00Z", "B", "GeneralAdjustment"),
+            json!({"time": "2026-12-02T23:00:00Z", "method": "GET", "path": "/orders/2026-01-01/orders/B", "status": 401}),
+        ];
+        let broken = check(&log, &l);
+        for want in [
+            "after the buyer's request",
+            "after cancel-by",
+            "expired or unknown token",
+        ] {
+            assert!(
+                broken.iter().any(|b| b.contains(want)),
+                "{want}: {broken:?}"
+            );
+        }
+        assert_eq!(broken.len(), 3, "{broken:?}");
     }
 }

@@ -40,7 +40,8 @@ pub async fn run_demo(out: &Path) -> Result<usize> {
         let strategy: Strategy = name.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         let f = run(&sc, strategy, &out.join(name)).await?;
         print_run(&sc, &f, true).await?;
-        problems += f.result.broken_rules.len() + f.result.orders.iter().filter(|o| !o.ok).count();
+        problems += usize::from(!f.result.rules_as_expected())
+            + f.result.orders.iter().filter(|o| !o.ok).count();
         let cases = f
             .result
             .orders

@@ -365,13 +365,22 @@ impl World {
     pub async fn invoke(&mut self, f: Function, event: EventBridgeEvent<Value>) -> Invocation {
         let at = self.now();
         let trigger = event.detail_type.clone();
-        let result = match f {
-            Function::NewOrderCheck => new_order_check::handle(&self.svc, event).await,
-            Function::MessageResend => message_resend::handle(&self.svc, event).await,
-            Function::ReplyDetect => reply_detect::handle(&self.svc, event).await,
-            Function::FinalCancel => final_cancel::handle(&self.svc, event).await,
-        }
-        .map_err(|e| e.to_string());
+        let handler = async {
+            match f {
+                Function::NewOrderCheck => new_order_check::handle(&self.svc, event).await,
+                Function::MessageResend => message_resend::handle(&self.svc, event).await,
+                Function::ReplyDetect => reply_detect::handle(&self.svc, event).await,
+                Function::FinalCancel => final_cancel::handle(&self.svc, event).await,
+            }
+            .map_err(|e| e.to_string())
+        };
+        // A crash point in the simulator ends the invocation where it stands, as a Lambda
+        // timeout or crash would: nothing after it runs.
+        let sim = self.sim.clone();
+        let result = tokio::select! {
+            r = handler => r,
+            () = sim.crashed() => Err(format!("{} crashed at a crash point", f.name())),
+        };
         let inv = Invocation {
             at,
             function: f,

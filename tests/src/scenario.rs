@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{Limits, OrderFacts, check};
 use crate::harness::{World, WorldOptions};
-use crate::sim::{Action, Buyer, FaultRate, SimConfig, SimItem, SimOrder};
+use crate::sim::{Action, Buyer, CrashPoint, FaultRate, FaultSide, SimConfig, SimItem, SimOrder};
 
 /// A scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +44,80 @@ pub struct Scenario {
     #[serde(default)]
     pub skus: Vec<SkuFile>,
     pub orders: Vec<OrderFile>,
+    /// Stock changes during the run.
+    #[serde(default)]
+    pub stock: Vec<StockChange>,
+    /// Points where the running function dies (once each).
+    #[serde(default)]
+    pub crashes: Vec<CrashFile>,
+    /// A kenzen defect this scenario shows on purpose, until it is fixed.
+    pub known_defect: Option<KnownDefect>,
+}
+
+/// A change to the seller's stock table during the run (a restock, a sale elsewhere).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockChange {
+    pub sku: String,
+    pub on_hand: u32,
+    pub at: Timestamp,
+}
+
+/// A crash point: where the running function dies, as a Lambda timeout or crash would.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashFile {
+    /// `after-send` (Amazon accepted a message), `after-create-feed` (Amazon accepted the cancel
+    /// feed), or `after-create-case` (the case is stored and announced; the function dies on
+    /// its next call to Amazon, the listing change).
+    pub at: String,
+    /// Only for this order (default: the first time anywhere).
+    pub order: Option<String>,
+}
+
+impl CrashFile {
+    fn point(&self) -> Result<CrashPoint> {
+        let (op, after) = match self.at.as_str() {
+            "after-send" => ("createUnexpectedProblem", true),
+            "after-create-feed" => ("createFeed", true),
+            "after-create-case" => ("patchListingsItem", false),
+            other => {
+                bail!("crash at {other:?}: one of after-send, after-create-feed, after-create-case")
+            }
+        };
+        Ok(CrashPoint {
+            op: op.into(),
+            after,
+            order: self.order.clone(),
+        })
+    }
+}
+
+/// Something the runner does at a set time.
+enum Step {
+    Seller(&'static str, String),
+    Stock(String, u32),
+}
+
+/// `after` the order was placed, or `at`: exactly one of the two.
+fn when(placed: Timestamp, after: Option<&str>, at: Option<Timestamp>) -> Result<Timestamp> {
+    match (after, at) {
+        (Some(d), None) => Ok(placed + dur(d, "buyer.after")?),
+        (None, Some(t)) => Ok(t),
+        _ => bail!("buyer: give one of after and at"),
+    }
+}
+
+/// A defect the scenario is known to show: the run passes only while every broken rule
+/// contains one of `breaks` (and at least one rule breaks), so a fix makes the run fail until
+/// the entry is removed, and any other broken rule still fails it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownDefect {
+    /// The issue that will fix it.
+    pub issue: u32,
+    /// Phrases of the broken-rule lines it causes, e.g. "beyond the cap".
+    pub breaks: Vec<String>,
 }
 
 fn default_marketplace() -> String {
@@ -79,6 +153,38 @@ pub struct Faults {
     pub throttles: BTreeMap<String, f64>,
     /// Feeds created before this time stay IN_QUEUE until it.
     pub feed_stuck_until: Option<Timestamp>,
+    /// Faults limited to a time window and/or struck after processing (the answer lost).
+    #[serde(default)]
+    pub windows: Vec<FaultWindowFile>,
+}
+
+/// One fault rule: calls to `op` (`*` for all) fail with `status`, a `share` of them, between
+/// `from` and `until` (either may be left out), before processing or after it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultWindowFile {
+    pub op: String,
+    pub status: u16,
+    #[serde(default = "all")]
+    pub share: f64,
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// "before" (nothing happened; the default) or "after" (it happened, the answer is lost).
+    #[serde(default)]
+    pub side: SideFile,
+}
+
+fn all() -> f64 {
+    1.0
+}
+
+/// Which side of processing a fault strikes.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SideFile {
+    #[default]
+    Before,
+    After,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,10 +229,17 @@ pub enum BuyerFile {
         /// Reads messages only between these local times, e.g. "19:00-23:00".
         reads: Option<String>,
     },
-    /// Requests cancellation `after` the order was placed, whatever the seller sends.
-    RequestsAt { after: String },
-    /// Cancels the order directly `after` it was placed.
-    Cancels { after: String },
+    /// Requests cancellation `after` the order was placed, or `at` a set time, whatever the
+    /// seller sends (give one of the two).
+    RequestsAt {
+        after: Option<String>,
+        at: Option<Timestamp>,
+    },
+    /// Cancels the order directly `after` it was placed, or `at` a set time.
+    Cancels {
+        after: Option<String>,
+        at: Option<Timestamp>,
+    },
 }
 
 /// The expected ending: one for every strategy, or one per strategy.
@@ -218,6 +331,22 @@ impl Scenario {
         }
         for s in &self.strategies {
             s.parse::<Strategy>().map_err(|e| anyhow!(e))?;
+        }
+        for c in &self.crashes {
+            c.point()?;
+        }
+        for w in &self.faults.windows {
+            if !(0.0..=1.0).contains(&w.share) {
+                bail!("fault window on {}: share must be between 0 and 1", w.op);
+            }
+            if !(400..600).contains(&w.status) {
+                bail!("fault window on {}: status must be a 4xx or 5xx", w.op);
+            }
+            if let (Some(f), Some(u)) = (w.from, w.until)
+                && u <= f
+            {
+                bail!("fault window on {}: until must be after from", w.op);
+            }
         }
         for o in &self.orders {
             if o.ship_by <= o.placed {
@@ -312,11 +441,27 @@ pub struct RunResult {
     pub broken_rules: Vec<String>,
     pub failed_invocations: Vec<String>,
     pub requests_logged: usize,
+    /// The defect this run is known to show, if the scenario names one.
+    pub known_defect: Option<KnownDefect>,
 }
 
 impl RunResult {
     pub fn passed(&self) -> bool {
-        self.broken_rules.is_empty() && self.orders.iter().all(|o| o.ok)
+        self.rules_as_expected() && self.orders.iter().all(|o| o.ok)
+    }
+
+    /// No broken rule; or, for a known defect, only (and at least one of) the rules it breaks.
+    pub fn rules_as_expected(&self) -> bool {
+        match &self.known_defect {
+            None => self.broken_rules.is_empty(),
+            Some(k) => {
+                !self.broken_rules.is_empty()
+                    && self
+                        .broken_rules
+                        .iter()
+                        .all(|b| k.breaks.iter().any(|p| b.contains(p.as_str())))
+            }
+        }
     }
 
     /// Cases whose cancel counts against the pre-fulfilment cancel rate.
@@ -360,17 +505,22 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
     let settings = sc.settings(strategy)?;
     let mut fault_rates = Vec::new();
     for (op, share) in &sc.faults.server_errors {
-        fault_rates.push(FaultRate {
-            op: op.clone(),
-            share: *share,
-            status: 503,
-        });
+        fault_rates.push(FaultRate::before(op, *share, 503));
     }
     for (op, share) in &sc.faults.throttles {
+        fault_rates.push(FaultRate::before(op, *share, 429));
+    }
+    for w in &sc.faults.windows {
         fault_rates.push(FaultRate {
-            op: op.clone(),
-            share: *share,
-            status: 429,
+            op: w.op.clone(),
+            share: w.share,
+            status: w.status,
+            side: match w.side {
+                SideFile::Before => FaultSide::Before,
+                SideFile::After => FaultSide::After,
+            },
+            from: w.from,
+            until: w.until,
         });
     }
     let sim = SimConfig {
@@ -403,7 +553,13 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             )
             .await?;
     }
-    let mut commands: Vec<(Timestamp, &'static str, String)> = Vec::new();
+    for c in &sc.crashes {
+        world.sim.arm_crash(c.point()?);
+    }
+    let mut commands: Vec<(Timestamp, Step)> = Vec::new();
+    for c in &sc.stock {
+        commands.push((c.at, Step::Stock(c.sku.clone(), c.on_hand)));
+    }
     for (i, o) in sc.orders.iter().enumerate() {
         let buyer = match &o.buyer {
             BuyerFile::Never => Buyer::Silent,
@@ -413,10 +569,12 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
                 after: *messages,
                 delay: dur(delay, "buyer.delay")?,
             },
-            BuyerFile::RequestsAt { after } => {
-                Buyer::RequestsAt(o.placed + dur(after, "buyer.after")?)
+            BuyerFile::RequestsAt { after, at } => {
+                Buyer::RequestsAt(when(o.placed, after.as_deref(), *at)?)
             }
-            BuyerFile::Cancels { after } => Buyer::CancelsAt(o.placed + dur(after, "buyer.after")?),
+            BuyerFile::Cancels { after, at } => {
+                Buyer::CancelsAt(when(o.placed, after.as_deref(), *at)?)
+            }
         };
         let items = o
             .items
@@ -448,22 +606,29 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
                 .schedule(o.placed + dur(d, "ship_after")?, &o.id, Action::SellerShips);
         }
         if let Some(d) = &o.flag_after {
-            commands.push((o.placed + dur(d, "flag_after")?, "FlagOrder", o.id.clone()));
+            commands.push((
+                o.placed + dur(d, "flag_after")?,
+                Step::Seller("FlagOrder", o.id.clone()),
+            ));
         }
         if let Some(d) = &o.withdraw_after {
             commands.push((
                 o.placed + dur(d, "withdraw_after")?,
-                "WithdrawCase",
-                o.id.clone(),
+                Step::Seller("WithdrawCase", o.id.clone()),
             ));
         }
     }
-    commands.sort();
-    for (at, command, id) in commands {
+    commands.sort_by_key(|(at, _)| *at);
+    for (at, step) in commands {
         world.run_until(at).await?;
-        world
-            .seller_command(command, &id, "set in the scenario")
-            .await?;
+        match step {
+            Step::Seller(command, id) => {
+                world
+                    .seller_command(command, &id, "set in the scenario")
+                    .await?
+            }
+            Step::Stock(sku, on_hand) => world.stock(&sku, on_hand).await?,
+        }
     }
     world.run_until(sc.end).await?;
 
@@ -522,6 +687,10 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             has_case: case.is_some(),
             ended_at,
             notice_excused,
+            // An order placed inside the cancel margin gets an hour to be seen and handled.
+            cancel_by: Some(
+                (o.ship_by - settings.cancel_margin).max(o.placed + SignedDuration::from_hours(1)),
+            ),
         });
         orders.push(OrderResult {
             order_id: o.id.clone(),
@@ -561,6 +730,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
         broken_rules,
         failed_invocations,
         requests_logged: log.len(),
+        known_defect: sc.known_defect.clone(),
     };
     std::fs::write(
         out.join("summary.json"),
@@ -627,6 +797,20 @@ pub async fn print_run(sc: &Scenario, f: &Finished, timelines: bool) -> Result<(
                 );
             }
         }
+    }
+    if let Some(k) = &f.result.known_defect {
+        println!(
+            "known defect (issue {}): expected broken rules containing {:?}; {}",
+            k.issue,
+            k.breaks,
+            if f.result.rules_as_expected() {
+                "shown as expected"
+            } else if f.result.broken_rules.is_empty() {
+                "NOT shown any more: fixed? remove known_defect from the scenario"
+            } else {
+                "and other rules broke too"
+            }
+        );
     }
     for b in &f.result.broken_rules {
         println!("BROKEN RULE: {b}");

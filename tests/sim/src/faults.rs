@@ -1,22 +1,31 @@
 //! Failures on purpose: a configured share of calls to an operation that fail at random
 //! (seeded, so a run repeats), and scripted wrong answers injected by tests.
 //!
-//! Both come after the token and rate checks, like a real server fault. It must not touch the
-//! world's orders: a failed call changes nothing.
+//! A fault strikes before processing (after the token and rate checks, like a real server
+//! fault: the call changes nothing) or after it (the simulator acted; the answer is lost on the
+//! way back), and may be limited to a window of virtual time.
 
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use crate::FaultRate;
+use jiff::Timestamp;
+
 use crate::op::Op;
 use crate::wire::{errors, quota_exceeded};
 use crate::world::World;
+use crate::{FaultRate, FaultSide};
 
-/// The random failure of this call to `op`, if one of `rates` strikes. Each rate that names
-/// `op` (or `*`) draws once, in order, until one strikes.
-pub(crate) fn random(rates: &[FaultRate], w: &mut World, op: Op) -> Option<(StatusCode, Value)> {
+/// The random failure of this call to `op` at `now` on `side` of processing, if one of `rates`
+/// strikes. Each rate that covers the call draws once, in order, until one strikes.
+pub(crate) fn random(
+    rates: &[FaultRate],
+    w: &mut World,
+    op: Op,
+    now: Timestamp,
+    side: FaultSide,
+) -> Option<(StatusCode, Value)> {
     for rate in rates {
-        if (rate.op == op.id() || rate.op == "*") && next_random(&mut w.rng) < rate.share {
+        if rate.side == side && rate.covers(op.id(), now) && next_random(&mut w.rng) < rate.share {
             let status =
                 StatusCode::from_u16(rate.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let body = if status == StatusCode::TOO_MANY_REQUESTS {

@@ -80,6 +80,44 @@ pub struct FaultRate {
     pub op: String,
     pub share: f64,
     pub status: u16,
+    /// Before processing (nothing happened) or after (it happened; the answer is lost).
+    pub side: FaultSide,
+    /// Only calls at or after this time, if set.
+    pub from: Option<Timestamp>,
+    /// Only calls before this time, if set.
+    pub until: Option<Timestamp>,
+}
+
+impl FaultRate {
+    /// `share` of calls to `op` fail with `status` before processing, at any time.
+    pub fn before(op: &str, share: f64, status: u16) -> Self {
+        Self {
+            op: op.into(),
+            share,
+            status,
+            side: FaultSide::Before,
+            from: None,
+            until: None,
+        }
+    }
+
+    /// True when the fault applies to a call to `op_id` at `now`.
+    pub fn covers(&self, op_id: &str, now: Timestamp) -> bool {
+        (self.op == op_id || self.op == "*")
+            && self.from.is_none_or(|f| now >= f)
+            && self.until.is_none_or(|u| now < u)
+    }
+}
+
+/// Which side of processing a fault strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FaultSide {
+    /// The call fails before the simulator acts on it: nothing happened.
+    #[default]
+    Before,
+    /// The simulator acts on the call (a message is sent, a feed created), then the answer is
+    /// lost: the caller sees `status` (500, 502 for a dropped connection, 504 for a timeout).
+    After,
 }
 
 /// One order line as the simulator holds it.
@@ -212,6 +250,22 @@ pub struct Sim {
     clock: Arc<VirtualClock>,
     world: Mutex<World>,
     base: Mutex<String>,
+    /// Crash points still armed, and the signal that one struck.
+    crashes: Mutex<Vec<CrashPoint>>,
+    crashed: tokio::sync::Notify,
+}
+
+/// A point where the caller's process dies (a Lambda timeout or crash): the call to `op` (for
+/// `order`, if given) is processed first when `after`, or not at all otherwise, and is never
+/// answered. The harness ends the running invocation when one strikes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrashPoint {
+    /// The operation id, e.g. `createUnexpectedProblem`.
+    pub op: String,
+    /// Processed before the crash (Amazon has it) or not.
+    pub after: bool,
+    /// Only a call naming this order (in its path or body).
+    pub order: Option<String>,
 }
 
 impl Sim {
@@ -221,7 +275,41 @@ impl Sim {
             config,
             clock,
             base: Mutex::new(String::new()),
+            crashes: Mutex::new(Vec::new()),
+            crashed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Arms a crash point; it strikes once.
+    pub fn arm_crash(&self, point: CrashPoint) {
+        self.crashes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(point);
+    }
+
+    /// Resolves when an armed crash point strikes.
+    pub async fn crashed(&self) {
+        self.crashed.notified().await
+    }
+
+    /// Takes the crash point that matches a call to `op` with `path` and `body`, if one does.
+    pub(crate) fn take_crash(&self, op: &str, path: &str, body: &[u8]) -> Option<CrashPoint> {
+        let mut armed = self.crashes.lock().unwrap_or_else(|e| e.into_inner());
+        let i = armed.iter().position(|c| {
+            c.op == op
+                && c.order
+                    .as_deref()
+                    .is_none_or(|o| path.contains(o) || String::from_utf8_lossy(body).contains(o))
+        })?;
+        Some(armed.remove(i))
+    }
+
+    /// Signals the crash and never answers.
+    pub(crate) async fn crash(&self) -> ! {
+        self.crashed.notify_waiters();
+        let never: std::convert::Infallible = std::future::pending().await;
+        match never {}
     }
 
     /// The world, for one step of one request or action (never held across an `.await`).

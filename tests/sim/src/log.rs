@@ -20,6 +20,17 @@ use crate::Sim;
 use crate::op::Op;
 use crate::wire::{Now, iso};
 
+/// Marks a call that was processed but whose answer was lost; holds the status the caller
+/// would have seen. The log records it, so the runner can tell a retry after a lost answer
+/// from a duplicate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AnswerLost(pub(crate) u16);
+
+/// Marks a call at which the caller crashed (an armed crash point): processed with this status
+/// first, or not at all. The call is logged, then never answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Crashed(pub(crate) Option<u16>);
+
 /// Serves one request and logs it.
 pub(crate) async fn record(
     State(sim): State<Arc<Sim>>,
@@ -52,6 +63,18 @@ pub(crate) async fn record(
         "status": resp.status().as_u16(),
         "operation": op.id(),
     });
+    let crashed = resp.extensions().get::<Crashed>().copied();
+    if let Some(Crashed(processed)) = crashed {
+        line["crashed"] = json!(true);
+        match processed {
+            Some(p) => line["processed_status"] = json!(p),
+            None => line["status"] = json!(0),
+        }
+    }
+    if let Some(lost) = resp.extensions().get::<AnswerLost>() {
+        // Processed (with this status), but the caller saw `status`.
+        line["processed_status"] = json!(lost.0);
+    }
     if method == Method::POST || method == Method::PUT || method == Method::PATCH {
         let text = String::from_utf8_lossy(&body).into_owned();
         line["body"] = if uri.path().trim_end_matches('/') == "/auth/o2/token" {
@@ -61,5 +84,8 @@ pub(crate) async fn record(
         };
     }
     sim.world().log.push(line);
+    if crashed.is_some() {
+        sim.crash().await;
+    }
     resp
 }

@@ -18,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, patch, post, put};
 use jiff::Timestamp;
 
+use crate::FaultSide;
+use crate::log::{AnswerLost, Crashed};
 use crate::op::Op;
 use crate::wire::{Now, amazon_headers, errors, json_response, quota_exceeded};
 use crate::{Sim, faults, feeds, listings, log, lwa, messaging, notifications, orders, rate};
@@ -139,9 +141,46 @@ async fn guard(
     } else if let Some(refused) = refusal(&sim, op, req.headers(), now) {
         refused
     } else {
+        // An armed crash point: the caller dies here, before or after Amazon processed it.
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let crash = sim.take_crash(op.id(), parts.uri.path(), &body);
+        let req = Request::from_parts(parts, axum::body::Body::from(body));
+        if let Some(c) = &crash
+            && !c.after
+        {
+            // Never processed: the caller dies first (the log layer signals it).
+            let mut resp = json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &errors("InternalFailure", "caller crashed"),
+                op,
+            );
+            resp.extensions_mut().insert(Crashed(None));
+            resp.extensions_mut().insert(op);
+            return resp;
+        }
         let mut resp = next.run(req).await;
+        if crash.is_some() {
+            let processed = resp.status().as_u16();
+            resp.extensions_mut().insert(Crashed(Some(processed)));
+        }
         amazon_headers(&mut resp, op);
-        resp
+        // The call was processed; its answer may still be lost on the way back.
+        let lost = {
+            let mut w = sim.world();
+            faults::random(&sim.config.fault_rates, &mut w, op, now, FaultSide::After)
+        };
+        match lost {
+            Some((status, body)) => {
+                let processed = resp.status().as_u16();
+                let mut lost = json_response(status, &body, op);
+                lost.extensions_mut().insert(AnswerLost(processed));
+                lost
+            }
+            None => resp,
+        }
     };
     resp.extensions_mut().insert(op);
     resp
@@ -164,7 +203,9 @@ fn refusal(sim: &Sim, op: Op, headers: &HeaderMap, now: Timestamp) -> Option<Res
             op,
         ));
     }
-    if let Some((status, body)) = faults::random(&sim.config.fault_rates, &mut w, op) {
+    if let Some((status, body)) =
+        faults::random(&sim.config.fault_rates, &mut w, op, now, FaultSide::Before)
+    {
         return Some(json_response(status, &body, op));
     }
     if let Some((status, body)) = faults::scripted(&mut w, op) {
