@@ -69,6 +69,50 @@ impl Function {
     }
 }
 
+/// The EventBridge Pipe's `InputTemplate` in `infra/template.yaml` (folded to one line).
+pub fn pipe_input_template() -> Result<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("InputTemplate:"));
+    let first = lines
+        .next()
+        .ok_or_else(|| anyhow!("{path}: no InputTemplate"))?;
+    let indent = first.len() - first.trim_start().len();
+    let folded: Vec<&str> = lines
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Ok(folded.join(" "))
+}
+
+/// Fills an input template as EventBridge Pipes does: each `<$.a.b>` becomes the value at that
+/// path of `input`; a string is put in as its bare text (so the template must quote it), an
+/// object, array, number or boolean as JSON, and a missing path as nothing.
+pub fn render_input_template(template: &str, input: &Value) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("<$.") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let path = &rest[start + 3..start + end];
+        let value = path.split('.').try_fold(input, |v, key| v.get(key));
+        match value {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(v) => out.push_str(&v.to_string()),
+            None => {}
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The `Cadence` mapping of `infra/template.yaml` (function key -> minutes): the one place the
 /// schedule cadence is written. Read once.
 pub fn cadence() -> Result<&'static BTreeMap<String, i64>> {
@@ -113,7 +157,7 @@ pub fn route(detail_type: &str) -> Option<Function> {
     match detail_type {
         "CaseOpened" => Some(Function::ReplyDetect),
         "BuyerRequestedCancel" => Some(Function::FinalCancel),
-        "FlagOrder" | "WithdrawCase" => Some(Function::NewOrderCheck),
+        "FlagOrder" | "WithdrawCase" | "OrderChange" => Some(Function::NewOrderCheck),
         _ => None,
     }
 }
@@ -197,6 +241,10 @@ pub struct World {
     pub invocations: Vec<Invocation>,
     /// Every domain event read back from the bus: (time, detail-type, detail).
     pub events: Vec<(Timestamp, String, Value)>,
+    /// The SP-API notification queue (ORDER_CHANGE), read by the pipe emulation.
+    pub notification_queue_url: String,
+    /// Notifications the pipe could not put on the bus, with why (the Pipe's DLQ).
+    pub pipe_failures: Vec<String>,
 }
 
 static WORLDS: AtomicU32 = AtomicU32::new(0);
@@ -263,7 +311,9 @@ impl World {
         eb.put_rule()
             .name(format!("{name}-domain-events"))
             .event_bus_name(&name)
-            .event_pattern(json!({"source": ["kenzen", "kenzen.seller"]}).to_string())
+            .event_pattern(
+                json!({"source": ["kenzen", "kenzen.seller", "kenzen.intake"]}).to_string(),
+            )
             .send()
             .await
             .context("PutRule")?;
@@ -280,6 +330,15 @@ impl World {
             .send()
             .await
             .context("PutTargets")?;
+
+        let notification_queue_url = sqs
+            .create_queue()
+            .queue_name(format!("{name}-notifications"))
+            .send()
+            .await
+            .context("CreateQueue(notifications)")?
+            .queue_url
+            .ok_or_else(|| anyhow!("CreateQueue returned no url"))?;
 
         let clock = VirtualClock::new(opts.start);
         let sim = Sim::new(opts.sim.clone(), clock.clone());
@@ -323,11 +382,13 @@ impl World {
             table: name.clone(),
             bus: name,
             queue_url,
+            notification_queue_url,
             next_tick,
             duplicate_deliveries: opts.duplicate_deliveries,
             _server: server,
             invocations: Vec::new(),
             events: Vec::new(),
+            pipe_failures: Vec::new(),
         })
     }
 
@@ -477,6 +538,103 @@ impl World {
         }
     }
 
+    /// Amazon sends an ORDER_CHANGE notification for `order_id` to the notification queue (the
+    /// SQS destination), `repeat` times (at-least-once delivery), and the pipe carries it onto
+    /// the bus as the template's EventBridge Pipe does; the bus then delivers it.
+    pub async fn notify(
+        &mut self,
+        order_id: &str,
+        change_type: &str,
+        notification_id: &str,
+        repeat: u32,
+    ) -> Result<()> {
+        let now = self.now();
+        let body = json!({
+            "NotificationVersion": "1.0",
+            "NotificationType": "ORDER_CHANGE",
+            "PayloadVersion": "1.0",
+            "EventTime": now.to_string(),
+            "Payload": {"OrderChangeNotification": {
+                "NotificationLevel": "OrderLevel",
+                "SellerId": self.sim.config.seller_id,
+                "AmazonOrderId": order_id,
+                "OrderChangeType": change_type,
+                "OrderChangeTrigger": {"TimeOfOrderChange": now.to_string(), "ChangeReason": change_type},
+                "Summary": {"MarketplaceId": self.sim.config.marketplace_id, "FulfillmentType": "MFN"}
+            }},
+            "NotificationMetadata": {
+                "ApplicationId": "amzn1.sp.solution.kenzen-sim",
+                "SubscriptionId": "kenzen-sim-subscription",
+                "PublishTime": now.to_string(),
+                "NotificationId": notification_id
+            }
+        })
+        .to_string();
+        let sqs = aws_sdk_sqs::Client::new(&self.aws);
+        for _ in 0..repeat.max(1) {
+            sqs.send_message()
+                .queue_url(&self.notification_queue_url)
+                .message_body(&body)
+                .send()
+                .await
+                .context("SendMessage(notification)")?;
+        }
+        self.pipe().await?;
+        self.deliver_events().await
+    }
+
+    /// The EventBridge Pipe: each notification in the queue becomes an `OrderChange` event
+    /// (source `kenzen.intake`) through the template's own InputTemplate. A notification whose
+    /// transformed input is not JSON never reaches the bus (PutEvents refuses it), as in AWS.
+    async fn pipe(&mut self) -> Result<()> {
+        let template = pipe_input_template()?;
+        let sqs = aws_sdk_sqs::Client::new(&self.aws);
+        let eb = aws_sdk_eventbridge::Client::new(&self.aws);
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(&self.notification_queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .context("ReceiveMessage(notifications)")?;
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return Ok(());
+            }
+            for m in messages {
+                if let Some(h) = m.receipt_handle() {
+                    sqs.delete_message()
+                        .queue_url(&self.notification_queue_url)
+                        .receipt_handle(h)
+                        .send()
+                        .await
+                        .context("DeleteMessage(notifications)")?;
+                }
+                let body: Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).unwrap_or(Value::Null);
+                let detail = render_input_template(&template, &json!({ "body": body }));
+                if serde_json::from_str::<Value>(&detail).is_err() {
+                    self.pipe_failures
+                        .push(format!("pipe input is not JSON: {detail}"));
+                    continue;
+                }
+                eb.put_events()
+                    .entries(
+                        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                            .event_bus_name(&self.bus)
+                            .source("kenzen.intake")
+                            .detail_type("OrderChange")
+                            .detail(detail)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .context("PutEvents(pipe)")?;
+            }
+        }
+    }
+
     /// Runs every function at its production cadence until `end` (virtual time).
     pub async fn run_until(&mut self, end: Timestamp) -> Result<()> {
         loop {
@@ -508,5 +666,32 @@ impl World {
             .iter()
             .filter(|i| i.result.is_err())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_templates_pipe_turns_an_order_change_notification_into_an_order_change_event() {
+        let body = json!({
+            "Payload": {"OrderChangeNotification": {
+                "AmazonOrderId": "503-1234567-1234567",
+                "OrderChangeType": "BuyerRequestedChange"
+            }},
+            "NotificationMetadata": {"NotificationId": "n-1"}
+        });
+        let detail = render_input_template(&pipe_input_template().unwrap(), &json!({"body": body}));
+        let detail: Value = serde_json::from_str(&detail).expect("the pipe's output is JSON");
+        assert_eq!(detail["orderId"], "503-1234567-1234567");
+        assert_eq!(detail["notificationId"], "n-1");
+        assert_eq!(detail["changeType"], "BuyerRequestedChange");
+        // An unquoted string placeholder, as the template first had it, gives no JSON.
+        let bare = render_input_template(
+            "{\"orderId\": <$.body.Payload.OrderChangeNotification.AmazonOrderId>}",
+            &json!({"body": body}),
+        );
+        assert!(serde_json::from_str::<Value>(&bare).is_err(), "{bare}");
     }
 }

@@ -50,6 +50,13 @@ pub struct Scenario {
     /// Points where the running function dies (once each).
     #[serde(default)]
     pub crashes: Vec<CrashFile>,
+    /// Amazon sends an ORDER_CHANGE notification for every order a minute after it is placed
+    /// (as a subscribed account gets), through the queue, the pipe and the bus.
+    #[serde(default)]
+    pub notify_on_placement: bool,
+    /// ORDER_CHANGE notifications, each delivered through the same queue → pipe → bus path.
+    #[serde(default)]
+    pub notifications: Vec<NotificationFile>,
     /// A kenzen defect this scenario shows on purpose, until it is fixed.
     pub known_defect: Option<KnownDefect>,
 }
@@ -61,6 +68,31 @@ pub struct StockChange {
     pub sku: String,
     pub on_hand: u32,
     pub at: Timestamp,
+}
+
+/// One ORDER_CHANGE notification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationFile {
+    pub order: String,
+    /// `OrderStatusChange` (the default) or `BuyerRequestedChange`.
+    #[serde(default = "status_change", rename = "type")]
+    pub change_type: String,
+    /// When it is delivered: `after` the order was placed, or `at` (one of the two).
+    pub after: Option<String>,
+    pub at: Option<Timestamp>,
+    /// How many times the same notification is delivered (at-least-once delivery).
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// Its NotificationId (default: one of its own).
+    pub notification_id: Option<String>,
+    /// Lost on the way: never delivered.
+    #[serde(default)]
+    pub lost: bool,
+}
+
+fn status_change() -> String {
+    "OrderStatusChange".into()
 }
 
 /// A crash point: where the running function dies, as a Lambda timeout or crash would.
@@ -97,6 +129,8 @@ impl CrashFile {
 enum Step {
     Seller(&'static str, String),
     Stock(String, u32),
+    /// order, change type, NotificationId, deliveries.
+    Notify(String, String, String, u32),
 }
 
 /// `after` the order was placed, or `at`: exactly one of the two.
@@ -104,7 +138,7 @@ fn when(placed: Timestamp, after: Option<&str>, at: Option<Timestamp>) -> Result
     match (after, at) {
         (Some(d), None) => Ok(placed + dur(d, "buyer.after")?),
         (None, Some(t)) => Ok(t),
-        _ => bail!("buyer: give one of after and at"),
+        _ => bail!("give one of after and at"),
     }
 }
 
@@ -335,6 +369,18 @@ impl Scenario {
         for c in &self.crashes {
             c.point()?;
         }
+        for n in &self.notifications {
+            if !["OrderStatusChange", "BuyerRequestedChange"].contains(&n.change_type.as_str()) {
+                bail!(
+                    "notification for {}: unknown type {:?}",
+                    n.order,
+                    n.change_type
+                );
+            }
+            if !self.orders.iter().any(|o| o.id == n.order) {
+                bail!("notification for {}: no such order", n.order);
+            }
+        }
         for w in &self.faults.windows {
             if !(0.0..=1.0).contains(&w.share) {
                 bail!("fault window on {}: share must be between 0 and 1", w.op);
@@ -443,6 +489,8 @@ pub struct RunResult {
     pub requests_logged: usize,
     /// The defect this run is known to show, if the scenario names one.
     pub known_defect: Option<KnownDefect>,
+    /// new-order-check invocations by ORDER_CHANGE notifications (through the pipe).
+    pub order_change_invocations: usize,
 }
 
 impl RunResult {
@@ -560,6 +608,38 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
     for c in &sc.stock {
         commands.push((c.at, Step::Stock(c.sku.clone(), c.on_hand)));
     }
+    for (k, n) in sc.notifications.iter().enumerate() {
+        if n.lost {
+            continue;
+        }
+        let placed = sc
+            .orders
+            .iter()
+            .find(|o| o.id == n.order)
+            .map(|o| o.placed)
+            .ok_or_else(|| anyhow!("notification for {}: no such order", n.order))?;
+        let id = n
+            .notification_id
+            .clone()
+            .unwrap_or_else(|| format!("scenario-notification-{k}"));
+        commands.push((
+            when(placed, n.after.as_deref(), n.at)?,
+            Step::Notify(n.order.clone(), n.change_type.clone(), id, n.repeat),
+        ));
+    }
+    if sc.notify_on_placement {
+        for o in &sc.orders {
+            commands.push((
+                o.placed + SignedDuration::from_mins(1),
+                Step::Notify(
+                    o.id.clone(),
+                    "OrderStatusChange".into(),
+                    format!("placed-{}", o.id),
+                    1,
+                ),
+            ));
+        }
+    }
     for (i, o) in sc.orders.iter().enumerate() {
         let buyer = match &o.buyer {
             BuyerFile::Never => Buyer::Silent,
@@ -628,6 +708,9 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
                     .await?
             }
             Step::Stock(sku, on_hand) => world.stock(&sku, on_hand).await?,
+            Step::Notify(order, change, id, repeat) => {
+                world.notify(&order, &change, &id, repeat).await?
+            }
         }
     }
     world.run_until(sc.end).await?;
@@ -718,7 +801,19 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
         orders: facts,
         end: sc.end,
     };
-    let broken_rules = check(&log, &limits);
+    let mut broken_rules = check(&log, &limits);
+    // The intake path is part of the deployment: a notification the pipe could not put on the
+    // bus is a broken deployment, not a kenzen decision.
+    for f in &world.pipe_failures {
+        broken_rules.push(format!(
+            "ORDER_CHANGE notification never reached the bus: {f}"
+        ));
+    }
+    let order_changes = world
+        .invocations
+        .iter()
+        .filter(|i| i.trigger == "OrderChange")
+        .count();
     let failed_invocations = world
         .failures()
         .iter()
@@ -731,6 +826,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
         failed_invocations,
         requests_logged: log.len(),
         known_defect: sc.known_defect.clone(),
+        order_change_invocations: order_changes,
     };
     std::fs::write(
         out.join("summary.json"),
