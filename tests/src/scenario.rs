@@ -152,6 +152,9 @@ pub struct KnownDefect {
     pub issue: u32,
     /// Phrases of the broken-rule lines it causes, e.g. "beyond the cap".
     pub breaks: Vec<String>,
+    /// The strategies it shows under (default: every strategy the scenario runs).
+    #[serde(default)]
+    pub strategies: Vec<String>,
 }
 
 fn default_marketplace() -> String {
@@ -825,7 +828,10 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
         broken_rules,
         failed_invocations,
         requests_logged: log.len(),
-        known_defect: sc.known_defect.clone(),
+        known_defect: sc
+            .known_defect
+            .clone()
+            .filter(|k| k.strategies.is_empty() || k.strategies.iter().any(|s| s == strategy_name)),
         order_change_invocations: order_changes,
     };
     std::fs::write(
