@@ -2,6 +2,9 @@
 //! cancellations): feed documents and their upload/download URLs (`/sim-docs/…`, no token, as
 //! presigned URLs take none), creating a feed, and reading its status and report.
 //!
+//! An upload URL is signed for the content type given to createFeedDocument, as S3 signs it: a
+//! PUT with another Content-Type is refused with S3's 403.
+//!
 //! A feed is processed when it is read after its queue time (or after `feed_stuck_until`): each
 //! order it names is cancelled if still unshipped (units go back to the offer unless the reason
 //! is NoInventory), and a gzip processing report lists what failed. It must not cancel anything
@@ -12,37 +15,38 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::Sim;
-use crate::wire::{Answer, Now, Raw, iso};
+use crate::wire::{Answer, Now, Query, Raw, iso};
 use crate::world::Feed;
 use crate::world::World;
+use crate::{Sim, SimConfig};
 
 /// POST /feeds/2021-06-30/documents
 pub(crate) async fn create_feed_document(State(sim): State<Arc<Sim>>, body: Bytes) -> Answer {
-    let has_content_type = serde_json::from_slice::<Value>(&body)
+    let content_type = serde_json::from_slice::<Value>(&body)
         .ok()
-        .and_then(|v| {
-            v.get("contentType")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .is_some();
-    if !has_content_type {
+        .and_then(|v| v.get("contentType")?.as_str().map(str::to_string))
+        .filter(|c| !c.trim().is_empty());
+    let Some(content_type) = content_type else {
         return Answer::error(
             StatusCode::BAD_REQUEST,
             "InvalidInput",
             "contentType is required.",
         );
-    }
+    };
     let mut w = sim.world();
     let id = format!("amzn1.tortuga.4.fe.doc-{}", w.next_id());
     w.documents.insert(id.clone(), None);
-    let url = format!("{}/sim-docs/{id}", sim.base_url());
+    let url = format!(
+        "{}/sim-docs/{id}?X-Amz-SignedHeaders=content-type%3Bhost&X-Amz-Signature={}",
+        sim.base_url(),
+        signature(&sim.config, &id, &content_type)
+    );
     Answer(
         StatusCode::CREATED,
         json!({"feedDocumentId": id, "url": url}),
@@ -122,19 +126,37 @@ pub(crate) async fn get_feed_document(
     }
 }
 
-/// PUT /sim-docs/{documentId}: the upload URL createFeedDocument gave out.
+/// PUT /sim-docs/{documentId}: the upload URL createFeedDocument gave out, signed for the
+/// content type it was asked for.
 pub(crate) async fn upload_document(
     State(sim): State<Arc<Sim>>,
     Raw([doc_id]): Raw<1>,
+    query: Query,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let sent = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let mut w = sim.world();
+    let Some(given) = query.0.get("X-Amz-Signature") else {
+        return s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied");
+    };
+    if *given != signature(&sim.config, &doc_id, sent) {
+        return s3_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. \
+             Check your key and signing method.",
+        );
+    }
     match w.documents.get_mut(&doc_id) {
         Some(slot) => {
             *slot = Some(body.to_vec());
             StatusCode::OK.into_response()
         }
-        None => StatusCode::FORBIDDEN.into_response(),
+        None => s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied"),
     }
 }
 
@@ -148,6 +170,38 @@ pub(crate) async fn download_document(
         Some(Some(bytes)) => bytes.clone().into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// An error as S3 answers it behind a presigned URL.
+fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+         <Message>{message}</Message><RequestId>sim-request</RequestId></Error>"
+    );
+    (status, [(CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// What the upload URL of `doc_id` is signed with: the document and the content type it must be
+/// sent with (trimmed, runs of spaces as one, as SigV4 reads a header), keyed by this world's
+/// client secret. FNV-1a: any fixed hash will do for a simulator.
+fn signature(config: &SimConfig, doc_id: &str, content_type: &str) -> String {
+    let canonical = content_type
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let bytes = config
+        .client_secret
+        .bytes()
+        .chain([0])
+        .chain(doc_id.bytes())
+        .chain([0])
+        .chain(canonical.bytes());
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// Processes a feed whose queue time is over: cancels each order it names, writes the gzip
