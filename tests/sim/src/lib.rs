@@ -40,6 +40,7 @@ mod server;
 mod wire;
 mod world;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -116,6 +117,9 @@ pub struct SimOrder {
     pub messaging_available: bool,
     /// The next this-many feed reports list an error for this order.
     pub feed_errors: u32,
+    /// The items merchant cancels took out of the order, with their cancel reasons (by order item
+    /// id). Once every item is, the order is `CANCELLED`; until then it stays open.
+    pub cancelled_items: BTreeMap<String, String>,
 }
 
 impl SimOrder {
@@ -148,6 +152,7 @@ impl SimOrder {
             reads: None,
             messaging_available: true,
             feed_errors: 0,
+            cancelled_items: BTreeMap::new(),
         }
     }
 }
