@@ -11,7 +11,8 @@
 //! cancels what is already cancelled or shipped is an error for that message alone and changes
 //! nothing. `StatusCode` Failure cancels the items listed (the whole order when none are),
 //! Success cancels nothing; cancelled units go back to the offer unless the reason is
-//! NoInventory. The gzip report has a result line per failed message.
+//! NoInventory. The gzip report, in the configured charset, has a result line per failed
+//! message; `SimConfig::feed_outcome` can make a feed end otherwise.
 //!
 //! It must not cancel anything a feed does not name, nor apply any part of a message in error.
 
@@ -30,7 +31,7 @@ use serde_json::{Value, json};
 
 use crate::wire::{Answer, Now, Query, Raw, iso};
 use crate::world::{Feed, World};
-use crate::{Sim, SimConfig};
+use crate::{FeedOutcome, ReportCharset, Sim, SimConfig};
 
 /// The one feed type the simulator takes.
 const FEED_TYPE: &str = "POST_ORDER_ACKNOWLEDGEMENT_DATA";
@@ -210,16 +211,29 @@ pub(crate) async fn upload_document(
     }
 }
 
-/// GET /sim-docs/{documentId}: the download URL getFeedDocument gave out (a report is gzip
-/// bytes).
+/// GET /sim-docs/{documentId}: the download URL getFeedDocument gave out. A report is gzip
+/// bytes, its charset named in its content type.
 pub(crate) async fn download_document(
     State(sim): State<Arc<Sim>>,
     Raw([doc_id]): Raw<1>,
 ) -> Response {
     let w = sim.world();
     match w.documents.get(&doc_id) {
-        Some(Some(bytes)) => bytes.clone().into_response(),
-        _ => StatusCode::NOT_FOUND.into_response(),
+        Some(Some(bytes)) => {
+            let content_type = if !doc_id.starts_with(REPORT_PREFIX) {
+                "application/octet-stream"
+            } else if sim.config.report_charset == ReportCharset::Windows31J {
+                "text/xml; charset=windows-31j"
+            } else {
+                "text/xml; charset=UTF-8"
+            };
+            ([(CONTENT_TYPE, content_type)], bytes.clone()).into_response()
+        }
+        _ => s3_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+        ),
     }
 }
 
@@ -264,8 +278,22 @@ fn ready_at(config: &SimConfig, feed: &Feed) -> Timestamp {
     }
 }
 
-/// Processes a feed whose queue time is over: applies each message it may, and writes the gzip
-/// report.
+/// The outcome configured for `feed`: `feed_outcome` for the first `feed_outcome_feeds` feeds.
+fn outcome_of(config: &SimConfig, w: &World, feed: &Feed) -> FeedOutcome {
+    let number = |id: &str| id.parse::<u64>().unwrap_or(u64::MAX);
+    let ordinal = w
+        .feeds
+        .keys()
+        .filter(|id| number(id) <= number(&feed.id))
+        .count();
+    match config.feed_outcome_feeds {
+        Some(n) if ordinal > n as usize => FeedOutcome::AsSent,
+        _ => config.feed_outcome,
+    }
+}
+
+/// Processes a feed whose queue time is over: applies each message it may, and writes the
+/// report its outcome calls for.
 fn process_feed(sim: &Sim, w: &mut World, feed_id: &str, now: Timestamp) {
     let Some(feed) = w.feeds.get(feed_id).cloned() else {
         return;
@@ -273,41 +301,65 @@ fn process_feed(sim: &Sim, w: &mut World, feed_id: &str, now: Timestamp) {
     if feed.status != "IN_QUEUE" || now < ready_at(&sim.config, &feed) {
         return;
     }
-    let xml = w
-        .documents
-        .get(&feed.document_id)
-        .cloned()
-        .flatten()
-        .unwrap_or_default();
-    let (status, report) = match read_feed(&xml, &sim.config.seller_id) {
-        Err(Unread::Fatal(what)) => ("FATAL", Report::whole(Problem::Unreadable(what))),
-        Err(Unread::Document(what)) => ("DONE", Report::whole(Problem::Unreadable(what))),
-        Ok(messages) => {
-            let mut report = Report {
-                processed: messages.len(),
-                ..Report::default()
-            };
-            for m in messages {
-                let result = m.and_then(|ack| {
-                    apply(w, &ack, feed_id, now).map_err(|problem| Broken {
-                        message_id: Some(ack.message_id.clone()),
-                        order_id: Some(ack.order_id.clone()),
-                        problem,
-                    })
-                });
-                if let Err(b) = result {
-                    report.fail(b);
+    let outcome = outcome_of(&sim.config, w, &feed);
+    let (status, report) = match outcome {
+        FeedOutcome::Cancelled => ("CANCELLED", None),
+        FeedOutcome::Fatal { report } => {
+            ("FATAL", report.then(|| Report::whole(Problem::Internal)))
+        }
+        FeedOutcome::DocumentError => (
+            "DONE",
+            Some(Report::whole(Problem::Unreadable(
+                "XML Parsing Fatal Error at Line 1, Column 1: the document could not be read."
+                    .into(),
+            ))),
+        ),
+        FeedOutcome::AsSent | FeedOutcome::SummaryOnly => {
+            let xml = w
+                .documents
+                .get(&feed.document_id)
+                .cloned()
+                .flatten()
+                .unwrap_or_default();
+            match read_feed(&xml, &sim.config.seller_id) {
+                Err(Unread::Fatal(what)) => {
+                    ("FATAL", Some(Report::whole(Problem::Unreadable(what))))
+                }
+                Err(Unread::Document(what)) => {
+                    ("DONE", Some(Report::whole(Problem::Unreadable(what))))
+                }
+                Ok(messages) => {
+                    let mut report = Report {
+                        processed: messages.len(),
+                        summary_only: outcome == FeedOutcome::SummaryOnly,
+                        ..Report::default()
+                    };
+                    for m in messages {
+                        let result = m.and_then(|ack| {
+                            apply(w, &ack, feed_id, now).map_err(|problem| Broken {
+                                message_id: Some(ack.message_id.clone()),
+                                order_id: Some(ack.order_id.clone()),
+                                problem,
+                            })
+                        });
+                        if let Err(b) = result {
+                            report.fail(b);
+                        }
+                    }
+                    ("DONE", Some(report))
                 }
             }
-            ("DONE", report)
         }
     };
-    let doc_id = format!("{REPORT_PREFIX}{}", w.next_id());
-    let bytes = report.render(&sim.config, feed_id);
-    w.documents.insert(doc_id.clone(), Some(bytes));
+    let doc_id = report.map(|r| {
+        let doc_id = format!("{REPORT_PREFIX}{}", w.next_id());
+        let bytes = r.render(&sim.config, feed_id);
+        w.documents.insert(doc_id.clone(), Some(bytes));
+        doc_id
+    });
     if let Some(f) = w.feeds.get_mut(feed_id) {
         f.status = status;
-        f.result_document_id = Some(doc_id);
+        f.result_document_id = doc_id;
     }
 }
 
@@ -417,36 +469,60 @@ enum Problem {
 }
 
 impl Problem {
-    /// The result code and the description.
-    fn describe(&self) -> (u32, String) {
-        match self {
-            Self::Unreadable(what) => (5001, what.clone()),
-            Self::Schema(what) => (5000, format!("XML Parsing Error {what}")),
-            Self::UnknownOrder => (18028, "The order id was not found".into()),
+    /// The result code, and the description in English or (Amazon.co.jp's) Japanese.
+    fn describe(&self, japanese: bool) -> (u32, String) {
+        let (code, en, ja) = match self {
+            Self::Unreadable(what) => (5001, what.clone(), what.clone()),
+            Self::Schema(what) => (
+                5000,
+                format!("XML Parsing Error {what}"),
+                format!("XMLの解析エラー {what}"),
+            ),
+            Self::UnknownOrder => (
+                18028,
+                "The order id was not found".into(),
+                "注文番号が見つかりません".into(),
+            ),
             Self::Internal => (
                 25,
                 "We are unable to process the XML feed because of an internal error. Please \
                  resubmit the feed."
                     .into(),
+                "内部エラーのため、XMLフィードを処理できません。フィードを再送信してください。"
+                    .into(),
             ),
             Self::AlreadyCancelled => (
                 18028,
                 "The order cannot be cancelled: it is already cancelled".into(),
+                "この注文はすでにキャンセルされているため、キャンセルできません".into(),
             ),
             Self::NotCancellable(status) => (
                 18028,
                 format!("The order cannot be cancelled: it is {status}"),
+                format!("この注文はキャンセルできません（状態: {status}）"),
             ),
-            Self::UnknownItem(item) => (18028, format!("The order has no item {item}")),
-            Self::ItemTwice(item) => (18028, format!("Item {item} is listed more than once")),
-            Self::ItemAlreadyCancelled(item) => {
-                (18028, format!("Item {item} is already cancelled"))
-            }
+            Self::UnknownItem(item) => (
+                18028,
+                format!("The order has no item {item}"),
+                format!("この注文に商品 {item} はありません"),
+            ),
+            Self::ItemTwice(item) => (
+                18028,
+                format!("Item {item} is listed more than once"),
+                format!("商品 {item} が複数回指定されています"),
+            ),
+            Self::ItemAlreadyCancelled(item) => (
+                18028,
+                format!("Item {item} is already cancelled"),
+                format!("商品 {item} はすでにキャンセルされています"),
+            ),
             Self::NoReason(item) => (
                 18028,
                 format!("Item {item} is cancelled without a CancelReason"),
+                format!("商品 {item} のキャンセル理由（CancelReason）がありません"),
             ),
-        }
+        };
+        (code, if japanese { ja } else { en })
     }
 }
 
@@ -463,6 +539,8 @@ struct Broken {
 struct Report {
     processed: usize,
     failed: Vec<Broken>,
+    /// Count the failures but list none of them.
+    summary_only: bool,
 }
 
 impl Report {
@@ -476,6 +554,7 @@ impl Report {
                 order_id: None,
                 problem,
             }],
+            summary_only: false,
         }
     }
 
@@ -483,32 +562,36 @@ impl Report {
         self.failed.push(b);
     }
 
-    /// The report as its document holds it: UTF-8 XML, gzipped.
+    /// The report as its document holds it: XML in the configured charset, gzipped.
     fn render(&self, config: &SimConfig, feed_id: &str) -> Vec<u8> {
         use quick_xml::escape::partial_escape as escape;
+        let japanese = config.report_charset == ReportCharset::Windows31J;
         let mut results = String::new();
-        for b in &self.failed {
-            let (code, description) = b.problem.describe();
-            results.push_str("<Result>");
-            if let Some(m) = &b.message_id {
-                results.push_str(&format!("<MessageID>{}</MessageID>", escape(m.as_str())));
-            }
-            results.push_str(&format!(
-                "<ResultCode>Error</ResultCode><ResultMessageCode>{code}</ResultMessageCode>\
-                 <ResultDescription>{}</ResultDescription>",
-                escape(description.as_str())
-            ));
-            if let Some(o) = &b.order_id {
+        if !self.summary_only {
+            for b in &self.failed {
+                let (code, description) = b.problem.describe(japanese);
+                results.push_str("<Result>");
+                if let Some(m) = &b.message_id {
+                    results.push_str(&format!("<MessageID>{}</MessageID>", escape(m.as_str())));
+                }
                 results.push_str(&format!(
-                    "<AdditionalInfo><AmazonOrderID>{}</AmazonOrderID></AdditionalInfo>",
-                    escape(o.as_str())
+                    "<ResultCode>Error</ResultCode><ResultMessageCode>{code}</ResultMessageCode>\
+                     <ResultDescription>{}</ResultDescription>",
+                    escape(description.as_str())
                 ));
+                if let Some(o) = &b.order_id {
+                    results.push_str(&format!(
+                        "<AdditionalInfo><AmazonOrderID>{}</AmazonOrderID></AdditionalInfo>",
+                        escape(o.as_str())
+                    ));
+                }
+                results.push_str("</Result>");
             }
-            results.push_str("</Result>");
         }
         let with_error = self.failed.len();
+        let encoding = if japanese { "Windows-31J" } else { "UTF-8" };
         let report = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AmazonEnvelope><Header><DocumentVersion>1.02</DocumentVersion>\
+            "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<AmazonEnvelope><Header><DocumentVersion>1.02</DocumentVersion>\
              <MerchantIdentifier>{}</MerchantIdentifier></Header><MessageType>ProcessingReport</MessageType>\
              <Message><MessageID>1</MessageID><ProcessingReport><DocumentTransactionID>{}</DocumentTransactionID>\
              <StatusCode>Complete</StatusCode><ProcessingSummary><MessagesProcessed>{}</MessagesProcessed>\
@@ -519,8 +602,14 @@ impl Report {
             self.processed,
             self.processed.saturating_sub(with_error),
         );
+        let bytes = if japanese {
+            // encoding_rs's Shift_JIS is the WHATWG one, which is Windows-31J (its label).
+            encoding_rs::SHIFT_JIS.encode(&report).0.into_owned()
+        } else {
+            report.into_bytes()
+        };
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let _ = gz.write_all(report.as_bytes());
+        let _ = gz.write_all(&bytes);
         gz.finish().unwrap_or_default()
     }
 }
