@@ -3,9 +3,9 @@
 //! no token, as presigned URLs take none), creating a feed, and reading its status and report.
 //!
 //! An upload URL is signed for the content type given to createFeedDocument, as S3 signs it: a
-//! PUT with another Content-Type is refused with S3's 403. A feed is processed when it is read
-//! after its queue time (or after `feed_stuck_until`), and its document is read as strictly as
-//! Amazon's schema reads it. A document that is not well-formed UTF-8 XML, or whose root is not
+//! PUT with another Content-Type is refused with S3's 403. Feeds leave the queue after their
+//! delay (or after `feed_stuck_until`) and are processed in queue order when any feed is next
+//! read, and a document is read as strictly as Amazon's schema reads it. A document that is not well-formed UTF-8 XML, or whose root is not
 //! `AmazonEnvelope`, ends the feed FATAL; a wrong header (another merchant) or message type fails
 //! the whole document. A message that breaks the schema, names an unknown order or item, or
 //! cancels what is already cancelled or shipped is an error for that message alone and changes
@@ -134,7 +134,7 @@ pub(crate) async fn get_feed(
     Raw([feed_id]): Raw<1>,
 ) -> Answer {
     let mut w = sim.world();
-    process_feed(&sim, &mut w, &feed_id, now);
+    process_due(&sim, &mut w, now);
     let Some(f) = w.feeds.get(&feed_id) else {
         return Answer::error(StatusCode::NOT_FOUND, "NotFound", "Feed not found.");
     };
@@ -289,6 +289,23 @@ fn outcome_of(config: &SimConfig, w: &World, feed: &Feed) -> FeedOutcome {
     match config.feed_outcome_feeds {
         Some(n) if ordinal > n as usize => FeedOutcome::AsSent,
         _ => config.feed_outcome,
+    }
+}
+
+/// Processes every feed whose queue time is over, in queue order, whether or not anyone reads
+/// it: a feed left unread still cancels what it names before a later feed is processed.
+fn process_due(sim: &Sim, w: &mut World, now: Timestamp) {
+    let number = |id: &str| id.parse::<u64>().unwrap_or(u64::MAX);
+    let mut due: Vec<(Timestamp, u64, String)> = w
+        .feeds
+        .values()
+        .filter(|f| f.status == "IN_QUEUE")
+        .map(|f| (ready_at(&sim.config, f), number(&f.id), f.id.clone()))
+        .filter(|(ready, _, _)| *ready <= now)
+        .collect();
+    due.sort();
+    for (_, _, id) in due {
+        process_feed(sim, w, &id, now);
     }
 }
 

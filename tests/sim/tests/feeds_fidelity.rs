@@ -724,6 +724,34 @@ async fn cancelling_an_order_already_cancelled_is_an_error_in_the_report() {
 }
 
 #[tokio::test]
+async fn an_unread_earlier_feed_is_processed_first_and_the_later_one_reports_the_order_already_cancelled()
+ {
+    let t0: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    let env = start(SimConfig {
+        feed_stuck_until: Some(t0 + SignedDuration::from_mins(30)),
+        ..SimConfig::default()
+    })
+    .await;
+    let cancel = feed(&[(OTHER, "Failure", &[("J1", "NoInventory")])]);
+    let first = env.submit(cancel.as_bytes()).await;
+    env.clock.advance(SignedDuration::from_mins(10));
+    let second = env.submit(cancel.as_bytes()).await;
+    env.clock.advance(SignedDuration::from_mins(30));
+    // Only the later feed is read; the earlier one was ahead of it in the queue.
+    let path = format!("/feeds/2021-06-30/feeds/{second}");
+    let (_, later) = env.call(reqwest::Method::GET, &path, None).await;
+    assert_eq!(later["processingStatus"], "DONE");
+    let (_, report) = env.report(&later).await;
+    assert_eq!(counts(&report), (1, 0, 1));
+    assert!(one(&report, "ResultDescription").contains("already cancelled"));
+    let path = format!("/feeds/2021-06-30/feeds/{first}");
+    let (_, earlier) = env.call(reqwest::Method::GET, &path, None).await;
+    assert_eq!(earlier["processingStatus"], "DONE");
+    assert_eq!(counts(&env.report(&earlier).await.1), (1, 1, 0));
+    assert_eq!(env.status(OTHER), "CANCELLED");
+}
+
+#[tokio::test]
 async fn cancelling_an_item_already_cancelled_is_an_error_in_the_report() {
     let env = start(SimConfig::default()).await;
     let cancel = feed(&[(ORDER, "Failure", &[("I1", "NoInventory")])]);
