@@ -40,6 +40,7 @@ mod server;
 mod wire;
 mod world;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -154,6 +155,9 @@ pub struct SimOrder {
     pub messaging_available: bool,
     /// The next this-many feed reports list an error for this order.
     pub feed_errors: u32,
+    /// The items merchant cancels took out of the order, with their cancel reasons (by order item
+    /// id). Once every item is, the order is `CANCELLED`; until then it stays open.
+    pub cancelled_items: BTreeMap<String, String>,
 }
 
 impl SimOrder {
@@ -186,6 +190,7 @@ impl SimOrder {
             reads: None,
             messaging_available: true,
             feed_errors: 0,
+            cancelled_items: BTreeMap::new(),
         }
     }
 }
@@ -218,6 +223,41 @@ pub struct SimConfig {
     pub fault_rates: Vec<FaultRate>,
     /// Seed for the random failures.
     pub seed: u64,
+    /// What becomes of the feeds `feed_outcome_feeds` picks, whatever they say.
+    pub feed_outcome: FeedOutcome,
+    /// How many feeds, counted from the first one created, take `feed_outcome` (`None`: all).
+    pub feed_outcome_feeds: Option<u32>,
+    /// The character set processing reports are written in.
+    pub report_charset: ReportCharset,
+}
+
+/// How a feed ends, for tests of every ending Amazon can give. Only `AsSent` depends on what the
+/// feed says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FeedOutcome {
+    /// Processed as sent: DONE with a report that has a result line per failed message (FATAL
+    /// when the document is not well-formed XML).
+    #[default]
+    AsSent,
+    /// FATAL, nothing applied; with `report`, a result document gives the reason.
+    Fatal { report: bool },
+    /// CANCELLED before processing: nothing applied, no result document.
+    Cancelled,
+    /// DONE and applied, but the report carries only the summary counts, no result lines, even
+    /// when it counts errors.
+    SummaryOnly,
+    /// DONE, nothing applied, and the report has one error for the whole document (no message
+    /// id, no order id).
+    DocumentError,
+}
+
+/// The character set of processing reports, named in the report's content type as Amazon does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportCharset {
+    #[default]
+    Utf8,
+    /// Shift_JIS as Windows writes it, the charset of Amazon.co.jp's documents.
+    Windows31J,
 }
 
 impl Default for SimConfig {
@@ -234,6 +274,9 @@ impl Default for SimConfig {
             feed_stuck_until: None,
             fault_rates: Vec::new(),
             seed: 1,
+            feed_outcome: FeedOutcome::AsSent,
+            feed_outcome_feeds: None,
+            report_charset: ReportCharset::Utf8,
         }
     }
 }
