@@ -116,6 +116,8 @@ pub struct SimOrder {
     pub messaging_available: bool,
     /// The next this-many feed reports list an error for this order.
     pub feed_errors: u32,
+    /// Who fulfils the order: `MERCHANT` (the seller, MFN) or `AMAZON` (FBA).
+    pub fulfilled_by: &'static str,
 }
 
 impl SimOrder {
@@ -148,6 +150,7 @@ impl SimOrder {
             reads: None,
             messaging_available: true,
             feed_errors: 0,
+            fulfilled_by: "MERCHANT",
         }
     }
 }
@@ -170,7 +173,8 @@ pub struct SimConfig {
     pub refresh_token: String,
     /// How long a feed sits IN_QUEUE before it is processed.
     pub feed_delay: SignedDuration,
-    /// searchOrders page size (small, so pagination is exercised).
+    /// searchOrders' largest page: Amazon's default and maximum, 100; set it lower to exercise
+    /// pagination.
     pub page_size: usize,
     /// The marketplace's time zone (for buyers' reading hours).
     pub time_zone: String,
@@ -180,6 +184,9 @@ pub struct SimConfig {
     pub fault_rates: Vec<FaultRate>,
     /// Seed for the random failures.
     pub seed: u64,
+    /// How long an order change takes to reach searchOrders: changes newer than this are not
+    /// found yet, and the answer's `lastUpdatedBefore` is now minus this.
+    pub indexing_lag: SignedDuration,
 }
 
 impl Default for SimConfig {
@@ -191,11 +198,12 @@ impl Default for SimConfig {
             client_secret: "sim-client-secret-do-not-log".into(),
             refresh_token: "Atzr|sim-refresh-token-do-not-log".into(),
             feed_delay: SignedDuration::from_mins(3),
-            page_size: 2,
+            page_size: 100,
             time_zone: "Asia/Tokyo".into(),
             feed_stuck_until: None,
             fault_rates: Vec::new(),
             seed: 1,
+            indexing_lag: SignedDuration::from_mins(2),
         }
     }
 }

@@ -157,6 +157,49 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
     }
 }
 
+/// The query's parameter names in the order sent, repeats kept (`Query` keeps only the last of
+/// a repeated key, so it cannot tell).
+#[derive(Debug)]
+pub(crate) struct QueryNames(pub Vec<String>);
+
+impl QueryNames {
+    /// A 400 InvalidInput for a parameter the operation does not take (`allowed` are its model
+    /// parameters) or one sent twice: the models' arrays are comma lists in one parameter.
+    pub(crate) fn only(&self, allowed: &[&str]) -> Result<(), Answer> {
+        for (i, name) in self.0.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                return Err(Answer::error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    &format!("Unknown query parameter: {name}."),
+                ));
+            }
+            if self.0[..i].contains(name) {
+                return Err(Answer::error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    &format!("Query parameter {name} is given more than once."),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryNames {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryNames(
+            parts
+                .uri
+                .query()
+                .map(|q| url_pairs(q).into_iter().map(|(k, _)| k).collect())
+                .unwrap_or_default(),
+        ))
+    }
+}
+
 /// The pairs of a query or form body.
 pub(crate) fn url_pairs(q: &str) -> Vec<(String, String)> {
     q.split('&')
