@@ -26,8 +26,8 @@ pub(crate) struct World {
     /// Feed documents by id: `None` until uploaded.
     pub(crate) documents: HashMap<String, Option<Vec<u8>>>,
     pub(crate) feeds: BTreeMap<String, Feed>,
-    /// Every access token issued (they never expire here).
-    pub(crate) tokens: Vec<String>,
+    /// Every access token issued, with the time it was issued at.
+    pub(crate) tokens: Vec<(String, Timestamp)>,
     pub(crate) buckets: HashMap<Op, Bucket>,
     pub(crate) faults: Vec<Fault>,
     /// Notification destinations as (destinationId, SQS ARN).

@@ -558,3 +558,53 @@ async fn unknown_or_repeated_query_parameters_are_rejected() {
         .await;
     assert_eq!(error_code(&answer), (400, "InvalidInput"));
 }
+
+// ---- LWA tokens ----
+
+#[tokio::test]
+async fn an_access_token_expires_an_hour_after_it_is_issued() {
+    let api = Api::default().await;
+    let id = "503-1000010-0000001";
+    api.sim.add_order(order(id, t0() - mins(30)));
+    let path = format!("{ORDERS}/{id}");
+
+    api.clock.advance(SignedDuration::from_secs(3599));
+    assert_eq!(api.get(&path).await.0, 200, "valid for 3600 s");
+    api.clock.advance(SignedDuration::from_secs(1));
+    let (status, body) = api.get(&path).await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (403, Some("Unauthorized"))
+    );
+    assert_eq!(
+        body["errors"][0]["details"],
+        "The access token you provided has expired."
+    );
+
+    let fresh = api.new_token().await;
+    let (status, _) = api
+        .call_as(Some(&fresh), reqwest::Method::GET, &path, None)
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_token_never_issued_or_missing_is_refused() {
+    let api = Api::default().await;
+    let id = "503-1000011-0000001";
+    api.sim.add_order(order(id, t0() - mins(30)));
+    let path = format!("{ORDERS}/{id}");
+    for token in [
+        Some("Atza|sim-access-999"),
+        Some("Atza|forged"),
+        Some(""),
+        None,
+    ] {
+        let answer = api.call_as(token, reqwest::Method::GET, &path, None).await;
+        assert_eq!(error_code(&answer), (403, "Unauthorized"), "{token:?}");
+        assert_eq!(
+            answer.1["errors"][0]["message"],
+            "Access to requested resource is denied."
+        );
+    }
+}
