@@ -187,6 +187,8 @@ pub struct SimConfig {
     /// How long an order change takes to reach searchOrders: changes newer than this are not
     /// found yet, and the answer's `lastUpdatedBefore` is now minus this.
     pub indexing_lag: SignedDuration,
+    /// The application lacks the Buyer Communication role: every Messaging API call is 403.
+    pub messaging_unauthorized: bool,
 }
 
 impl Default for SimConfig {
@@ -204,6 +206,7 @@ impl Default for SimConfig {
             fault_rates: Vec::new(),
             seed: 1,
             indexing_lag: SignedDuration::from_mins(2),
+            messaging_unauthorized: false,
         }
     }
 }

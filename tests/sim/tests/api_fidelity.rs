@@ -7,7 +7,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use kenzen_clock::VirtualClock;
 use kenzen_sim::{Buyer, ServerHandle, Sim, SimConfig, SimItem, SimOrder};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const T0: &str = "2026-12-01T00:00:00Z";
 const ORDERS: &str = "/orders/2026-01-01/orders";
@@ -607,4 +607,116 @@ async fn a_token_never_issued_or_missing_is_refused() {
             "Access to requested resource is denied."
         );
     }
+}
+
+// ---- Messaging ----
+
+impl Api {
+    async fn post(&self, path_and_query: &str, body: Value) -> (u16, Value) {
+        self.call_as(
+            Some(&self.token),
+            reqwest::Method::POST,
+            path_and_query,
+            Some(body),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn messaging_takes_exactly_one_marketplace() {
+    let api = Api::default().await;
+    let id = "503-1000012-0000001";
+    api.sim.add_order(order(id, t0() - mins(30)));
+    let actions = format!("/messaging/v1/orders/{id}");
+    let send = format!("/messaging/v1/orders/{id}/messages/unexpectedProblem");
+    let two = format!("marketplaceIds={MP},ATVPDKIKX0DER");
+    let text = json!({"text": "ご注文の商品の在庫がございません。"});
+
+    assert_eq!(
+        error_code(&api.get(&format!("{actions}?{two}")).await),
+        (400, "InvalidInput")
+    );
+    assert_eq!(
+        error_code(&api.get(&format!("{actions}/attributes?{two}")).await),
+        (400, "InvalidInput")
+    );
+    assert_eq!(
+        error_code(&api.post(&format!("{send}?{two}"), text.clone()).await),
+        (400, "InvalidInput")
+    );
+    assert_eq!(
+        error_code(
+            &api.get(&format!("{actions}?marketplaceIds={MP},{MP}"))
+                .await
+        ),
+        (400, "InvalidInput")
+    );
+    assert_eq!(
+        error_code(
+            &api.get(&format!("{actions}?marketplaceIds={MP}&locale=ja-JP"))
+                .await
+        ),
+        (400, "InvalidInput"),
+        "no other parameter"
+    );
+    assert!(api.sim.delivered().is_empty());
+
+    let (status, body) = api.get(&format!("{actions}?marketplaceIds={MP}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["_links"]["actions"][0]["name"], "unexpectedProblem");
+    let (status, _) = api.post(&format!("{send}?marketplaceIds={MP}"), text).await;
+    assert_eq!(status, 201);
+    assert_eq!(api.sim.delivered().len(), 1);
+}
+
+#[tokio::test]
+async fn without_the_buyer_communication_role_every_messaging_call_is_403() {
+    let api = Api::start(SimConfig {
+        messaging_unauthorized: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let id = "503-1000013-0000001";
+    api.sim.add_order(order(id, t0() - mins(30)));
+    let q = format!("marketplaceIds={MP}");
+    for answer in [
+        api.get(&format!("/messaging/v1/orders/{id}?{q}")).await,
+        api.get(&format!("/messaging/v1/orders/{id}/attributes?{q}"))
+            .await,
+        api.post(
+            &format!("/messaging/v1/orders/{id}/messages/unexpectedProblem?{q}"),
+            json!({"text": "在庫切れのご連絡です。"}),
+        )
+        .await,
+    ] {
+        assert_eq!(error_code(&answer), (403, "Unauthorized"), "{}", answer.1);
+    }
+    assert!(api.sim.delivered().is_empty());
+    // Orders are another role: still served.
+    assert_eq!(api.get(&format!("{ORDERS}/{id}")).await.0, 200);
+}
+
+#[tokio::test]
+async fn an_order_closed_to_messaging_lists_no_action_and_is_not_unauthorized() {
+    let api = Api::default().await;
+    let id = "503-1000014-0000001";
+    let mut o = order(id, t0() - mins(30));
+    o.messaging_available = false;
+    api.sim.add_order(o);
+    let q = format!("marketplaceIds={MP}");
+    let (status, body) = api.get(&format!("/messaging/v1/orders/{id}?{q}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["_links"]["actions"], json!([]));
+    let answer = api
+        .post(
+            &format!("/messaging/v1/orders/{id}/messages/unexpectedProblem?{q}"),
+            json!({"text": "在庫切れのご連絡です。"}),
+        )
+        .await;
+    assert_eq!(error_code(&answer), (403, "Unauthorized"));
+    assert_eq!(
+        answer.1["errors"][0]["message"],
+        "Invalid amazonOrderId and template combination."
+    );
 }
