@@ -23,7 +23,7 @@
 //! - `orders`: Orders API, searchOrders and getOrder.
 //! - `messaging`: Messaging API, actions, attributes and unexpectedProblem; reading hours.
 //! - `feeds`: Feeds API, feed documents and their URLs, processing acknowledgement feeds.
-//! - `listings`: Listings Items API, patchListingsItem (the offer quantity).
+//! - `listings`: Listings Items API, patchListingsItem (the offer's fulfillment availability).
 //! - `notifications`: Notifications API, destinations and the ORDER_CHANGE subscription.
 
 mod faults;
@@ -40,6 +40,7 @@ mod server;
 mod wire;
 mod world;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -189,6 +190,13 @@ pub struct SimConfig {
     pub indexing_lag: SignedDuration,
     /// The application lacks the Buyer Communication role: every Messaging API call is 403.
     pub messaging_unauthorized: bool,
+    /// The product type of every offer not named in `product_types`.
+    pub default_product_type: String,
+    /// Product types by SKU, for offers of another type than `default_product_type`.
+    pub product_types: BTreeMap<String, String>,
+    /// The handling time (`lead_time_to_ship_max_days`) each offer starts with, as the seller
+    /// set it in Seller Central; `None` for none.
+    pub lead_time_days: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -207,6 +215,9 @@ impl Default for SimConfig {
             seed: 1,
             indexing_lag: SignedDuration::from_mins(2),
             messaging_unauthorized: false,
+            default_product_type: "HOME".into(),
+            product_types: BTreeMap::new(),
+            lead_time_days: Some(2),
         }
     }
 }

@@ -134,15 +134,6 @@ impl<S: Send + Sync, const N: usize> FromRequestParts<S> for Raw<N> {
 #[derive(Debug)]
 pub(crate) struct Query(pub BTreeMap<String, String>);
 
-impl Query {
-    /// The query names the simulator's marketplace among its `marketplaceIds`.
-    pub(crate) fn names_marketplace(&self, marketplace_id: &str) -> bool {
-        self.0
-            .get("marketplaceIds")
-            .is_some_and(|m| m.split(',').any(|id| id == marketplace_id))
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = std::convert::Infallible;
 

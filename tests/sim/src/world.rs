@@ -35,6 +35,9 @@ pub(crate) struct World {
     pub(crate) subscription: Option<Value>,
     pub(crate) log: Vec<Value>,
     next_id: u64,
+    /// Each patched offer's fulfillment availability but its quantity (that is in `offers`),
+    /// as listing patches left it; an offer never patched is as the configuration sets it.
+    pub(crate) offer_attributes: BTreeMap<String, serde_json::Map<String, Value>>,
 }
 
 impl World {

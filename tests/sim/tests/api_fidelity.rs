@@ -720,3 +720,228 @@ async fn an_order_closed_to_messaging_lists_no_action_and_is_not_unauthorized() 
         "Invalid amazonOrderId and template combination."
     );
 }
+
+// ---- Listings ----
+
+impl Api {
+    async fn patch(&self, path_and_query: &str, body: Value) -> (u16, Value) {
+        self.call_as(
+            Some(&self.token),
+            reqwest::Method::PATCH,
+            path_and_query,
+            Some(body),
+        )
+        .await
+    }
+
+    /// patchListingsItem for `sku` with `body`.
+    async fn patch_listing(&self, sku: &str, body: Value) -> (u16, Value) {
+        // Patches are 5 a second, burst 5: leave the bucket a second to refill.
+        self.clock.advance(SignedDuration::from_secs(1));
+        let seller = &self.sim.config.seller_id;
+        self.patch(
+            &format!("/listings/2021-08-01/items/{seller}/{sku}?marketplaceIds={MP}"),
+            body,
+        )
+        .await
+    }
+}
+
+fn quantity_patch(product_type: &str, op: &str, value: Value) -> Value {
+    json!({
+        "productType": product_type,
+        "patches": [{"op": op, "path": "/attributes/fulfillment_availability", "value": [value]}]
+    })
+}
+
+#[tokio::test]
+async fn a_patch_with_another_product_type_than_the_offers_is_invalid() {
+    let mut config = SimConfig::default();
+    config
+        .product_types
+        .insert("TEAPOT".into(), "KITCHEN".into());
+    let api = Api::start(config).await;
+    let zero = json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0});
+
+    let (status, body) = api
+        .patch_listing("CUP", quantity_patch("SHOES", "merge", zero.clone()))
+        .await;
+    assert_eq!(
+        status, 200,
+        "a well-formed submission: 200 with status INVALID"
+    );
+    assert_eq!(body["status"], "INVALID");
+    assert_eq!(body["issues"][0]["severity"], "ERROR");
+    assert_eq!(body["issues"][0]["code"], "4000003");
+    assert_eq!(api.sim.offer_quantity("CUP"), None, "nothing changed");
+
+    let (_, body) = api
+        .patch_listing("TEAPOT", quantity_patch("HOME", "merge", zero.clone()))
+        .await;
+    assert_eq!(body["status"], "INVALID", "TEAPOT is KITCHEN");
+
+    let (_, body) = api
+        .patch_listing("CUP", quantity_patch("HOME", "merge", zero.clone()))
+        .await;
+    assert_eq!(body["status"], "ACCEPTED", "{body}");
+    let (_, body) = api
+        .patch_listing("TEAPOT", quantity_patch("KITCHEN", "merge", zero.clone()))
+        .await;
+    assert_eq!(body["status"], "ACCEPTED", "{body}");
+    let (_, body) = api
+        .patch_listing("TEAPOT", quantity_patch("PRODUCT", "merge", zero))
+        .await;
+    assert_eq!(
+        body["status"], "ACCEPTED",
+        "Amazon's generic type for offer data"
+    );
+    assert_eq!(api.sim.offer_quantity("TEAPOT"), Some(0));
+}
+
+#[tokio::test]
+async fn a_patch_op_outside_the_model_or_a_malformed_patch_is_rejected() {
+    let api = Api::default().await;
+    let five = json!({"fulfillment_channel_code": "DEFAULT", "quantity": 5});
+    for op in ["set", "remove", "update", "Replace"] {
+        let answer = api
+            .patch_listing("CUP", quantity_patch("HOME", op, five.clone()))
+            .await;
+        assert_eq!(error_code(&answer), (400, "InvalidInput"), "{op}");
+    }
+    for body in [
+        json!({"patches": [{"op": "merge", "path": "/attributes/fulfillment_availability", "value": [five]}]}),
+        json!({"productType": "HOME", "patches": []}),
+        json!({"productType": "HOME", "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability"}]}),
+        json!({"productType": "HOME", "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability/0/quantity", "value": [five]}]}),
+        json!({"productType": "HOME", "patches": [{"op": "replace", "path": "fulfillment_availability", "value": [five]}]}),
+        json!({"productType": "HOME", "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability", "value": 5}]}),
+    ] {
+        let answer = api.patch_listing("CUP", body.clone()).await;
+        assert_eq!(error_code(&answer), (400, "InvalidInput"), "{body}");
+    }
+    let answer = api
+        .patch(
+            &format!(
+                "/listings/2021-08-01/items/{}/CUP?marketplaceIds={MP}&mode=DRY_RUN",
+                api.sim.config.seller_id
+            ),
+            quantity_patch("HOME", "merge", five.clone()),
+        )
+        .await;
+    assert_eq!(error_code(&answer), (400, "InvalidInput"));
+    assert_eq!(api.sim.offer_quantity("CUP"), None, "nothing changed");
+
+    let (_, body) = api
+        .patch_listing(
+            "CUP",
+            quantity_patch("HOME", "merge", json!({"quantity": 5})),
+        )
+        .await;
+    assert_eq!(body["status"], "INVALID", "no channel code: {body}");
+    let (_, body) = api
+        .patch_listing(
+            "CUP",
+            quantity_patch(
+                "HOME",
+                "merge",
+                json!({"fulfillment_channel_code": "DEFAULT", "quantity": -1}),
+            ),
+        )
+        .await;
+    assert_eq!(body["status"], "INVALID", "{body}");
+    assert_eq!(api.sim.offer_quantity("CUP"), None, "nothing changed");
+}
+
+#[tokio::test]
+async fn replace_drops_the_handling_time_and_merge_keeps_it() {
+    let api = Api::default().await;
+    assert_eq!(
+        api.sim.offer_fulfillment("CUP"),
+        Some(json!({"fulfillment_channel_code": "DEFAULT", "lead_time_to_ship_max_days": 2})),
+        "as the seller set it up"
+    );
+
+    let (_, body) = api
+        .patch_listing(
+            "CUP",
+            quantity_patch(
+                "HOME",
+                "merge",
+                json!({"fulfillment_channel_code": "DEFAULT", "quantity": 5}),
+            ),
+        )
+        .await;
+    assert_eq!(body["status"], "ACCEPTED", "{body}");
+    assert_eq!(
+        api.sim.offer_fulfillment("CUP"),
+        Some(json!({"fulfillment_channel_code": "DEFAULT", "quantity": 5,
+                    "lead_time_to_ship_max_days": 2}))
+    );
+
+    // What kenzen sends to stop a stocked-out SKU selling.
+    let (_, body) = api
+        .patch_listing(
+            "CUP",
+            quantity_patch(
+                "PRODUCT",
+                "replace",
+                json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0}),
+            ),
+        )
+        .await;
+    assert_eq!(body["status"], "ACCEPTED", "{body}");
+    assert_eq!(api.sim.offer_quantity("CUP"), Some(0));
+    assert_eq!(
+        api.sim.offer_fulfillment("CUP"),
+        Some(json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0})),
+        "the handling time is gone"
+    );
+
+    let (_, body) = api
+        .patch_listing(
+            "CUP",
+            quantity_patch(
+                "HOME",
+                "replace",
+                json!({"fulfillment_channel_code": "DEFAULT", "quantity": 3,
+                       "lead_time_to_ship_max_days": 4, "restock_date": "2026-12-20"}),
+            ),
+        )
+        .await;
+    assert_eq!(body["status"], "ACCEPTED", "{body}");
+    let (_, body) = api
+        .patch_listing(
+            "CUP",
+            quantity_patch(
+                "HOME",
+                "merge",
+                json!({"fulfillment_channel_code": "DEFAULT", "quantity": 1,
+                       "restock_date": null}),
+            ),
+        )
+        .await;
+    assert_eq!(body["status"], "ACCEPTED", "{body}");
+    assert_eq!(
+        api.sim.offer_fulfillment("CUP"),
+        Some(json!({"fulfillment_channel_code": "DEFAULT", "quantity": 1,
+                    "lead_time_to_ship_max_days": 4})),
+        "merge keeps what it does not name, and null removes"
+    );
+
+    // A validation preview checks without changing the offer.
+    let (status, body) = api
+        .patch(
+            &format!(
+                "/listings/2021-08-01/items/{}/CUP?marketplaceIds={MP}&mode=VALIDATION_PREVIEW",
+                api.sim.config.seller_id
+            ),
+            quantity_patch(
+                "HOME",
+                "replace",
+                json!({"fulfillment_channel_code": "DEFAULT", "quantity": 9}),
+            ),
+        )
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("VALID")));
+    assert_eq!(api.sim.offer_quantity("CUP"), Some(1));
+}
