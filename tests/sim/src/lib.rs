@@ -23,7 +23,7 @@
 //! - `orders`: Orders API, searchOrders and getOrder.
 //! - `messaging`: Messaging API, actions, attributes and unexpectedProblem; reading hours.
 //! - `feeds`: Feeds API, feed documents and their URLs, processing acknowledgement feeds.
-//! - `listings`: Listings Items API, patchListingsItem (the offer quantity).
+//! - `listings`: Listings Items API, patchListingsItem (the offer's fulfillment availability).
 //! - `notifications`: Notifications API, destinations and the ORDER_CHANGE subscription.
 
 mod faults;
@@ -158,6 +158,8 @@ pub struct SimOrder {
     /// The items merchant cancels took out of the order, with their cancel reasons (by order item
     /// id). Once every item is, the order is `CANCELLED`; until then it stays open.
     pub cancelled_items: BTreeMap<String, String>,
+    /// Who fulfils the order: `MERCHANT` (the seller, MFN) or `AMAZON` (FBA).
+    pub fulfilled_by: &'static str,
 }
 
 impl SimOrder {
@@ -191,6 +193,7 @@ impl SimOrder {
             messaging_available: true,
             feed_errors: 0,
             cancelled_items: BTreeMap::new(),
+            fulfilled_by: "MERCHANT",
         }
     }
 }
@@ -213,7 +216,8 @@ pub struct SimConfig {
     pub refresh_token: String,
     /// How long a feed sits IN_QUEUE before it is processed.
     pub feed_delay: SignedDuration,
-    /// searchOrders page size (small, so pagination is exercised).
+    /// searchOrders' largest page: Amazon's default and maximum, 100; set it lower to exercise
+    /// pagination.
     pub page_size: usize,
     /// The marketplace's time zone (for buyers' reading hours).
     pub time_zone: String,
@@ -229,6 +233,18 @@ pub struct SimConfig {
     pub feed_outcome_feeds: Option<u32>,
     /// The character set processing reports are written in.
     pub report_charset: ReportCharset,
+    /// How long an order change takes to reach searchOrders: changes newer than this are not
+    /// found yet, and the answer's `lastUpdatedBefore` is now minus this.
+    pub indexing_lag: SignedDuration,
+    /// The application lacks the Buyer Communication role: every Messaging API call is 403.
+    pub messaging_unauthorized: bool,
+    /// The product type of every offer not named in `product_types`.
+    pub default_product_type: String,
+    /// Product types by SKU, for offers of another type than `default_product_type`.
+    pub product_types: BTreeMap<String, String>,
+    /// The handling time (`lead_time_to_ship_max_days`) each offer starts with, as the seller
+    /// set it in Seller Central; `None` for none.
+    pub lead_time_days: Option<u32>,
 }
 
 /// How a feed ends, for tests of every ending Amazon can give. Only `AsSent` depends on what the
@@ -269,7 +285,7 @@ impl Default for SimConfig {
             client_secret: "sim-client-secret-do-not-log".into(),
             refresh_token: "Atzr|sim-refresh-token-do-not-log".into(),
             feed_delay: SignedDuration::from_mins(3),
-            page_size: 2,
+            page_size: 100,
             time_zone: "Asia/Tokyo".into(),
             feed_stuck_until: None,
             fault_rates: Vec::new(),
@@ -277,6 +293,11 @@ impl Default for SimConfig {
             feed_outcome: FeedOutcome::AsSent,
             feed_outcome_feeds: None,
             report_charset: ReportCharset::Utf8,
+            indexing_lag: SignedDuration::from_mins(2),
+            messaging_unauthorized: false,
+            default_product_type: "HOME".into(),
+            product_types: BTreeMap::new(),
+            lead_time_days: Some(2),
         }
     }
 }

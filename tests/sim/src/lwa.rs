@@ -1,8 +1,10 @@
 //! Login with Amazon: the token endpoint, and the check that a call carries a token it issued.
 //!
 //! A refresh-token grant gives a seller token; a client-credentials grant with the notifications
-//! scope gives a grantless one. Tokens never expire here. It must never log or echo the
-//! credentials it is sent.
+//! scope gives a grantless one. A token is valid for an hour of virtual time from its issue, as
+//! the answer's `expires_in` says. A call without a valid token is refused with 403
+//! Unauthorized, as Amazon does (the models declare no 401; their 403 lists "Expired Token"
+//! among its reasons). It must never log or echo the credentials it is sent.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,14 +13,20 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
 
 use crate::Sim;
-use crate::wire::url_pairs;
+use crate::wire::{Now, url_pairs};
 use crate::world::World;
 
+/// How long an access token is valid.
+const TOKEN_LIFETIME: SignedDuration = SignedDuration::from_secs(3600);
+
+const GRANTLESS_PREFIX: &str = "Atza|sim-grantless-";
+
 /// POST /auth/o2/token (form body).
-pub(crate) async fn token(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+pub(crate) async fn token(State(sim): State<Arc<Sim>>, Now(now): Now, body: Bytes) -> Response {
     let form: BTreeMap<String, String> = url_pairs(&String::from_utf8_lossy(&body))
         .into_iter()
         .collect();
@@ -39,26 +47,51 @@ pub(crate) async fn token(State(sim): State<Arc<Sim>>, body: Bytes) -> Response 
     let mut w = sim.world();
     let id = w.next_id();
     let t = if grantless {
-        format!("Atza|sim-grantless-{id}")
+        format!("{GRANTLESS_PREFIX}{id}")
     } else {
         format!("Atza|sim-access-{id}")
     };
-    w.tokens.push(t.clone());
+    w.tokens.push((t.clone(), now));
     (
         StatusCode::OK,
         [("content-type", "application/json")],
-        json!({"access_token": t, "token_type": "bearer", "expires_in": 3600}).to_string(),
+        json!({"access_token": t, "token_type": "bearer", "expires_in": TOKEN_LIFETIME.as_secs()})
+            .to_string(),
     )
         .into_response()
 }
 
-/// The call carries, in `x-amz-access-token`, a token this world issued, of the kind the
-/// operation takes (grantless or the seller's).
-pub(crate) fn authorized(w: &World, headers: &HeaderMap, grantless: bool) -> bool {
-    headers
+/// Amazon's 403 body for a call whose `x-amz-access-token` is not a token this world issued, of
+/// the kind the operation takes (grantless or the seller's), less than an hour before `now`;
+/// `None` when the token is good.
+pub(crate) fn refusal(
+    w: &World,
+    headers: &HeaderMap,
+    grantless: bool,
+    now: Timestamp,
+) -> Option<Value> {
+    let denied = |details: &str| {
+        json!({"errors": [{
+            "code": "Unauthorized",
+            "message": "Access to requested resource is denied.",
+            "details": details
+        }]})
+    };
+    let Some(token) = headers
         .get("x-amz-access-token")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| {
-            w.tokens.iter().any(|k| k == t) && t.starts_with("Atza|sim-grantless-") == grantless
-        })
+    else {
+        return Some(denied(""));
+    };
+    let issued = w.tokens.iter().find(|(t, _)| t == token).map(|(_, at)| *at);
+    match issued {
+        None => Some(denied(
+            "The access token you provided is revoked, malformed or invalid.",
+        )),
+        Some(_) if token.starts_with(GRANTLESS_PREFIX) != grantless => Some(denied("")),
+        Some(at) if now >= at + TOKEN_LIFETIME => {
+            Some(denied("The access token you provided has expired."))
+        }
+        Some(_) => None,
+    }
 }

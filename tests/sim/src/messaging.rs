@@ -3,7 +3,11 @@
 //!
 //! A message is delivered to the scripted buyer, who reads it at once or, with reading hours,
 //! only if it arrives within them; a buyer who requests after a given message schedules the
-//! request then. Messaging is closed for cancelled orders and for orders marked unavailable.
+//! request then. Messaging is closed for cancelled orders and for orders marked unavailable:
+//! the actions list is empty (200) and a send is 403. An application without the Buyer
+//! Communication role is refused every call with 403 Unauthorized, before anything else is
+//! looked at. `marketplaceIds` takes exactly one marketplace (the model's `maxItems: 1`), and
+//! no other query parameter is taken.
 //! It must not decide anything for kenzen: it only answers as Amazon would.
 
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use jiff::Timestamp;
 use jiff::civil::Time;
 use serde_json::{Value, json};
 
-use crate::wire::{Answer, Now, Query, Raw};
+use crate::wire::{Answer, Now, Query, QueryNames, Raw};
 use crate::world::World;
 use crate::{Action, Buyer, Delivered, Sim, SimOrder};
 
@@ -25,9 +29,10 @@ pub(crate) async fn actions(
     Now(now): Now,
     Raw([order_id]): Raw<1>,
     query: Query,
+    names: QueryNames,
 ) -> Result<Answer, Answer> {
     let w = sim.world();
-    let o = find(&sim, &w, &query, &order_id, now)?;
+    let o = find(&sim, &w, &query, &names, &order_id, now)?;
     let mp = &sim.config.marketplace_id;
     let actions: Vec<Value> = if open(o) {
         vec![json!({
@@ -49,9 +54,10 @@ pub(crate) async fn attributes(
     Now(now): Now,
     Raw([order_id]): Raw<1>,
     query: Query,
+    names: QueryNames,
 ) -> Result<Answer, Answer> {
     let w = sim.world();
-    let o = find(&sim, &w, &query, &order_id, now)?;
+    let o = find(&sim, &w, &query, &names, &order_id, now)?;
     Ok(Answer::ok(json!({"buyer": {"locale": o.locale}})))
 }
 
@@ -61,10 +67,11 @@ pub(crate) async fn unexpected_problem(
     Now(now): Now,
     Raw([order_id]): Raw<1>,
     query: Query,
+    names: QueryNames,
     body: Bytes,
 ) -> Result<Answer, Answer> {
     let mut w = sim.world();
-    if !open(find(&sim, &w, &query, &order_id, now)?) {
+    if !open(find(&sim, &w, &query, &names, &order_id, now)?) {
         return Err(Answer::error(
             StatusCode::FORBIDDEN,
             "Unauthorized",
@@ -109,16 +116,36 @@ pub(crate) async fn unexpected_problem(
     Ok(Answer(StatusCode::CREATED, json!({})))
 }
 
-/// The order a messaging call names, if the call names the marketplace and the order exists
-/// by `now`.
+/// The order a messaging call names, if the application may use messaging, the call names
+/// exactly the marketplace and nothing else, and the order exists by `now`.
 fn find<'w>(
     sim: &Sim,
     w: &'w World,
     query: &Query,
+    names: &QueryNames,
     order_id: &str,
     now: Timestamp,
 ) -> Result<&'w SimOrder, Answer> {
-    if !query.names_marketplace(&sim.config.marketplace_id) {
+    if sim.config.messaging_unauthorized {
+        return Err(Answer(
+            StatusCode::FORBIDDEN,
+            json!({"errors": [{
+                "code": "Unauthorized",
+                "message": "Access to requested resource is denied.",
+                "details": ""
+            }]}),
+        ));
+    }
+    names.only(&["marketplaceIds"])?;
+    let marketplace = query.0.get("marketplaceIds").map(String::as_str);
+    if marketplace.is_some_and(|m| m.contains(',')) {
+        return Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInput",
+            "marketplaceIds takes exactly one marketplace.",
+        ));
+    }
+    if marketplace != Some(sim.config.marketplace_id.as_str()) {
         return Err(Answer::error(
             StatusCode::BAD_REQUEST,
             "InvalidInput",

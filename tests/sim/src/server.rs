@@ -189,12 +189,8 @@ async fn guard(
 /// How Amazon would refuse or fail this SP-API call before its handler, if it would.
 fn refusal(sim: &Sim, op: Op, headers: &HeaderMap, now: Timestamp) -> Option<Response> {
     let mut w = sim.world();
-    if !lwa::authorized(&w, headers, op.grantless()) {
-        return Some(json_response(
-            StatusCode::FORBIDDEN,
-            &errors("Unauthorized", "Access to requested resource is denied."),
-            op,
-        ));
+    if let Some(body) = lwa::refusal(&w, headers, op.grantless(), now) {
+        return Some(json_response(StatusCode::FORBIDDEN, &body, op));
     }
     if !rate::take(&mut w.buckets, op, now) {
         return Some(json_response(

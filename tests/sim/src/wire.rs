@@ -134,15 +134,6 @@ impl<S: Send + Sync, const N: usize> FromRequestParts<S> for Raw<N> {
 #[derive(Debug)]
 pub(crate) struct Query(pub BTreeMap<String, String>);
 
-impl Query {
-    /// The query names the simulator's marketplace among its `marketplaceIds`.
-    pub(crate) fn names_marketplace(&self, marketplace_id: &str) -> bool {
-        self.0
-            .get("marketplaceIds")
-            .is_some_and(|m| m.split(',').any(|id| id == marketplace_id))
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = std::convert::Infallible;
 
@@ -152,6 +143,49 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
                 .uri
                 .query()
                 .map(|q| url_pairs(q).into_iter().collect())
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+/// The query's parameter names in the order sent, repeats kept (`Query` keeps only the last of
+/// a repeated key, so it cannot tell).
+#[derive(Debug)]
+pub(crate) struct QueryNames(pub Vec<String>);
+
+impl QueryNames {
+    /// A 400 InvalidInput for a parameter the operation does not take (`allowed` are its model
+    /// parameters) or one sent twice: the models' arrays are comma lists in one parameter.
+    pub(crate) fn only(&self, allowed: &[&str]) -> Result<(), Answer> {
+        for (i, name) in self.0.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                return Err(Answer::error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    &format!("Unknown query parameter: {name}."),
+                ));
+            }
+            if self.0[..i].contains(name) {
+                return Err(Answer::error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    &format!("Query parameter {name} is given more than once."),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryNames {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryNames(
+            parts
+                .uri
+                .query()
+                .map(|q| url_pairs(q).into_iter().map(|(k, _)| k).collect())
                 .unwrap_or_default(),
         ))
     }

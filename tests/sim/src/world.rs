@@ -26,8 +26,8 @@ pub(crate) struct World {
     /// Feed documents by id: `None` until uploaded.
     pub(crate) documents: HashMap<String, Option<Vec<u8>>>,
     pub(crate) feeds: BTreeMap<String, Feed>,
-    /// Every access token issued (they never expire here).
-    pub(crate) tokens: Vec<String>,
+    /// Every access token issued, with the time it was issued at.
+    pub(crate) tokens: Vec<(String, Timestamp)>,
     pub(crate) buckets: HashMap<Op, Bucket>,
     pub(crate) faults: Vec<Fault>,
     /// Notification destinations as (destinationId, SQS ARN).
@@ -35,6 +35,9 @@ pub(crate) struct World {
     pub(crate) subscription: Option<Value>,
     pub(crate) log: Vec<Value>,
     next_id: u64,
+    /// Each patched offer's fulfillment availability but its quantity (that is in `offers`),
+    /// as listing patches left it; an offer never patched is as the configuration sets it.
+    pub(crate) offer_attributes: BTreeMap<String, serde_json::Map<String, Value>>,
 }
 
 impl World {
