@@ -69,6 +69,8 @@ fn order_of_message_path(path: &str) -> Option<&str> {
 pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
     let mut broken = Vec::new();
     let mut buyer_request: BTreeMap<String, String> = BTreeMap::new();
+    // The items each showing request covers (`None`: every item).
+    let mut request_items: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
     let mut cancel_sent: BTreeMap<String, String> = BTreeMap::new();
     let mut ended_elsewhere: BTreeMap<String, String> = BTreeMap::new();
     let mut messages: BTreeMap<String, u32> = BTreeMap::new();
@@ -99,7 +101,9 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
         }
         let time = s(line, "time").to_string();
         let order = s(line, "orderId").to_string();
-        if line.get("status").and_then(Value::as_u64) == Some(401) {
+        if line.get("status").and_then(Value::as_u64) == Some(401)
+            || line.get("token_refused").is_some()
+        {
             broken.push(format!(
                 "{} {} at {time} was sent with an expired or unknown token",
                 s(line, "method"),
@@ -108,7 +112,19 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
         }
         match (s(line, "actor"), s(line, "action")) {
             ("buyer", "requestCancellation") => {
+                let items = line.get("orderItemIds").and_then(Value::as_array).map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                });
+                request_items.insert(order.clone(), items);
                 buyer_request.entry(order).or_insert(time);
+                continue;
+            }
+            ("marketplace", "requestNoLongerShown") => {
+                request_items.remove(&order);
+                buyer_request.remove(&order);
                 continue;
             }
             ("buyer", "cancelOrder") | ("seller", "ship") => {
@@ -119,11 +135,23 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
         }
         if s(line, "method") == "PUT" && s(line, "path").starts_with("/sim-docs/") {
             for m in parse_ack_feed(s(line, "body")) {
-                if m.reason == "BuyerCanceled" && !buyer_request.contains_key(&m.order_id) {
+                if m.reason == "BuyerCanceled" && !request_items.contains_key(&m.order_id) {
                     broken.push(format!(
                         "{}: BuyerCanceled submitted at {time} without the buyer's request",
                         m.order_id
                     ));
+                }
+                // Line by line: BuyerCanceled only for the items the showing request covers.
+                if let Some(Some(covered)) = request_items.get(&m.order_id) {
+                    for (item, reason) in &m.items {
+                        if reason == "BuyerCanceled" && !covered.contains(item) {
+                            broken.push(format!(
+                                "{}: item {item} cancelled as BuyerCanceled at {time}, but the \
+                                 buyer's request does not cover it",
+                                m.order_id
+                            ));
+                        }
+                    }
                 }
                 if (m.reason == "GeneralAdjustment" || m.reason == "NoInventory")
                     && !final_message.contains_key(&m.order_id)
@@ -392,7 +420,7 @@ mod tests {
             final_msg("A", "2026-12-01T03:00:00Z"),
             final_msg("B", "2026-12-02T20:00:00Z"),
             upload("2026-12-02T22:00:00Z", "B", "GeneralAdjustment"),
-            json!({"time": "2026-12-02T23:00:00Z", "method": "GET", "path": "/orders/2026-01-01/orders/B", "status": 401}),
+            json!({"time": "2026-12-02T23:00:00Z", "method": "GET", "path": "/orders/2026-01-01/orders/B", "status": 403, "token_refused": "The access token you provided has expired."}),
         ];
         let broken = check(&log, &l);
         for want in [

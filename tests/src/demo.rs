@@ -41,7 +41,11 @@ pub async fn run_demo(out: &Path) -> Result<usize> {
         let f = run(&sc, strategy, &out.join(name)).await?;
         print_run(&sc, &f, true).await?;
         problems += usize::from(!f.result.rules_as_expected())
-            + f.result.orders.iter().filter(|o| !o.ok).count();
+            + f.result
+                .orders
+                .iter()
+                .filter(|o| !f.result.ending_as_expected(o))
+                .count();
         let cases = f
             .result
             .orders

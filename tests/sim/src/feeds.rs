@@ -1048,6 +1048,8 @@ pub struct AckMessage {
     pub message_id: String,
     pub order_id: String,
     pub reason: String,
+    /// Each item the message cancels, with its cancel reason.
+    pub items: Vec<(String, String)>,
 }
 
 /// Reads the messages of an order acknowledgement feed leniently, for judging a log: what it
@@ -1066,6 +1068,7 @@ pub fn parse_ack_feed(xml: &str) -> Vec<AckMessage> {
                         message_id: String::new(),
                         order_id: String::new(),
                         reason: String::new(),
+                        items: Vec::new(),
                     });
                 }
             }
@@ -1075,7 +1078,15 @@ pub fn parse_ack_feed(xml: &str) -> Vec<AckMessage> {
                     match leaf.as_str() {
                         "MessageID" => m.message_id = text,
                         "AmazonOrderID" => m.order_id = text,
-                        "CancelReason" if m.reason.is_empty() => m.reason = text,
+                        "AmazonOrderItemCode" => m.items.push((text, String::new())),
+                        "CancelReason" => {
+                            if m.reason.is_empty() {
+                                m.reason = text.clone();
+                            }
+                            if let Some(item) = m.items.last_mut() {
+                                item.1 = text;
+                            }
+                        }
                         _ => {}
                     }
                 }

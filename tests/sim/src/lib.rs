@@ -73,6 +73,8 @@ pub enum Action {
     BuyerRequestsCancellation,
     BuyerCancels,
     SellerShips,
+    /// Amazon no longer shows the buyer's request (withdrawn, or dropped by Amazon).
+    RequestStopsShowing,
 }
 
 /// A share of calls to one operation (`*` for all) that fail with `status`.
@@ -147,6 +149,8 @@ pub struct SimOrder {
     pub messages_received: u32,
     pub messages_read: u32,
     pub buyer_request: Option<Timestamp>,
+    /// The order items the buyer's request covers (`None`: every item).
+    pub request_items: Option<Vec<String>>,
     pub cancel: Option<(String, String)>,
     /// The buyer reads messages only between these local times, to the minute (`None`: at
     /// once).
@@ -188,6 +192,7 @@ impl SimOrder {
             messages_received: 0,
             messages_read: 0,
             buyer_request: None,
+            request_items: None,
             cancel: None,
             reads: None,
             messaging_available: true,

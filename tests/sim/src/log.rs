@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, OriginalUri, Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -49,7 +49,21 @@ pub(crate) async fn record(
     let method = parts.method.clone();
     let mut req = Request::from_parts(parts, Body::from(body.clone()));
     req.extensions_mut().insert(Now(now));
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
+    // A refused token is named in the log (the runner judges calls made with a bad token).
+    let mut token_refused = None;
+    if resp.status() == StatusCode::FORBIDDEN || resp.status() == StatusCode::UNAUTHORIZED {
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let details = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v["errors"][0]["details"].as_str().map(str::to_string))
+            .filter(|d| d.contains("access token"));
+        token_refused = details;
+        resp = Response::from_parts(parts, Body::from(bytes));
+    }
     let op = resp
         .extensions()
         .get::<Op>()
@@ -63,6 +77,9 @@ pub(crate) async fn record(
         "status": resp.status().as_u16(),
         "operation": op.id(),
     });
+    if let Some(d) = token_refused {
+        line["token_refused"] = json!(d);
+    }
     let crashed = resp.extensions().get::<Crashed>().copied();
     if let Some(Crashed(processed)) = crashed {
         line["crashed"] = json!(true);

@@ -381,7 +381,11 @@ fn order_json(config: &SimConfig, o: &SimOrder, included: &Included) -> Value {
                     json!({"quantityFulfilled": shipped, "quantityUnfulfilled": open});
             }
             let mut cancellation = serde_json::Map::new();
-            if o.buyer_request.is_some() {
+            let requested = o.buyer_request.is_some()
+                && o.request_items
+                    .as_ref()
+                    .is_none_or(|items| items.contains(&i.order_item_id));
+            if requested {
                 cancellation.insert(
                     "cancellationRequest".into(),
                     json!({"requester": "BUYER", "cancelReason": "NO_LONGER_NEEDED"}),

@@ -84,11 +84,23 @@ impl World {
                     o.status = "SHIPPED";
                     ("seller", "ship")
                 }
+                Action::RequestStopsShowing => {
+                    if o.buyer_request.take().is_none() {
+                        continue;
+                    }
+                    ("marketplace", "requestNoLongerShown")
+                }
             };
             o.last_updated = t;
-            self.log.push(json!({
+            let mut line = json!({
                 "time": iso(t), "actor": actor, "action": name, "orderId": id
-            }));
+            });
+            if name == "requestCancellation"
+                && let Some(items) = &o.request_items
+            {
+                line["orderItemIds"] = json!(items);
+            }
+            self.log.push(line);
         }
     }
 }

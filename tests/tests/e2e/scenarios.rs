@@ -46,7 +46,7 @@ async fn every_scenario_in_the_suite_ends_as_expected_and_breaks_no_rule() -> Re
         match result {
             Err(e) => failures.push(format!("{name} [{strategy}]: could not run: {e:#}")),
             Ok(r) => {
-                for o in r.orders.iter().filter(|o| !o.ok) {
+                for o in r.orders.iter().filter(|o| !r.ending_as_expected(o)) {
                     failures.push(format!(
                         "{name} [{strategy}]: {} ended {} but {} was expected",
                         o.order_id, o.actual, o.expected
