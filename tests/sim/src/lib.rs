@@ -106,7 +106,8 @@ impl FaultRate {
 
     /// True when the fault applies to a call to `op_id` at `now`.
     pub fn covers(&self, op_id: &str, now: Timestamp) -> bool {
-        (self.op == op_id || self.op == "*")
+        // "*" is every SP-API operation; the LWA token endpoint only when named (`lwaToken`).
+        (self.op == op_id || (self.op == "*" && op_id != "lwaToken"))
             && self.from.is_none_or(|f| now >= f)
             && self.until.is_none_or(|u| now < u)
     }

@@ -136,7 +136,24 @@ async fn guard(
     if req.method() == Method::HEAD {
         return unknown().await;
     }
-    let mut resp = if !op.is_spapi() {
+    // The LWA token endpoint can fail too (fault rules naming `lwaToken`), before or after it
+    // issues a token; it has no rate limit or token check of its own.
+    let lwa_fault = |side| {
+        let mut w = sim.world();
+        faults::random(&sim.config.fault_rates, &mut w, op, now, side)
+    };
+    let mut resp = if op == Op::LwaToken {
+        match lwa_fault(FaultSide::Before) {
+            Some((status, body)) => json_response(status, &body, op),
+            None => {
+                let resp = next.run(req).await;
+                match lwa_fault(FaultSide::After) {
+                    Some((status, body)) => json_response(status, &body, op),
+                    None => resp,
+                }
+            }
+        }
+    } else if !op.is_spapi() {
         next.run(req).await
     } else if let Some(refused) = refusal(&sim, op, req.headers(), now) {
         refused
