@@ -133,7 +133,14 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
             }
             _ => {}
         }
-        if s(line, "method") == "PUT" && s(line, "path").starts_with("/sim-docs/") {
+        // An upload Amazon refused (403: wrong content type or signature) cancels nothing.
+        if s(line, "method") == "PUT"
+            && s(line, "path").starts_with("/sim-docs/")
+            && line
+                .get("status")
+                .and_then(Value::as_u64)
+                .is_none_or(|st| st < 300)
+        {
             for m in parse_ack_feed(s(line, "body")) {
                 if m.reason == "BuyerCanceled" && !request_items.contains_key(&m.order_id) {
                     broken.push(format!(
