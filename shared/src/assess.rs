@@ -20,6 +20,10 @@ pub struct SkuInfo {
     pub unit_cost: Option<String>,
     /// Shipping cost per unit, a decimal amount in the marketplace currency.
     pub shipping_cost: Option<String>,
+    /// The listing's product type as Amazon holds it (cached by kenzen from `getListingsItem`
+    /// the first time it changes the listing's quantity).
+    #[serde(default)]
+    pub product_type: Option<String>,
 }
 
 /// The verdict of the new-order check.
@@ -194,6 +198,7 @@ mod tests {
                 on_hand: Some(5),
                 unit_cost: Some("700".into()),
                 shipping_cost: Some("150".into()),
+                product_type: None,
             },
         );
         let o = order(OrderStatus::Unshipped, true, &[("CUP-1", 1)]);

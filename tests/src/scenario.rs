@@ -683,6 +683,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
                     on_hand: s.on_hand,
                     unit_cost: s.unit_cost.map(|v| v.to_string()),
                     shipping_cost: s.shipping_cost.map(|v| v.to_string()),
+                    product_type: None,
                 },
             )
             .await?;

@@ -13,9 +13,9 @@ use jiff::Timestamp;
 use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, Sku, SkuInfo};
 
 use crate::ports::{
-    CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, EventPublisher, IntakeStore,
-    MarketError, MarketErrorKind, Marketplace, PublishError, SendOutcome, StockStore, StoreError,
-    TimelineEntry, Versioned,
+    CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, EventPublisher, FeedSummary,
+    IntakeStore, MarketError, MarketErrorKind, Marketplace, PublishError, SendOutcome, StockStore,
+    StoreError, TimelineEntry, Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -34,7 +34,10 @@ pub enum MarketCall {
     Message(String, String),
     /// A cancel batch: the orders it carries, with the cancel reason as the feed says it.
     SubmitCancels(Vec<(String, String)>),
-    SetListingQuantity(String, u32),
+    /// A listing quantity change (SKU, quantity, product type).
+    SetListingQuantity(String, u32, String),
+    ListingProductType(String),
+    RecentCancelFeeds,
     CancelStatus(String),
 }
 
@@ -46,6 +49,14 @@ struct MarketState {
     unavailable: Vec<String>,
     /// Operations that fail (transiently) until cleared.
     failing: Vec<&'static str>,
+    /// Operations Amazon carries out but whose answer is lost (outcome unknown) until cleared.
+    lost: Vec<&'static str>,
+    /// Operations refused for the seller's authorisation (a missing role) until cleared.
+    unauthorized: Vec<&'static str>,
+    /// Feed id → when it was created (the order it was created in, as seconds).
+    feed_created: BTreeMap<String, Timestamp>,
+    /// The time feeds are stamped with (see [`FakeMarket::set_now`]).
+    now: Option<Timestamp>,
     /// Feed id → where it stands.
     feeds: BTreeMap<String, CancelBatchStatus>,
     /// Feed id → the orders it cancels.
@@ -97,7 +108,25 @@ impl FakeMarket {
     }
 
     pub fn recover(&self) {
-        lock(&self.state).failing.clear();
+        let mut st = lock(&self.state);
+        st.failing.clear();
+        st.lost.clear();
+        st.unauthorized.clear();
+    }
+
+    /// From now on Amazon carries out `op` but its answer is lost (until [`Self::recover`]).
+    pub fn lose_answers(&self, op: &'static str) {
+        lock(&self.state).lost.push(op);
+    }
+
+    /// From now on `op` is refused for the seller's authorisation (until [`Self::recover`]).
+    pub fn refuse_authorization(&self, op: &'static str) {
+        lock(&self.state).unauthorized.push(op);
+    }
+
+    /// The time new feeds are stamped with (`getFeeds` lists them by it).
+    pub fn set_now(&self, now: Timestamp) {
+        lock(&self.state).now = Some(now);
     }
 
     /// Processes every pending feed: the orders it carries are cancelled, and its report lists
@@ -121,6 +150,7 @@ impl FakeMarket {
                     feed,
                     CancelBatchStatus::Done {
                         errors: BTreeMap::new(),
+                        unattributed: None,
                     },
                 );
             }
@@ -159,11 +189,30 @@ impl FakeMarket {
     fn call(&self, op: &'static str, call: MarketCall) -> Result<(), MarketError> {
         let mut st = lock(&self.state);
         st.calls.push(call);
+        if st.unauthorized.contains(&op) {
+            return Err(MarketError::new(
+                MarketErrorKind::NotAuthorized,
+                op,
+                format!("{op}: HTTP 403 Unauthorized: Access to requested resource is denied."),
+            ));
+        }
         if st.failing.contains(&op) {
             return Err(MarketError::new(
                 MarketErrorKind::Transient,
                 op,
                 format!("{op}: still failing after 5 attempts (last: HTTP 503); try again later"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// After Amazon carried out `op`: the answer is lost when the test says so.
+    fn answer_lost(&self, op: &'static str) -> Result<(), MarketError> {
+        if lock(&self.state).lost.contains(&op) {
+            return Err(MarketError::new(
+                MarketErrorKind::OutcomeUnknown,
+                op,
+                format!("{op}: HTTP 500 after sending; Amazon may have processed it"),
             ));
         }
         Ok(())
@@ -205,6 +254,32 @@ impl Marketplace for FakeMarket {
         self.order("getOrder", order_id)
     }
 
+    async fn recent_cancel_feeds(&self, since: Timestamp) -> Result<Vec<FeedSummary>, MarketError> {
+        self.call("getFeeds", MarketCall::RecentCancelFeeds)?;
+        let st = lock(&self.state);
+        Ok(st
+            .feed_created
+            .iter()
+            .filter(|(_, t)| **t >= since)
+            .map(|(id, t)| FeedSummary {
+                feed_id: id.clone(),
+                created: *t,
+                status: match st.feeds.get(id) {
+                    Some(CancelBatchStatus::Pending) => "IN_QUEUE".into(),
+                    _ => "DONE".into(),
+                },
+            })
+            .collect())
+    }
+
+    async fn listing_product_type(&self, sku: &Sku) -> Result<Option<String>, MarketError> {
+        self.call(
+            "getListingsItem",
+            MarketCall::ListingProductType(sku.to_string()),
+        )?;
+        Ok(Some("HOME".into()))
+    }
+
     async fn can_send_unexpected_problem(&self, order_id: &OrderId) -> Result<bool, MarketError> {
         self.call(
             "getMessagingActionsForOrder",
@@ -239,6 +314,7 @@ impl Marketplace for FakeMarket {
                 "createUnexpectedProblem: HTTP 403: order cancelled".into(),
             ));
         }
+        self.answer_lost("createUnexpectedProblem")?;
         Ok(SendOutcome::Accepted)
     }
 
@@ -256,17 +332,26 @@ impl Marketplace for FakeMarket {
         st.next_feed += 1;
         let id = format!("FEED-{}", st.next_feed);
         st.feeds.insert(id.clone(), CancelBatchStatus::Pending);
+        let created = st.now.unwrap_or(Timestamp::UNIX_EPOCH);
+        st.feed_created.insert(id.clone(), created);
         st.feed_orders.insert(
             id.clone(),
             cancels.iter().map(|c| c.order_id.to_string()).collect(),
         );
+        drop(st);
+        self.answer_lost("createFeed")?;
         Ok(id)
     }
 
-    async fn set_listing_quantity(&self, sku: &Sku, quantity: u32) -> Result<(), MarketError> {
+    async fn set_listing_quantity(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        product_type: &str,
+    ) -> Result<(), MarketError> {
         self.call(
             "patchListingsItem",
-            MarketCall::SetListingQuantity(sku.to_string(), quantity),
+            MarketCall::SetListingQuantity(sku.to_string(), quantity, product_type.into()),
         )
     }
 
@@ -418,6 +503,13 @@ impl StockStore for MemoryStore {
             .iter()
             .filter_map(|s| st.stock.get(s).map(|i| (s.clone(), i.clone())))
             .collect())
+    }
+
+    async fn set_product_type(&self, sku: &Sku, product_type: &str) -> Result<(), StoreError> {
+        if let Some(info) = lock(&self.state).stock.get_mut(sku) {
+            info.product_type = Some(product_type.into());
+        }
+        Ok(())
     }
 }
 

@@ -137,11 +137,11 @@ async fn an_unfillable_order_gets_a_case_a_zeroed_listing_and_a_request_in_the_b
         texts[0].contains("キャンセル"),
         "Japanese for a ja-JP buyer"
     );
-    assert!(
-        w.market()
-            .calls()
-            .contains(&MarketCall::SetListingQuantity("CUP".into(), 0))
-    );
+    assert!(w.market().calls().contains(&MarketCall::SetListingQuantity(
+        "CUP".into(),
+        0,
+        "HOME".into()
+    )));
     assert!(matches!(
         w.svc.bus_events().first(),
         Some(DomainEvent::CaseOpened { .. })

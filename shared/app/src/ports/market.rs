@@ -18,6 +18,13 @@ pub enum MarketErrorKind {
     InvalidInput,
     /// Amazon answered, but not in a shape kenzen can read.
     Unreadable,
+    /// The request may have reached Amazon and been processed, but no answer came back (a 5xx,
+    /// a timeout or a connection lost after sending). A message or feed must never be repeated
+    /// blindly after this: the outcome is recorded as unknown and looked up where Amazon allows.
+    OutcomeUnknown,
+    /// The seller's authorisation does not cover the call (a missing role such as Buyer
+    /// Communication, a revoked or expired token): nothing about this order, the seller must act.
+    NotAuthorized,
 }
 
 impl MarketErrorKind {
@@ -27,6 +34,8 @@ impl MarketErrorKind {
             Self::Refused => "refused",
             Self::InvalidInput => "invalid input",
             Self::Unreadable => "unreadable answer",
+            Self::OutcomeUnknown => "outcome unknown",
+            Self::NotAuthorized => "not authorized",
         }
     }
 }
@@ -57,6 +66,11 @@ impl MarketError {
     pub fn is_transient(&self) -> bool {
         self.kind == MarketErrorKind::Transient
     }
+
+    /// True when Amazon may have processed the request although no answer came back.
+    pub fn outcome_unknown(&self) -> bool {
+        self.kind == MarketErrorKind::OutcomeUnknown
+    }
 }
 
 /// One order to cancel: its lines and the reason Amazon is given. Stored with the batch that
@@ -73,7 +87,8 @@ pub struct CancelRequest {
 pub enum SendOutcome {
     /// 201.
     Accepted,
-    /// 403: the action is not available for this order (Amazon's text).
+    /// 403 "Invalid amazonOrderId and template combination.": the action is not available for
+    /// this order (Amazon's text). Any other 403 is a [`MarketErrorKind::NotAuthorized`] error.
     Refused(String),
 }
 
@@ -81,12 +96,26 @@ pub enum SendOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelBatchStatus {
     Pending,
-    /// Processed; the orders the report lists with an error, and the error.
+    /// Processed (DONE, or FATAL with a processing report): the orders the report lists with an
+    /// error, and the error. `unattributed` holds the report's words when it counts errors it
+    /// does not tie to an order (a summary without result lines, an error for the whole
+    /// document, a FATAL feed): then no order of the batch is confirmed by the report, and each
+    /// must be re-read.
     Done {
         errors: BTreeMap<OrderId, String>,
+        unattributed: Option<String>,
     },
-    /// The whole feed failed (CANCELLED or FATAL).
+    /// The whole feed failed with no report (CANCELLED, or FATAL without one).
     Failed(String),
+}
+
+/// A cancel feed Amazon holds for this application, as `getFeeds` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSummary {
+    pub feed_id: String,
+    pub created: Timestamp,
+    /// `processingStatus` as Amazon spells it.
+    pub status: String,
 }
 
 /// The marketplace (Amazon's SP-API). Every method returns a [`MarketError`] on failure, whose
@@ -127,12 +156,28 @@ pub trait Marketplace: Send + Sync {
         cancels: &[CancelRequest],
     ) -> impl Future<Output = Result<String, MarketError>> + Send;
 
-    /// Sets the offer quantity of `sku` (Listings Items `patchListingsItem`,
-    /// `fulfillment_availability`).
+    /// The cancel feeds (order acknowledgement) this application created since `since`, as
+    /// `getFeeds` lists them: how a feed whose `createFeed` answer was lost is found again.
+    fn recent_cancel_feeds(
+        &self,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<FeedSummary>, MarketError>> + Send;
+
+    /// The product type of the seller's listing for `sku` (`getListingsItem`, summaries), if
+    /// Amazon has the listing.
+    fn listing_product_type(
+        &self,
+        sku: &Sku,
+    ) -> impl Future<Output = Result<Option<String>, MarketError>> + Send;
+
+    /// Sets the offer quantity of `sku` (Listings Items `patchListingsItem`, a `merge` on
+    /// `fulfillment_availability` that keeps the handling time and restock date) for a listing
+    /// of `product_type`.
     fn set_listing_quantity(
         &self,
         sku: &Sku,
         quantity: u32,
+        product_type: &str,
     ) -> impl Future<Output = Result<(), MarketError>> + Send;
 
     /// Where batch `id` (built from `cancels`, in that order) stands.

@@ -12,7 +12,8 @@ pub mod store;
 
 pub use events::{EventPublisher, PublishError};
 pub use market::{
-    CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
+    CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
+    SendOutcome,
 };
 pub use store::{
     CancelBatchStore, CaseStore, IntakeStore, StockStore, Store, StoreError, TimelineEntry,

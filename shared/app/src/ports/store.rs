@@ -112,6 +112,13 @@ pub trait StockStore: Send + Sync {
         &self,
         skus: &[Sku],
     ) -> impl Future<Output = Result<BTreeMap<Sku, SkuInfo>, StoreError>> + Send;
+
+    /// Caches the listing's product type on the stock item of `sku` (only if the item exists).
+    fn set_product_type(
+        &self,
+        sku: &Sku,
+        product_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The intake's own records: the poll cursor and the notifications already handled.

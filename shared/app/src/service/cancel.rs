@@ -165,7 +165,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                         },
                         Some(why.clone()),
                     ),
-                    CancelBatchStatus::Done { errors } => match errors.get(&id) {
+                    CancelBatchStatus::Done { errors, .. } => match errors.get(&id) {
                         Some(err) => (
                             FeedOutcome::Failed {
                                 detail: err.clone(),

@@ -299,6 +299,30 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         Ok((case, deferred))
     }
 
+    /// The product type of the listing for `sku`: cached on its stock item, else read from
+    /// Amazon (and cached), else "PRODUCT", which Amazon accepts for a quantity-only patch of
+    /// any listing (the documented fallback).
+    async fn product_type(&self, sku: &kenzen_core::Sku) -> String {
+        if let Ok(stock) = self.store.sku_info(std::slice::from_ref(sku)).await
+            && let Some(t) = stock.get(sku).and_then(|i| i.product_type.clone())
+        {
+            return t;
+        }
+        match self.market.listing_product_type(sku).await {
+            Ok(Some(t)) => {
+                if let Err(e) = self.store.set_product_type(sku, &t).await {
+                    tracing::warn!(sku = %sku, error = %e, "product type not cached");
+                }
+                t
+            }
+            Ok(None) => "PRODUCT".into(),
+            Err(e) => {
+                tracing::warn!(sku = %sku, error = %e, "product type not read; using PRODUCT");
+                "PRODUCT".into()
+            }
+        }
+    }
+
     /// Sets the listing quantity of the case's stocked-out SKU to 0 so it stops selling
     /// (when the setting is on and the case is about stock). Best effort: a failure is recorded
     /// in the timeline and logged, and changes nothing else.
@@ -309,7 +333,12 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         if !self.settings.zero_listing {
             return;
         }
-        let (note, answer) = match self.market.set_listing_quantity(sku, 0).await {
+        let product_type = self.product_type(sku).await;
+        let (note, answer) = match self
+            .market
+            .set_listing_quantity(sku, 0, &product_type)
+            .await
+        {
             Ok(()) => (
                 format!("listing {sku} quantity set to 0"),
                 "ACCEPTED".to_string(),

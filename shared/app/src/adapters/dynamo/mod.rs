@@ -471,10 +471,41 @@ impl StockStore for DynamoStore {
                     on_hand,
                     unit_cost: number("unit_cost")?.map(|_| decimal("unit_cost")),
                     shipping_cost: number("shipping_cost")?.map(|_| decimal("shipping_cost")),
+                    product_type: match item.get("product_type") {
+                        Some(AttributeValue::S(t)) if !t.trim().is_empty() => {
+                            Some(t.trim().to_string())
+                        }
+                        _ => None,
+                    },
                 },
             );
         }
         Ok(out)
+    }
+
+    async fn set_product_type(&self, sku: &Sku, product_type: &str) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+            .key("sk", AttributeValue::S("STOCK".into()))
+            .update_expression("SET product_type = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":t", AttributeValue::S(product_type.into()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            // No stock item for the SKU: nothing to cache on.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(db_err("UpdateItem(stock product type)", e)),
+        }
     }
 }
 

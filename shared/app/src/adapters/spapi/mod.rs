@@ -23,7 +23,8 @@ use kenzen_core::ids::encode_segment;
 
 use crate::clock::Clock;
 use crate::ports::{
-    CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
+    CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
+    SendOutcome,
 };
 use rate::{Op, RateLimits};
 
@@ -548,13 +549,84 @@ impl SpApiClient {
         Ok(created.feed_id)
     }
 
-    pub async fn set_listing_quantity(&self, sku: &str, quantity: u32) -> Result<(), SpApiError> {
-        let op = Op::PatchListingsItem;
-        let path = format!(
+    /// The cancel feeds this application created since `since` (`getFeeds`, one page of up to
+    /// 100, newest first as Amazon lists them).
+    pub async fn recent_cancel_feeds(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<FeedSummary>, SpApiError> {
+        let list: wire::FeedList = self
+            .get_json(
+                Op::GetFeeds,
+                "/feeds/2021-06-30/feeds",
+                &[
+                    ("feedTypes", feed::FEED_TYPE.to_string()),
+                    ("marketplaceIds", self.cfg.marketplace_id.clone()),
+                    ("pageSize", "100".to_string()),
+                    (
+                        "createdSince",
+                        since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    ),
+                ],
+            )
+            .await?;
+        Ok(list
+            .feeds
+            .into_iter()
+            .filter(|f| f.feed_type == feed::FEED_TYPE)
+            .map(|f| FeedSummary {
+                feed_id: f.feed_id,
+                created: f.created_time,
+                status: f.processing_status,
+            })
+            .collect())
+    }
+
+    /// The listing's product type (`getListingsItem` with summaries); `None` when Amazon has no
+    /// listing for the SKU (404).
+    pub async fn listing_product_type(&self, sku: &str) -> Result<Option<String>, SpApiError> {
+        let op = Op::GetListingsItem;
+        let (status, body) = self
+            .call(
+                op,
+                Method::GET,
+                &self.listing_path(sku),
+                &[
+                    ("marketplaceIds", self.cfg.marketplace_id.clone()),
+                    ("includedData", "summaries".to_string()),
+                ],
+                None,
+            )
+            .await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let item: wire::ListingsItem = Self::decode(op, status, &body)?;
+        Ok(item
+            .summaries
+            .into_iter()
+            .find(|s| s.marketplace_id == self.cfg.marketplace_id)
+            .map(|s| s.product_type))
+    }
+
+    fn listing_path(&self, sku: &str) -> String {
+        format!(
             "/listings/2021-08-01/items/{}/{}",
             encode_segment(&self.cfg.seller_id),
             encode_segment(sku)
-        );
+        )
+    }
+
+    /// Sets the listing's quantity with a `merge` patch on `fulfillment_availability`, which
+    /// keeps the handling time and restock date Amazon holds.
+    pub async fn set_listing_quantity(
+        &self,
+        sku: &str,
+        quantity: u32,
+        product_type: &str,
+    ) -> Result<(), SpApiError> {
+        let op = Op::PatchListingsItem;
+        let path = self.listing_path(sku);
         let (status, body) = self
             .call(
                 op,
@@ -562,9 +634,9 @@ impl SpApiClient {
                 &path,
                 &self.messaging_query(),
                 Some(serde_json::json!({
-                    "productType": "PRODUCT",
+                    "productType": product_type,
                     "patches": [{
-                        "op": "replace",
+                        "op": "merge",
                         "path": "/attributes/fulfillment_availability",
                         "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]
                     }]
@@ -629,6 +701,7 @@ impl SpApiClient {
                     })?;
                 Ok(CancelBatchStatus::Done {
                     errors: report.errors_by_order(cancels),
+                    unattributed: None,
                 })
             }
             other => Err(SpApiError::Decode {
@@ -672,8 +745,21 @@ impl Marketplace for SpApiClient {
         Ok(SpApiClient::submit_cancels(self, cancels).await?)
     }
 
-    async fn set_listing_quantity(&self, sku: &Sku, quantity: u32) -> Result<(), MarketError> {
-        Ok(SpApiClient::set_listing_quantity(self, sku, quantity).await?)
+    async fn recent_cancel_feeds(&self, since: Timestamp) -> Result<Vec<FeedSummary>, MarketError> {
+        Ok(SpApiClient::recent_cancel_feeds(self, since).await?)
+    }
+
+    async fn listing_product_type(&self, sku: &Sku) -> Result<Option<String>, MarketError> {
+        Ok(SpApiClient::listing_product_type(self, sku).await?)
+    }
+
+    async fn set_listing_quantity(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        product_type: &str,
+    ) -> Result<(), MarketError> {
+        Ok(SpApiClient::set_listing_quantity(self, sku, quantity, product_type).await?)
     }
 
     async fn cancel_status(

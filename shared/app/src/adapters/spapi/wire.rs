@@ -232,6 +232,37 @@ pub struct Feed {
     pub result_feed_document_id: Option<String>,
 }
 
+/// `getFeeds`: one page of feeds.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedList {
+    pub feeds: Vec<FeedListed>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedListed {
+    pub feed_id: String,
+    pub feed_type: String,
+    pub created_time: Timestamp,
+    pub processing_status: String,
+}
+
+/// `getListingsItem` with `includedData=summaries`: what kenzen needs of it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingsItem {
+    #[serde(default)]
+    pub summaries: Vec<ListingSummary>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingSummary {
+    pub marketplace_id: String,
+    pub product_type: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FeedDocument {
