@@ -7,6 +7,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::events::{AlertKind, DomainEvent};
 use crate::ids::{MarketplaceId, Money, OrderId, Sku};
 use crate::order::OrderView;
 use crate::policy::SendWindows;
@@ -141,6 +142,9 @@ impl CancelReason {
 pub enum Notice {
     /// Amazon accepted the final message (201) at `at`.
     Delivered { at: Timestamp },
+    /// The final message was sent at `at` but Amazon's answer was lost (`detail`): it may well
+    /// have reached the buyer, so it is not sent again.
+    OutcomeUnknown { at: Timestamp, detail: String },
     /// It could not be delivered before the cancel deadline; `why` says what stood in the way.
     NotDelivered { why: String },
 }
@@ -149,8 +153,14 @@ pub enum Notice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "plan")]
 pub enum CancelPlan {
-    /// The buyer asked through Amazon's own flow; the request is the evidence.
-    BuyerCanceled { request: BuyerRequest },
+    /// The buyer asked through Amazon's own flow; the request is the evidence. `lines` are the
+    /// order lines Amazon shows the request for (empty in cases stored before per-line plans:
+    /// every line of the case).
+    BuyerCanceled {
+        request: BuyerRequest,
+        #[serde(default)]
+        lines: Vec<String>,
+    },
     /// Ask-buyer deadline path: no request came; the final apology went first.
     GeneralAdjustment { notice: Notice },
     /// Cancel-first strategy: the apology went first.
@@ -163,6 +173,15 @@ impl CancelPlan {
             Self::BuyerCanceled { .. } => CancelReason::BuyerCanceled,
             Self::GeneralAdjustment { .. } => CancelReason::GeneralAdjustment,
             Self::NoInventory { .. } => CancelReason::NoInventory,
+        }
+    }
+
+    /// The order lines this plan cancels: the requested ones for BuyerCanceled, every line
+    /// still open in the case otherwise.
+    pub fn lines(&self, case: &Case) -> Vec<String> {
+        match self {
+            Self::BuyerCanceled { lines, .. } if !lines.is_empty() => lines.clone(),
+            _ => case.items.iter().map(|i| i.order_item_id.clone()).collect(),
         }
     }
 
@@ -221,6 +240,14 @@ pub enum CaseState {
         attempts: u32,
         /// The cancel was resubmitted because it was not confirmed near ship-by.
         resubmitted: bool,
+        /// A submission started at this time may have reached Amazon (its answer was lost, or
+        /// the run died): Amazon's list of feeds is looked up before anything is submitted again.
+        #[serde(default)]
+        lookup: Option<Timestamp>,
+        /// The last feed kenzen submitted for this cancel, if any: a cancel seen on the order
+        /// later is kenzen's own.
+        #[serde(default)]
+        last_feed: Option<String>,
     },
     /// The cancel feed was accepted by Amazon; waiting for its report and the order to show it.
     CancelSubmitted {
@@ -283,6 +310,26 @@ impl DueKind {
     }
 }
 
+/// Work a case owes the world once it is stored, kept on the case until done so that a run
+/// that dies after storing it loses none of it (an outbox).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "pending")]
+pub enum Pending {
+    /// Publish this event.
+    Publish { event: DomainEvent },
+    /// Set the stocked-out SKU's listing quantity to 0.
+    ZeroListing,
+}
+
+/// Order lines kenzen already cancelled while other lines of the order stay in the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinesCancelled {
+    pub order_item_ids: Vec<String>,
+    pub reason: CancelReason,
+    pub feed_id: String,
+    pub at: Timestamp,
+}
+
 /// The profit floor: a SKU whose profit per unit falls below `minimum` opens a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfitFloor {
@@ -323,6 +370,27 @@ pub struct Settings {
     /// Set a stocked-out SKU's listing quantity to 0 when its case opens, and again after a
     /// cancel that gives units back to the offer.
     pub zero_listing: bool,
+    /// How often message-resend's schedule runs (the sweep that sends messages).
+    #[serde(default = "default_send_sweep")]
+    pub send_sweep: SignedDuration,
+    /// How often final-cancel's schedule runs (the sweep that submits cancels).
+    #[serde(default = "default_cancel_sweep")]
+    pub cancel_sweep: SignedDuration,
+    /// Slack on top of a sweep period: a run can start late and take a while.
+    #[serde(default = "default_sweep_margin")]
+    pub sweep_margin: SignedDuration,
+}
+
+fn default_send_sweep() -> SignedDuration {
+    SignedDuration::from_mins(15)
+}
+
+fn default_cancel_sweep() -> SignedDuration {
+    SignedDuration::from_mins(10)
+}
+
+fn default_sweep_margin() -> SignedDuration {
+    SignedDuration::from_mins(5)
 }
 
 impl ProfitFloor {
@@ -347,7 +415,16 @@ impl Settings {
             feed_poll: SignedDuration::from_mins(5),
             profit_floor: None,
             zero_listing: true,
+            send_sweep: default_send_sweep(),
+            cancel_sweep: default_cancel_sweep(),
+            sweep_margin: default_sweep_margin(),
         }
+    }
+
+    /// The latest time a cancel may fall due so that the final-cancel sweep, running every
+    /// `cancel_sweep` and a margin late, still submits it before `cancel_by`.
+    pub fn last_call(&self, cancel_by: Timestamp) -> Timestamp {
+        cancel_by - self.cancel_sweep - self.sweep_margin
     }
 
     /// Checks the settings make sense together; the error says what to fix.
@@ -361,6 +438,17 @@ impl Settings {
                 "the final-notice margin must not be shorter than the cancel margin".into(),
             );
         }
+        let sweeps = self.send_sweep + self.cancel_sweep + self.sweep_margin;
+        if self.send_sweep <= SignedDuration::ZERO || self.cancel_sweep <= SignedDuration::ZERO {
+            return Err("the sweep periods must be positive".into());
+        }
+        if self.cancel_margin - self.resubmit_margin < sweeps {
+            return Err(format!(
+                "the cancel margin must leave room for a message sweep and a cancel sweep before \
+                 the resubmit margin ({} minutes)",
+                sweeps.as_mins()
+            ));
+        }
         Ok(())
     }
 
@@ -369,7 +457,8 @@ impl Settings {
     /// hours, compressed for an order that arrives close to its deadline, never after the cancel
     /// deadline.
     pub fn final_notice_at(&self, opened: Timestamp, ship_by: Timestamp) -> Timestamp {
-        let cancel_by = ship_by - self.cancel_margin;
+        // The final message must leave the cancel time to fall due before the last call.
+        let cancel_by = self.last_call(ship_by - self.cancel_margin);
         if self.strategy == Strategy::CancelFirst {
             return self.windows.next_open(opened).min(cancel_by).max(opened);
         }
@@ -413,6 +502,23 @@ pub struct Case {
     /// The latest time the cancel may be submitted.
     pub cancel_by: Timestamp,
     pub state: CaseState,
+    /// Work still owed since the case was stored (events, the listing change): done by the next
+    /// run that sees the case.
+    #[serde(default)]
+    pub pending: Vec<Pending>,
+    /// Lines cancelled earlier (a buyer's request for some lines only); `items` holds the rest.
+    #[serde(default)]
+    pub lines_cancelled: Vec<LinesCancelled>,
+    /// Messages and feeds sent whose answer was lost: counted as sent, never repeated.
+    #[serde(default)]
+    pub outcomes_unknown: u32,
+    /// Alerts raised once per case (not repeated on every retry).
+    #[serde(default)]
+    pub alerts_raised: Vec<AlertKind>,
+    /// The final message, once it went out (accepted, or sent with its answer lost): it is never
+    /// sent twice, even when the case comes back from a buyer's request that went away.
+    #[serde(default)]
+    pub final_sent: Option<Notice>,
 }
 
 impl Case {
@@ -426,18 +532,32 @@ impl Case {
     ) -> Option<Case> {
         let ship_by = order.ship_by?;
         let final_notice_at = settings.final_notice_at(now, ship_by);
-        let state = if order.buyer_requested_cancel() {
+        let cancel_by = ship_by - settings.cancel_margin;
+        let requested = order.requested_lines();
+        let state = if !requested.is_empty() {
             CaseState::CancelDue {
                 plan: CancelPlan::BuyerCanceled {
                     request: BuyerRequest {
                         seen_at: now,
                         reason: order.buyer_cancel_reason().map(str::to_string),
                     },
+                    lines: requested.clone(),
                 },
                 not_before: now,
                 submitting: None,
                 attempts: 0,
                 resubmitted: false,
+                lookup: None,
+                last_feed: None,
+            }
+        } else if now >= settings.last_call(cancel_by) {
+            // Seen too late to ask: the final apology now (when sending is allowed), then the
+            // cancel.
+            CaseState::FinalNotice {
+                next_try: now,
+                sending: None,
+                attempts: 0,
+                last_failure: None,
             }
         } else {
             match settings.strategy {
@@ -456,6 +576,22 @@ impl Case {
                 },
             }
         };
+        let mut pending = vec![Pending::Publish {
+            event: DomainEvent::CaseOpened {
+                order_id: order.order_id.clone(),
+                reason: reason.describe(),
+            },
+        }];
+        if !requested.is_empty() {
+            pending.push(Pending::Publish {
+                event: DomainEvent::BuyerRequestedCancel {
+                    order_id: order.order_id.clone(),
+                },
+            });
+        }
+        if settings.zero_listing && matches!(reason, OpenReason::StockShort { .. }) {
+            pending.push(Pending::ZeroListing);
+        }
         Some(Case {
             order_id: order.order_id.clone(),
             marketplace_id: order.marketplace_id.clone(),
@@ -476,29 +612,65 @@ impl Case {
             requests_sent: 0,
             slots_used: Vec::new(),
             final_notice_at,
-            cancel_by: ship_by - settings.cancel_margin,
+            cancel_by,
             state,
+            pending,
+            lines_cancelled: Vec::new(),
+            outcomes_unknown: 0,
+            alerts_raised: Vec::new(),
+            final_sent: None,
         })
+    }
+
+    /// The latest time a cancel of this case may fall due (see [`Settings::last_call`]).
+    pub fn last_call(&self, settings: &Settings) -> Timestamp {
+        settings.last_call(self.cancel_by)
+    }
+
+    /// When asking ends and the final message is due: the final-notice time, never after the
+    /// last call (cases stored before the last call existed may hold a later one).
+    pub fn final_at(&self, settings: &Settings) -> Timestamp {
+        self.final_notice_at.min(self.last_call(settings))
     }
 
     /// When the case next needs a sweep, and which one. `None` for a case with nothing due
     /// (terminal, or waiting only for the buyer).
+    ///
+    /// Message work is due to message-resend, unless its sweep could come too late to leave the
+    /// cancel before the last call: then final-cancel takes the case (it sends the final message
+    /// itself). Work still owed from opening makes the case due at once.
     pub fn due(&self, settings: &Settings) -> Option<(DueKind, Timestamp)> {
+        let (kind, at) = self.state_due(settings)?;
+        let at = if self.pending.is_empty() {
+            at
+        } else {
+            at.min(self.opened_at)
+        };
+        Some((kind, at))
+    }
+
+    fn state_due(&self, settings: &Settings) -> Option<(DueKind, Timestamp)> {
         let claim_end = |c: &Claim| c.since + settings.claim_timeout;
+        let last_call = self.last_call(settings);
+        let message = |t: Timestamp| {
+            if t + settings.send_sweep + settings.sweep_margin > last_call {
+                (DueKind::Cancel, t.min(last_call))
+            } else {
+                (DueKind::Send, t)
+            }
+        };
         match &self.state {
             CaseState::Requesting {
                 sending: Some(c), ..
-            } => Some((DueKind::Send, claim_end(c))),
-            CaseState::Requesting { next_at, .. } => Some((
-                DueKind::Send,
-                next_at.map_or(self.final_notice_at, |t| t.min(self.final_notice_at)),
-            )),
+            } => Some(message(claim_end(c))),
+            CaseState::Requesting { next_at, .. } => {
+                let final_at = self.final_at(settings);
+                Some(message(next_at.map_or(final_at, |t| t.min(final_at))))
+            }
             CaseState::FinalNotice {
                 sending: Some(c), ..
-            } => Some((DueKind::Send, claim_end(c))),
-            CaseState::FinalNotice { next_try, .. } => {
-                Some((DueKind::Send, (*next_try).min(self.cancel_by)))
-            }
+            } => Some(message(claim_end(c))),
+            CaseState::FinalNotice { next_try, .. } => Some(message((*next_try).min(last_call))),
             CaseState::CancelDue {
                 submitting: Some(c),
                 not_before,

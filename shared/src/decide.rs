@@ -8,7 +8,8 @@
 use jiff::Timestamp;
 
 use crate::case::{
-    BuyerRequest, CancelPlan, CancelReason, Case, CaseState, Claim, CloseReason, Notice, Settings,
+    BuyerRequest, CancelPlan, CancelReason, Case, CaseState, Claim, CloseReason, LinesCancelled,
+    Notice, Settings, Strategy,
 };
 use crate::events::{AlertKind, DomainEvent};
 use crate::order::{OrderStatus, OrderView};
@@ -29,8 +30,18 @@ pub enum MessageOutcome {
     Accepted,
     /// The preflight did not offer the action, or Amazon refused it for this order (403).
     Unavailable,
-    /// Anything else (5xx, throttling that did not clear, network): try again later.
+    /// Anything else before Amazon got the message (throttling that did not clear, the
+    /// network before sending, the preflight or locale read failing): try again later.
     Failed { detail: String },
+    /// The message was sent but Amazon's answer was lost (5xx, timeout after sending): it may
+    /// have reached the buyer. Counted as sent (against the cap and the slot), never repeated.
+    Unknown { detail: String },
+    /// Amazon refused the call for the seller's authorisation (no Buyer Communication role,
+    /// a revoked authorisation): an alert; tried again later.
+    NotAuthorized { detail: String },
+    /// The text can never be sent (it breaks Amazon's message rules even after repair, or
+    /// Amazon answered 400 to it): recorded once, not retried.
+    Invalid { detail: String },
 }
 
 /// What a cancel feed's processing report says about this case's order.
@@ -58,8 +69,13 @@ pub enum Input {
     },
     /// Amazon accepted the cancel feed (202) with this id.
     CancelSubmitted { feed_id: String },
-    /// The cancel feed could not be submitted.
+    /// The cancel feed could not be submitted (nothing reached Amazon).
     CancelSubmitFailed { detail: String },
+    /// The cancel feed was sent but Amazon's answer was lost: it may exist.
+    CancelSubmitUnknown { detail: String },
+    /// The lookup of Amazon's feed list after an unknown submission: the feed that carries this
+    /// order's cancel, if one was found.
+    CancelFeedFound { feed_id: Option<String> },
     /// What the feed's status and report say about this order.
     FeedResult {
         feed_id: String,
@@ -76,8 +92,15 @@ pub enum Effect {
     SendRequest { n: u32 },
     /// Send the final apology (preflight first; answer with `MessageResult`).
     SendFinalNotice,
-    /// Submit the cancel (answer with `CancelSubmitted` or `CancelSubmitFailed`).
-    SubmitCancel { reason: CancelReason },
+    /// Submit the cancel of these order lines (answer with `CancelSubmitted`,
+    /// `CancelSubmitFailed` or `CancelSubmitUnknown`).
+    SubmitCancel {
+        reason: CancelReason,
+        order_item_ids: Vec<String>,
+    },
+    /// Look in Amazon's list of cancel feeds created since `since` for one carrying this case's
+    /// cancel (answer with `CancelFeedFound`).
+    FindCancelFeed { since: Timestamp },
     /// Read the feed's status and report (answer with `FeedResult`).
     CheckFeed { feed_id: String },
     /// The cancel gave units back to the offer: set the case's stocked-out listings to 0 again.
@@ -150,6 +173,59 @@ fn closed(case: &Case, why: CloseReason, now: Timestamp, note: String) -> Decisi
     )
 }
 
+/// A cancel due now under `plan` (no submission yet).
+fn cancel_due(plan: CancelPlan, not_before: Timestamp) -> CaseState {
+    CaseState::CancelDue {
+        plan,
+        not_before,
+        submitting: None,
+        attempts: 0,
+        resubmitted: false,
+        lookup: None,
+        last_feed: None,
+    }
+}
+
+/// Raises `kind` once per case: the alert effect (if not raised before) and the case with the
+/// kind recorded.
+fn alert_once(case: &mut Case, kind: AlertKind, detail: String, effects: &mut Vec<Effect>) {
+    if !case.alerts_raised.contains(&kind) {
+        case.alerts_raised.push(kind);
+        effects.push(alert(case, kind, detail));
+    }
+}
+
+/// Back on the case's own path after a buyer's request went away or covered some lines only:
+/// asking (ask-buyer, before the final time) or the final message.
+fn resume(case: &Case, now: Timestamp, settings: &Settings) -> CaseState {
+    if let Some(notice) = &case.final_sent {
+        // The buyer has the final message already: the cancel follows, nothing more is sent.
+        return cancel_due(CancelPlan::after_notice(case.strategy, notice.clone()), now);
+    }
+    let final_at = case.final_at(settings);
+    if case.strategy == Strategy::AskBuyer && now < final_at {
+        let next = (case.requests_sent < settings.max_requests)
+            .then(|| settings.windows.next_slot(now, &case.slots_used, final_at))
+            .flatten();
+        CaseState::Requesting {
+            next_at: next,
+            sending: None,
+        }
+    } else {
+        let next_try = if case.strategy == Strategy::CancelFirst {
+            case.final_notice_at.max(now)
+        } else {
+            now
+        };
+        CaseState::FinalNotice {
+            next_try,
+            sending: None,
+            attempts: 0,
+            last_failure: None,
+        }
+    }
+}
+
 /// Decides what `input` at `now` does to `case` under `settings`.
 pub fn decide(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -> Decision {
     if case.state.is_terminal() {
@@ -169,21 +245,60 @@ pub fn decide(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -
                 submitting: Some(_),
                 attempts,
                 resubmitted,
+                last_feed,
                 ..
             } => Decision::to(
                 case,
                 CaseState::CancelDue {
                     plan: plan.clone(),
-                    not_before: now + settings.retry_after,
+                    not_before: (now + settings.retry_after).min(case.last_call(settings).max(now)),
                     submitting: None,
                     attempts: attempts + 1,
                     resubmitted: *resubmitted,
+                    lookup: None,
+                    last_feed: last_feed.clone(),
                 },
                 vec![],
                 format!("cancel submission failed ({detail}); retrying later"),
             ),
             _ => Decision::keep(case, "ignored: no cancel submission under way"),
         },
+        Input::CancelSubmitUnknown { detail } => match &case.state {
+            CaseState::CancelDue {
+                plan,
+                submitting: Some(claim),
+                attempts,
+                resubmitted,
+                last_feed,
+                lookup,
+                ..
+            } => {
+                let mut d = Decision::to(
+                    case,
+                    CaseState::CancelDue {
+                        plan: plan.clone(),
+                        // Give Amazon's feed list a moment to show the feed.
+                        not_before: (now + settings.retry_after)
+                            .min(case.last_call(settings).max(now)),
+                        submitting: None,
+                        attempts: attempts + 1,
+                        resubmitted: *resubmitted,
+                        // The earliest submission that may have reached Amazon.
+                        lookup: Some(lookup.map_or(claim.since, |l| l.min(claim.since))),
+                        last_feed: last_feed.clone(),
+                    },
+                    vec![],
+                    format!(
+                        "cancel feed sent but Amazon's answer was lost ({detail}); outcome unknown: \
+                         Amazon's feed list is checked before anything is submitted again"
+                    ),
+                );
+                d.case.outcomes_unknown += 1;
+                d
+            }
+            _ => Decision::keep(case, "ignored: no cancel submission under way"),
+        },
+        Input::CancelFeedFound { feed_id } => feed_found(case, feed_id.as_deref(), now),
         Input::FeedResult { feed_id, outcome } => {
             feed_result(case, feed_id, outcome, now, settings)
         }
@@ -192,6 +307,9 @@ pub fn decide(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -
             | CaseState::CancelDue {
                 submitting: Some(_),
                 ..
+            }
+            | CaseState::CancelDue {
+                lookup: Some(_), ..
             } => Decision::keep(
                 case,
                 "not withdrawn: the cancel is already on its way to Amazon",
@@ -216,6 +334,37 @@ fn message_claim(state: &CaseState) -> Option<Claim> {
     }
 }
 
+/// The feed that may already carry this case's cancel: the one awaited, or the last submitted.
+fn known_feed(state: &CaseState) -> Option<String> {
+    match state {
+        CaseState::CancelSubmitted { feed_id, .. } => Some(feed_id.clone()),
+        CaseState::CancelDue { last_feed, .. } => last_feed.clone(),
+        _ => None,
+    }
+}
+
+/// True when kenzen submitted, or may have submitted, a cancel for this case.
+fn kenzen_may_have_cancelled(state: &CaseState) -> bool {
+    match state {
+        CaseState::CancelSubmitted { .. } => true,
+        CaseState::CancelDue {
+            submitting,
+            lookup,
+            last_feed,
+            ..
+        } => submitting.is_some() || lookup.is_some() || last_feed.is_some(),
+        _ => false,
+    }
+}
+
+/// The plan of the cancel kenzen submitted (or may have), if any.
+fn submitted_plan(state: &CaseState) -> Option<&CancelPlan> {
+    match state {
+        CaseState::CancelSubmitted { plan, .. } | CaseState::CancelDue { plan, .. } => Some(plan),
+        _ => None,
+    }
+}
+
 fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Settings) -> Decision {
     if order.order_id != case.order_id {
         return Decision::keep(case, "ignored: order view is for another order");
@@ -229,49 +378,168 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
         );
     }
     if order.status == OrderStatus::Cancelled {
-        return match &case.state {
-            CaseState::CancelSubmitted { plan, feed_id, .. } => {
-                let reason = plan.reason();
-                let mut effects = vec![publish(DomainEvent::CaseClosed {
-                    order_id: case.order_id.clone(),
-                    outcome: format!("cancelled as {}", reason.as_feed()),
-                })];
-                if reason != CancelReason::NoInventory {
-                    effects.push(Effect::ZeroListings);
-                }
-                Decision::to(
-                    case,
-                    CaseState::Cancelled {
-                        reason,
-                        plan: plan.clone(),
-                        feed_id: feed_id.clone(),
-                        at: now,
-                    },
-                    effects,
-                    format!(
-                        "order shows cancelled; cancel as {} confirmed",
-                        reason.as_feed()
-                    ),
-                )
+        let by = order.cancelled_by().map(str::to_string);
+        let by_seller = by
+            .as_deref()
+            .is_none_or(|b| b == "MERCHANT" || b == "SELLER");
+        // A submitted cancel seen done is kenzen's; so is a seller-side cancel while a
+        // submission of kenzen's may have reached Amazon (lost answer, crash, resubmission).
+        let ours = matches!(case.state, CaseState::CancelSubmitted { .. })
+            || (kenzen_may_have_cancelled(&case.state) && by_seller);
+        if ours && let Some(plan) = submitted_plan(&case.state) {
+            // kenzen's own cancel (perhaps from a feed whose answer was lost or not recorded).
+            let reason = plan.reason();
+            let feed_id = known_feed(&case.state).unwrap_or_else(|| "unknown".into());
+            let mut effects = vec![publish(DomainEvent::CaseClosed {
+                order_id: case.order_id.clone(),
+                outcome: format!("cancelled as {}", reason.as_feed()),
+            })];
+            if reason != CancelReason::NoInventory {
+                effects.push(Effect::ZeroListings);
             }
-            _ => {
-                let by = order.cancelled_by().map(str::to_string);
-                let note = format!(
-                    "order was cancelled elsewhere (by {}); case closed",
-                    by.as_deref().unwrap_or("unknown")
-                );
-                closed(case, CloseReason::CancelledElsewhere { by }, now, note)
-            }
-        };
+            return Decision::to(
+                case,
+                CaseState::Cancelled {
+                    reason,
+                    plan: plan.clone(),
+                    feed_id: feed_id.clone(),
+                    at: now,
+                },
+                effects,
+                format!(
+                    "order shows cancelled; kenzen's cancel as {} (feed {feed_id}) confirmed",
+                    reason.as_feed()
+                ),
+            );
+        }
+        let note = format!(
+            "order was cancelled elsewhere (by {}); case closed",
+            by.as_deref().unwrap_or("unknown")
+        );
+        return closed(case, CloseReason::CancelledElsewhere { by }, now, note);
     }
-    if !order.buyer_requested_cancel() {
+    // Lines kenzen cancelled while the rest of the order stays open.
+    if let CaseState::CancelSubmitted { plan, feed_id, .. } = &case.state {
+        let lines = plan.lines(case);
+        let partial = lines.len() < case.items.len();
+        if partial
+            && lines
+                .iter()
+                .all(|l| order.line(l).is_none_or(|ol| ol.cancelled_by.is_some()))
+        {
+            let reason = plan.reason();
+            let mut next = case.clone();
+            next.items.retain(|i| !lines.contains(&i.order_item_id));
+            next.lines_cancelled.push(LinesCancelled {
+                order_item_ids: lines.clone(),
+                reason,
+                feed_id: feed_id.clone(),
+                at: now,
+            });
+            next.state = resume(&next, now, settings);
+            let mut d = Decision {
+                note: format!(
+                    "lines {} cancelled as {} (feed {feed_id}); the other lines go on ({})",
+                    lines.join(", "),
+                    reason.as_feed(),
+                    next.state.name()
+                ),
+                case: next,
+                effects: vec![],
+            };
+            if reason != CancelReason::NoInventory {
+                d.effects.push(Effect::ZeroListings);
+            }
+            return d;
+        }
+    }
+    let open: Vec<&str> = case
+        .items
+        .iter()
+        .map(|i| i.order_item_id.as_str())
+        .collect();
+    let requested: Vec<String> = order
+        .requested_lines()
+        .into_iter()
+        .filter(|l| open.contains(&l.as_str()))
+        .collect();
+    if let CaseState::CancelDue {
+        plan: CancelPlan::BuyerCanceled { request, lines },
+        submitting: None,
+        lookup: None,
+        not_before,
+        attempts,
+        resubmitted,
+        last_feed,
+    } = &case.state
+    {
+        let planned = CancelPlan::BuyerCanceled {
+            request: request.clone(),
+            lines: lines.clone(),
+        }
+        .lines(case);
+        if requested.is_empty() {
+            // The request Amazon showed is gone: never BuyerCanceled without it.
+            let mut next = case.clone();
+            next.state = resume(&next, now, settings);
+            let mut effects = Vec::new();
+            alert_once(
+                &mut next,
+                AlertKind::BuyerRequestVanished,
+                "Amazon no longer shows the buyer's cancellation request; back to the deadline path"
+                    .into(),
+                &mut effects,
+            );
+            let state = next.state.name();
+            return Decision {
+                case: next,
+                effects,
+                note: format!(
+                    "Amazon no longer shows the buyer's cancellation request; no BuyerCanceled \
+                     without it: back to {state}"
+                ),
+            };
+        }
+        if requested != planned {
+            return Decision::to(
+                case,
+                CaseState::CancelDue {
+                    plan: CancelPlan::BuyerCanceled {
+                        request: request.clone(),
+                        lines: requested.clone(),
+                    },
+                    not_before: *not_before,
+                    submitting: None,
+                    attempts: *attempts,
+                    resubmitted: *resubmitted,
+                    lookup: None,
+                    last_feed: last_feed.clone(),
+                },
+                vec![],
+                format!(
+                    "the buyer's request now covers lines {}; the BuyerCanceled cancel covers \
+                     exactly those",
+                    requested.join(", ")
+                ),
+            );
+        }
+        return Decision::keep(case, "buyer's request seen; the cancel is already decided");
+    }
+    if requested.is_empty() {
         return Decision::keep(case, "order seen; nothing new");
     }
     let switch = match &case.state {
         CaseState::Requesting { .. } | CaseState::FinalNotice { .. } => true,
         CaseState::CancelDue {
-            plan, submitting, ..
-        } => !matches!(plan, CancelPlan::BuyerCanceled { .. }) && submitting.is_none(),
+            plan,
+            submitting,
+            lookup,
+            ..
+        } => {
+            !matches!(plan, CancelPlan::BuyerCanceled { .. })
+                && submitting.is_none()
+                && lookup.is_none()
+        }
         _ => false,
     };
     if !switch {
@@ -282,13 +550,15 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
     let not_before = message_claim(&case.state)
         .map_or(now, |c| c.since + settings.claim_timeout)
         .max(now);
-    let resubmitted = matches!(
-        case.state,
+    let (resubmitted, last_feed) = match &case.state {
         CaseState::CancelDue {
-            resubmitted: true,
+            resubmitted,
+            last_feed,
             ..
-        }
-    );
+        } => (*resubmitted, last_feed.clone()),
+        _ => (false, None),
+    };
+    let all = requested.len() == case.items.len();
     Decision::to(
         case,
         CaseState::CancelDue {
@@ -297,16 +567,28 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
                     seen_at: now,
                     reason: order.buyer_cancel_reason().map(str::to_string),
                 },
+                lines: requested.clone(),
             },
             not_before,
             submitting: None,
             attempts: 0,
             resubmitted,
+            lookup: None,
+            last_feed,
         },
         vec![publish(DomainEvent::BuyerRequestedCancel {
             order_id: case.order_id.clone(),
         })],
-        "Amazon shows the buyer's official cancellation request; cancelling as BuyerCanceled",
+        if all {
+            "Amazon shows the buyer's official cancellation request; cancelling as BuyerCanceled"
+                .to_string()
+        } else {
+            format!(
+                "Amazon shows the buyer's official cancellation request for lines {} only; \
+                 cancelling those as BuyerCanceled, the other lines stay on their path",
+                requested.join(", ")
+            )
+        },
     )
 }
 
@@ -319,8 +601,21 @@ fn final_notice_state(now: Timestamp) -> CaseState {
     }
 }
 
+/// The final message cannot go out before the last call: cancel without it, saying why.
+fn give_up_notice(case: &Case, why: String, now: Timestamp) -> Decision {
+    let plan = CancelPlan::after_notice(case.strategy, Notice::NotDelivered { why: why.clone() });
+    let reason = plan.reason().as_feed();
+    Decision::to(
+        case,
+        cancel_due(plan, now),
+        vec![alert(case, AlertKind::FinalNoticeNotDelivered, why.clone())],
+        format!("final notice not delivered ({why}); cancelling as {reason} before the deadline"),
+    )
+}
+
 fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
     let w = &settings.windows;
+    let last_call = case.last_call(settings);
     match &case.state {
         CaseState::Requesting { next_at, sending } => {
             if let Some(claim) = sending
@@ -328,7 +623,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
             {
                 return Decision::keep(case, "a request message is being sent");
             }
-            if now >= case.final_notice_at {
+            if now >= case.final_at(settings) {
                 let mut moved = case.clone();
                 moved.state = final_notice_state(now);
                 let mut d = due(&moved, now, settings);
@@ -336,29 +631,46 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                 return d;
             }
             let n = case.requests_sent + 1;
+            let final_at = case.final_at(settings);
             let stay = |next_at: Option<Timestamp>, note: String| {
                 Decision::to(
                     case,
                     CaseState::Requesting {
-                        next_at: next_at.filter(|t| *t < case.final_notice_at),
+                        next_at: next_at.filter(|t| *t < final_at),
                         sending: None,
                     },
                     vec![],
                     note,
                 )
             };
-            if sending.is_some() && w.is_quiet(now) {
-                return stay(
-                    Some(w.first_send_at(now)),
+            if let Some(claim) = sending {
+                // The run that claimed this message died before recording Amazon's answer: the
+                // message may have gone out. Count it as sent with an unknown outcome and never
+                // send it again in this slot.
+                let mut used = case.slots_used.clone();
+                let slot = w.slot_of(claim.since) as u8;
+                if !used.contains(&slot) {
+                    used.push(slot);
+                }
+                let next = (n < settings.max_requests)
+                    .then(|| w.next_slot(now.max(claim.since + settings.min_gap), &used, final_at))
+                    .flatten();
+                let mut d = stay(
+                    next,
                     format!(
-                        "request message {n}: earlier attempt never finished; retrying after quiet hours"
+                        "request message {n}: the run sending it never recorded Amazon's answer; \
+                         outcome unknown, counted as sent and not repeated"
                     ),
                 );
+                d.case.requests_sent = n;
+                d.case.slots_used = used;
+                d.case.outcomes_unknown += 1;
+                return d;
             }
             let Some(next_at) = next_at else {
                 return Decision::keep(case, "no request message is planned");
             };
-            if sending.is_none() && now < *next_at {
+            if now < *next_at {
                 return Decision::keep(case, "next request message not due yet");
             }
             if case.requests_sent >= settings.max_requests {
@@ -376,11 +688,6 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                     "quiet hours; request moved to the next send slot".into(),
                 );
             }
-            let note = if sending.is_some() {
-                format!("request message {n}: earlier attempt never finished; sending again")
-            } else {
-                format!("request message {n} due; sending")
-            };
             Decision::to(
                 case,
                 CaseState::Requesting {
@@ -388,7 +695,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                     sending: Some(Claim { since: now }),
                 },
                 vec![Effect::SendRequest { n }],
-                note,
+                format!("request message {n} due; sending"),
             )
         }
         CaseState::FinalNotice {
@@ -397,37 +704,64 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
             attempts,
             last_failure,
         } => {
-            if let Some(claim) = sending
-                && now < claim.since + settings.claim_timeout
-            {
-                return Decision::keep(case, "the final message is being sent");
-            }
-            if now >= case.cancel_by {
-                let why = last_failure.clone().unwrap_or_else(|| {
-                    "no open send window before the cancel deadline".to_string()
-                });
-                let plan = CancelPlan::after_notice(
-                    case.strategy,
-                    Notice::NotDelivered { why: why.clone() },
-                );
+            if let Some(claim) = sending {
+                if now < claim.since + settings.claim_timeout {
+                    return Decision::keep(case, "the final message is being sent");
+                }
+                // The run sending it died before recording Amazon's answer: it may have gone
+                // out. Never send it twice; the cancel follows.
+                let notice = Notice::OutcomeUnknown {
+                    at: claim.since,
+                    detail: "the run sending it never recorded Amazon's answer".into(),
+                };
+                let plan = CancelPlan::after_notice(case.strategy, notice.clone());
                 let reason = plan.reason().as_feed();
-                return Decision::to(
+                let not_before = match plan {
+                    CancelPlan::GeneralAdjustment { .. } => {
+                        (claim.since + settings.final_grace).min(last_call).max(now)
+                    }
+                    _ => now,
+                };
+                let mut d = Decision::to(
                     case,
-                    CaseState::CancelDue {
-                        plan,
-                        not_before: now,
-                        submitting: None,
-                        attempts: 0,
-                        resubmitted: false,
-                    },
-                    vec![alert(case, AlertKind::FinalNoticeNotDelivered, why.clone())],
+                    cancel_due(plan, not_before),
+                    vec![],
                     format!(
-                        "final notice not delivered ({why}); cancelling as {reason} before the deadline"
+                        "final message: the run sending it never recorded Amazon's answer; \
+                         outcome unknown, not sent again; cancel as {reason} follows"
                     ),
                 );
+                d.case.outcomes_unknown += 1;
+                d.case.final_sent = Some(notice);
+                return d;
             }
-            if w.is_quiet(now) {
-                let open = w.next_open(now);
+            let quiet = w.is_quiet(now);
+            if now >= last_call {
+                // Past the last call: one attempt at the apology when sending is allowed and
+                // none was made yet, then the cancel.
+                if *attempts == 0 && last_failure.is_none() && !quiet {
+                    return Decision::to(
+                        case,
+                        CaseState::FinalNotice {
+                            next_try: *next_try,
+                            sending: Some(Claim { since: now }),
+                            attempts: 0,
+                            last_failure: None,
+                        },
+                        vec![Effect::SendFinalNotice],
+                        "final message due at the cancel deadline; sending it once, the cancel follows",
+                    );
+                }
+                let why = last_failure.clone().unwrap_or_else(|| {
+                    format!(
+                        "quiet hours at the cancel deadline ({} local): no message may be sent",
+                        w.local_hhmm(now)
+                    )
+                });
+                return give_up_notice(case, why, now);
+            }
+            if quiet {
+                let open = w.next_open(now).min(last_call);
                 return Decision::to(
                     case,
                     CaseState::FinalNotice {
@@ -440,7 +774,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                     "quiet hours; final message waits for the morning",
                 );
             }
-            if sending.is_none() && now < *next_try {
+            if now < *next_try {
                 return Decision::keep(case, "final message not due yet");
             }
             Decision::to(
@@ -461,6 +795,8 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
             submitting,
             attempts,
             resubmitted,
+            lookup,
+            last_feed,
         } => {
             if now < *not_before {
                 return Decision::keep(case, "cancel not due yet");
@@ -470,11 +806,24 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
             {
                 return Decision::keep(case, "a cancel submission is under way");
             }
-            let note = if submitting.is_some() {
-                "earlier cancel submission never finished; submitting again"
-            } else {
-                "submitting cancel"
-            };
+            // A submission that may have reached Amazon (lost answer, or a run that died after
+            // claiming it) is looked up first, never blindly repeated.
+            if let Some(since) = lookup.or(submitting.map(|c| c.since)) {
+                return Decision::to(
+                    case,
+                    CaseState::CancelDue {
+                        plan: plan.clone(),
+                        not_before: *not_before,
+                        submitting: Some(Claim { since: now }),
+                        attempts: *attempts,
+                        resubmitted: *resubmitted,
+                        lookup: Some(since),
+                        last_feed: last_feed.clone(),
+                    },
+                    vec![Effect::FindCancelFeed { since }],
+                    "an earlier cancel submission may have reached Amazon; looking it up in Amazon's feed list",
+                );
+            }
             Decision::to(
                 case,
                 CaseState::CancelDue {
@@ -483,11 +832,14 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                     submitting: Some(Claim { since: now }),
                     attempts: *attempts,
                     resubmitted: *resubmitted,
+                    lookup: None,
+                    last_feed: last_feed.clone(),
                 },
                 vec![Effect::SubmitCancel {
                     reason: plan.reason(),
+                    order_item_ids: plan.lines(case),
                 }],
-                format!("{note} as {}", plan.reason().as_feed()),
+                format!("submitting cancel as {}", plan.reason().as_feed()),
             )
         }
         CaseState::CancelSubmitted {
@@ -507,6 +859,8 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                         submitting: None,
                         attempts: *attempts,
                         resubmitted: true,
+                        lookup: None,
+                        last_feed: Some(feed_id.clone()),
                     },
                     vec![alert(
                         case,
@@ -537,6 +891,64 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
     }
 }
 
+fn feed_found(case: &Case, feed_id: Option<&str>, now: Timestamp) -> Decision {
+    let CaseState::CancelDue {
+        plan,
+        submitting: Some(_),
+        lookup: Some(since),
+        attempts,
+        resubmitted,
+        last_feed,
+        not_before,
+    } = &case.state
+    else {
+        return Decision::keep(case, "ignored: no feed lookup under way");
+    };
+    match feed_id {
+        Some(id) => Decision::to(
+            case,
+            CaseState::CancelSubmitted {
+                plan: plan.clone(),
+                feed_id: id.to_string(),
+                submitted_at: *since,
+                check_at: now,
+                attempts: *attempts,
+                resubmitted: *resubmitted,
+            },
+            vec![publish(DomainEvent::CancelSubmitted {
+                order_id: case.order_id.clone(),
+                reason: plan.reason().as_feed().to_string(),
+                feed_id: id.to_string(),
+            })],
+            format!(
+                "Amazon's feed list shows feed {id} from the earlier submission; it carries this \
+                 cancel, so nothing is submitted again"
+            ),
+        ),
+        None => Decision::to(
+            case,
+            CaseState::CancelDue {
+                plan: plan.clone(),
+                not_before: *not_before,
+                submitting: Some(Claim { since: now }),
+                attempts: *attempts,
+                resubmitted: *resubmitted,
+                lookup: None,
+                last_feed: last_feed.clone(),
+            },
+            vec![Effect::SubmitCancel {
+                reason: plan.reason(),
+                order_item_ids: plan.lines(case),
+            }],
+            format!(
+                "Amazon's feed list shows no feed from the earlier submission; submitting the \
+                 cancel as {}",
+                plan.reason().as_feed()
+            ),
+        ),
+    }
+}
+
 fn request_result(
     case: &Case,
     n: u32,
@@ -555,16 +967,24 @@ fn request_result(
         return Decision::keep(case, format!("ignored: answer for message {n} is stale"));
     }
     let w = &settings.windows;
+    let final_at = case.final_at(settings);
     match outcome {
-        MessageOutcome::Accepted => {
+        MessageOutcome::Accepted | MessageOutcome::Unknown { .. } => {
             let mut used = case.slots_used.clone();
             let slot = w.slot_of(now) as u8;
             if !used.contains(&slot) {
                 used.push(slot);
             }
             let next = (n < settings.max_requests)
-                .then(|| w.next_slot(now + settings.min_gap, &used, case.final_notice_at))
+                .then(|| w.next_slot(now + settings.min_gap, &used, final_at))
                 .flatten();
+            let note = match outcome {
+                MessageOutcome::Unknown { detail } => format!(
+                    "request message {n}: Amazon's answer was lost ({detail}); outcome unknown, \
+                     counted as sent and not repeated"
+                ),
+                _ => format!("request message {n} accepted by Amazon"),
+            };
             let mut d = Decision::to(
                 case,
                 CaseState::Requesting {
@@ -572,10 +992,13 @@ fn request_result(
                     sending: None,
                 },
                 vec![],
-                format!("request message {n} accepted by Amazon"),
+                note,
             );
             d.case.requests_sent = n;
             d.case.slots_used = used;
+            if matches!(outcome, MessageOutcome::Unknown { .. }) {
+                d.case.outcomes_unknown += 1;
+            }
             d
         }
         MessageOutcome::Unavailable => Decision::to(
@@ -587,17 +1010,40 @@ fn request_result(
             vec![],
             "messaging is not available for this order; no more requests",
         ),
-        MessageOutcome::Failed { detail } => Decision::to(
+        MessageOutcome::Invalid { detail } => Decision::to(
             case,
             CaseState::Requesting {
-                next_at: next_at
-                    .map(|_| w.next_open(now + settings.retry_after))
-                    .filter(|t| *t < case.final_notice_at),
+                next_at: None,
                 sending: None,
             },
             vec![],
-            format!("request message {n} failed ({detail}); retrying later"),
+            format!("request message {n} cannot be sent ({detail}); no more requests"),
         ),
+        MessageOutcome::Failed { detail } | MessageOutcome::NotAuthorized { detail } => {
+            let mut d = Decision::to(
+                case,
+                CaseState::Requesting {
+                    next_at: next_at
+                        .map(|_| w.next_open(now + settings.retry_after))
+                        .filter(|t| *t < final_at),
+                    sending: None,
+                },
+                vec![],
+                format!("request message {n} failed ({detail}); retrying later"),
+            );
+            if matches!(outcome, MessageOutcome::NotAuthorized { .. }) {
+                alert_once(
+                    &mut d.case,
+                    AlertKind::MessagingNotAuthorized,
+                    format!(
+                        "Amazon refused the message for the app's authorisation ({detail}); check \
+                         the Buyer Communication role"
+                    ),
+                    &mut d.effects,
+                );
+            }
+            d
+        }
     }
 }
 
@@ -615,49 +1061,85 @@ fn final_result(
     else {
         return Decision::keep(case, "ignored: no final message is being sent");
     };
-    match outcome {
-        MessageOutcome::Accepted => {
-            let plan = CancelPlan::after_notice(case.strategy, Notice::Delivered { at: now });
-            let not_before = match plan {
-                CancelPlan::GeneralAdjustment { .. } => {
-                    (now + settings.final_grace).min(case.cancel_by)
-                }
-                _ => now,
-            }
-            .max(now);
-            let reason = plan.reason().as_feed();
-            Decision::to(
-                case,
-                CaseState::CancelDue {
-                    plan,
-                    not_before,
-                    submitting: None,
-                    attempts: 0,
-                    resubmitted: false,
-                },
-                vec![],
-                format!("final message accepted by Amazon; cancel as {reason} follows"),
-            )
+    let last_call = case.last_call(settings);
+    let delivered = match outcome {
+        MessageOutcome::Accepted => Some(Notice::Delivered { at: now }),
+        MessageOutcome::Unknown { detail } => Some(Notice::OutcomeUnknown {
+            at: now,
+            detail: detail.clone(),
+        }),
+        _ => None,
+    };
+    if let Some(notice) = delivered {
+        let unknown = matches!(notice, Notice::OutcomeUnknown { .. });
+        let plan = CancelPlan::after_notice(case.strategy, notice.clone());
+        let not_before = match plan {
+            CancelPlan::GeneralAdjustment { .. } => (now + settings.final_grace).min(last_call),
+            _ => now,
         }
-        MessageOutcome::Unavailable | MessageOutcome::Failed { .. } => {
-            let why = match outcome {
-                MessageOutcome::Failed { detail } => format!("sending failed: {detail}"),
-                _ => "messaging is not available for this order".to_string(),
-            };
-            Decision::to(
-                case,
-                CaseState::FinalNotice {
-                    next_try: now + settings.retry_after,
-                    sending: None,
-                    attempts: attempts + 1,
-                    last_failure: Some(why.clone()),
-                },
-                vec![],
+        .max(now);
+        let reason = plan.reason().as_feed();
+        let mut d = Decision::to(
+            case,
+            cancel_due(plan, not_before),
+            vec![],
+            if unknown {
                 format!(
-                    "final message not delivered ({why}); trying again until the cancel deadline"
-                ),
-            )
+                    "final message sent but Amazon's answer was lost; outcome unknown, not sent \
+                     again; cancel as {reason} follows"
+                )
+            } else {
+                format!("final message accepted by Amazon; cancel as {reason} follows")
+            },
+        );
+        if unknown {
+            d.case.outcomes_unknown += 1;
         }
+        d.case.final_sent = Some(notice);
+        return d;
+    }
+    let (why, final_refusal) = match outcome {
+        MessageOutcome::Failed { detail } => (format!("sending failed: {detail}"), false),
+        MessageOutcome::NotAuthorized { detail } => (
+            format!("Amazon refused the app's authorisation for messaging: {detail}"),
+            false,
+        ),
+        MessageOutcome::Invalid { detail } => (format!("cannot be sent: {detail}"), true),
+        _ => (
+            "messaging is not available for this order".to_string(),
+            false,
+        ),
+    };
+    let mut effects = Vec::new();
+    let mut next = case.clone();
+    if let MessageOutcome::NotAuthorized { detail } = outcome {
+        alert_once(
+            &mut next,
+            AlertKind::MessagingNotAuthorized,
+            format!(
+                "Amazon refused the message for the app's authorisation ({detail}); check the \
+                 Buyer Communication role"
+            ),
+            &mut effects,
+        );
+    }
+    if final_refusal || now + settings.retry_after >= last_call {
+        let mut d = give_up_notice(&next, why, now);
+        d.effects.splice(0..0, effects);
+        return d;
+    }
+    next.state = CaseState::FinalNotice {
+        next_try: (now + settings.retry_after).min(last_call),
+        sending: None,
+        attempts: attempts + 1,
+        last_failure: Some(why.clone()),
+    };
+    Decision {
+        case: next,
+        effects,
+        note: format!(
+            "final message not delivered ({why}); trying again until the cancel deadline"
+        ),
     }
 }
 
@@ -742,10 +1224,12 @@ fn feed_result(
             case,
             CaseState::CancelDue {
                 plan: plan.clone(),
-                not_before: (now + settings.retry_after).min(case.cancel_by.max(now)),
+                not_before: (now + settings.retry_after).min(case.last_call(settings).max(now)),
                 submitting: None,
                 attempts: *attempts,
                 resubmitted: *resubmitted,
+                lookup: None,
+                last_feed: Some(current.clone()),
             },
             vec![alert(
                 case,

@@ -49,6 +49,13 @@ pub enum AlertKind {
     DeadlineRisk,
     /// Amazon's feed report shows an error for this order's cancel.
     FeedError,
+    /// Amazon refused a Messaging API call for the seller's authorisation (no Buyer
+    /// Communication role, or a revoked authorisation): no message can go out until the seller
+    /// fixes it.
+    MessagingNotAuthorized,
+    /// Amazon showed the buyer's cancellation request and then no longer: the case went back to
+    /// the deadline path.
+    BuyerRequestVanished,
 }
 
 impl AlertKind {
@@ -57,6 +64,8 @@ impl AlertKind {
             Self::FinalNoticeNotDelivered => "FinalNoticeNotDelivered",
             Self::DeadlineRisk => "DeadlineRisk",
             Self::FeedError => "FeedError",
+            Self::MessagingNotAuthorized => "MessagingNotAuthorized",
+            Self::BuyerRequestVanished => "BuyerRequestVanished",
         }
     }
 }

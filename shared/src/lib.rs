@@ -30,7 +30,7 @@ pub mod policy;
 pub use assess::{Assessment, SkuInfo, assess};
 pub use case::{
     BuyerRequest, CancelPlan, CancelReason, Case, CaseItem, CaseState, Claim, CloseReason, DueKind,
-    Notice, OpenReason, ProfitFloor, Settings, Strategy,
+    LinesCancelled, Notice, OpenReason, Pending, ProfitFloor, Settings, Strategy,
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::{AlertKind, DetailType, DomainEvent};

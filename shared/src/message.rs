@@ -42,11 +42,12 @@ fn product_list(case: &Case) -> String {
         .collect();
     titles.dedup();
     if titles.is_empty() {
-        titles.push(
-            case.items
-                .first()
-                .map_or_else(String::new, |i| i.sku.to_string()),
-        );
+        // No usable title: the SKU, cleaned the same way (it may hold any character).
+        let sku = case
+            .items
+            .first()
+            .map_or_else(String::new, |i| clean_title(i.sku.as_str()));
+        titles.push(if sku.is_empty() { "-".into() } else { sku });
     }
     let more = titles.len().saturating_sub(MAX_TITLES);
     titles.truncate(MAX_TITLES);
@@ -212,6 +213,11 @@ mod tests {
                 })
                 .collect(),
             requests_sent: 0,
+            pending: vec![],
+            lines_cancelled: vec![],
+            outcomes_unknown: 0,
+            alerts_raised: vec![],
+            final_sent: None,
             state: CaseState::Requesting {
                 next_at: None,
                 sending: None,

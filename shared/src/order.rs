@@ -92,6 +92,20 @@ impl OrderView {
         self.lines.iter().any(|l| l.buyer_cancel_requested)
     }
 
+    /// The lines Amazon shows the buyer's official cancellation request for, in order.
+    pub fn requested_lines(&self) -> Vec<String> {
+        self.lines
+            .iter()
+            .filter(|l| l.buyer_cancel_requested)
+            .map(|l| l.order_item_id.clone())
+            .collect()
+    }
+
+    /// The line `order_item_id`, if the order has it.
+    pub fn line(&self, order_item_id: &str) -> Option<&OrderLine> {
+        self.lines.iter().find(|l| l.order_item_id == order_item_id)
+    }
+
     /// The buyer's stated reason for the request, if any line carries one.
     pub fn buyer_cancel_reason(&self) -> Option<&str> {
         self.lines

@@ -147,6 +147,12 @@ impl SendWindows {
     }
 
     /// True when `t` is in quiet hours (local time).
+    /// The local time of `t` as `HH:MM`, for notes.
+    pub fn local_hhmm(&self, t: Timestamp) -> String {
+        let (_, lt) = self.local(t);
+        format!("{:02}:{:02}", lt.hour, lt.minute)
+    }
+
     pub fn is_quiet(&self, t: Timestamp) -> bool {
         self.quiet_at(self.local(t).1)
     }

@@ -67,14 +67,17 @@ fn stock_short() -> OpenReason {
     }
 }
 
+/// A case as the service leaves it after opening: stored, its pending work done.
 fn open_case(strategy: Strategy, now: Timestamp, ship_by: Timestamp) -> Case {
-    Case::open(
+    let mut c = Case::open(
         &order_at(OrderStatus::Unshipped, false, None, ship_by),
         stock_short(),
         &settings(strategy),
         now,
     )
-    .unwrap()
+    .unwrap();
+    c.pending.clear();
+    c
 }
 
 fn new_case(now: Timestamp) -> Case {
@@ -87,6 +90,7 @@ fn buyer_plan(now: Timestamp) -> CancelPlan {
             seen_at: now,
             reason: None,
         },
+        lines: vec![],
     }
 }
 
@@ -151,6 +155,8 @@ fn states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
                 submitting: None,
                 attempts: 0,
                 resubmitted: false,
+                lookup: None,
+                last_feed: None,
             },
         ),
         (
@@ -163,6 +169,8 @@ fn states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
                 submitting: None,
                 attempts: 0,
                 resubmitted: false,
+                lookup: None,
+                last_feed: None,
             },
         ),
         (
@@ -173,6 +181,8 @@ fn states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
                 submitting: claim(5),
                 attempts: 0,
                 resubmitted: false,
+                lookup: None,
+                last_feed: None,
             },
         ),
         (
@@ -300,7 +310,8 @@ fn summary(before: &Case, d: &Decision) -> String {
         s.push_str(&match e {
             Effect::SendRequest { n } => format!(" +send{n}"),
             Effect::SendFinalNotice => " +sendfinal".to_string(),
-            Effect::SubmitCancel { reason } => format!(" +cancel:{}", reason.as_feed()),
+            Effect::SubmitCancel { reason, .. } => format!(" +cancel:{}", reason.as_feed()),
+            Effect::FindCancelFeed { .. } => " +find".to_string(),
             Effect::CheckFeed { .. } => " +check".to_string(),
             Effect::ZeroListings => " +zero".to_string(),
             Effect::Publish(ev) => format!(" +pub:{}", ev.detail_type()),
@@ -362,7 +373,7 @@ const EXPECTED: &[(&str, [&str; 16])] = &[
     (
         "req-stale",
         [
-            "Requesting +send1",
+            "Requesting",
             "=",
             BUYER,
             CLOSED,
@@ -433,7 +444,7 @@ const EXPECTED: &[(&str, [&str; 16])] = &[
         "cancel-due",
         [
             "CancelDue +cancel:BuyerCanceled",
-            "=",
+            "Requesting +pub:KenzenAlert",
             "=",
             CLOSED,
             CLOSED,
@@ -623,15 +634,17 @@ fn the_final_notice_time_leaves_quiet_hours_and_is_compressed_near_the_deadline(
         tokyo("2026-12-03 10:00"),
     );
     assert_eq!(c.final_notice_at, tokyo("2026-12-02 20:00"));
-    // Placed 10 h before ship-by: cancel by 7 h after placing; final notice at 3/5 of it.
+    // Placed 10 h before ship-by: cancel by 7 h after placing, last call (a cancel sweep and a
+    // margin before it) 15:45; final notice at 3/5 of the time to the last call.
     let c = open_case(
         Strategy::AskBuyer,
         tokyo("2026-12-01 09:00"),
         tokyo("2026-12-01 19:00"),
     );
     assert_eq!(c.cancel_by, tokyo("2026-12-01 16:00"));
-    assert_eq!(c.final_notice_at, tokyo("2026-12-01 13:12"));
-    assert!(c.final_notice_at < c.cancel_by);
+    assert_eq!(c.last_call(&s), tokyo("2026-12-01 15:45"));
+    assert_eq!(c.final_notice_at, tokyo("2026-12-01 13:03"));
+    assert!(c.final_notice_at < c.last_call(&s));
     s.validate().unwrap();
 }
 
@@ -659,7 +672,8 @@ fn with_no_buyer_request_the_final_apology_goes_first_then_general_adjustment() 
     assert_eq!(
         d.effects,
         vec![Effect::SubmitCancel {
-            reason: CancelReason::GeneralAdjustment
+            reason: CancelReason::GeneralAdjustment,
+            order_item_ids: vec!["11111111111111".into()],
         }]
     );
     // A buyer request between the final notice and the cancel wins.
@@ -705,7 +719,12 @@ fn when_messaging_stays_unavailable_the_cancel_still_goes_out_by_the_deadline_an
         assert!(now < c.ship_by, "never reached the cancel");
     }
     assert!(sends > 1, "kept trying");
-    assert!(now - mins(5) >= c.cancel_by);
+    // Given up at the last call, so the final-cancel sweep still submits before cancel-by.
+    let gave_up = now - mins(5);
+    assert!(
+        gave_up >= c.last_call(&s) - s.retry_after && gave_up < c.last_call(&s),
+        "gave up at {gave_up}"
+    );
     let CaseState::CancelDue { plan, .. } = &c.state else {
         unreachable!()
     };
@@ -733,7 +752,8 @@ fn cancel_first_apologises_then_cancels_as_no_inventory_and_sends_no_request() {
     assert_eq!(
         d.effects,
         vec![Effect::SubmitCancel {
-            reason: CancelReason::NoInventory
+            reason: CancelReason::NoInventory,
+            order_item_ids: vec!["11111111111111".into()],
         }]
     );
 }
@@ -777,7 +797,8 @@ fn an_order_that_already_shows_the_buyers_request_opens_straight_into_a_buyer_ca
     assert_eq!(
         d.effects,
         vec![Effect::SubmitCancel {
-            reason: CancelReason::BuyerCanceled
+            reason: CancelReason::BuyerCanceled,
+            order_item_ids: vec!["11111111111111".into()],
         }]
     );
 }
@@ -822,6 +843,12 @@ enum Outcome {
     Failed,
     /// The invocation crashed after performing the effect: no outcome comes back.
     Crash,
+    /// Amazon processed it, but the answer was lost.
+    Lost,
+    /// Refused for the seller's authorisation.
+    NotAuthorized,
+    /// The text breaks Amazon's rules.
+    Invalid,
 }
 
 fn world() -> impl proptest::strategy::Strategy<Value = World> {
@@ -837,16 +864,25 @@ fn world() -> impl proptest::strategy::Strategy<Value = World> {
 
 fn outcome() -> impl proptest::strategy::Strategy<Value = Outcome> {
     prop_oneof![
-        5 => Just(Outcome::Ok),
+        8 => Just(Outcome::Ok),
         1 => Just(Outcome::Refused),
-        2 => Just(Outcome::Failed),
+        3 => Just(Outcome::Failed),
         1 => Just(Outcome::Crash),
+        1 => Just(Outcome::Lost),
+        1 => Just(Outcome::NotAuthorized),
+        1 => Just(Outcome::Invalid),
     ]
 }
 
 #[derive(Default, Debug)]
 struct Log {
     buyer_request_seen: bool,
+    /// A final message was attempted (whatever Amazon answered).
+    final_attempted: bool,
+    /// The last view of the order showed the buyer's request.
+    request_showing: bool,
+    /// A feed Amazon may hold for this case that the case does not know of (lost or crashed).
+    unrecorded_feed: Option<String>,
     cancel_submitted: bool,
     final_accepted: bool,
     /// (message number, outcome was Ok (false) or Crash (true)): the buyer may have it.
@@ -867,9 +903,13 @@ fn run(
         now += mins(*advance);
         let input = match w {
             World::Tick => Input::Due,
-            World::SeenUnshipped => Input::OrderSeen(order(OrderStatus::Unshipped, false, None)),
+            World::SeenUnshipped => {
+                log.request_showing = false;
+                Input::OrderSeen(order(OrderStatus::Unshipped, false, None))
+            }
             World::SeenBuyerRequest => {
                 log.buyer_request_seen = true;
+                log.request_showing = true;
                 Input::OrderSeen(order(OrderStatus::Unshipped, true, None))
             }
             World::SeenShipped => Input::OrderSeen(order(OrderStatus::Shipped, false, None)),
@@ -880,7 +920,16 @@ fn run(
                 reason: "seller".into(),
             },
         };
+        // Like the service, a sweep re-reads the order right before acting (look before
+        // committing); the queue is taken from its end.
         let mut queue = vec![input];
+        if matches!(w, World::Tick) {
+            queue.push(Input::OrderSeen(order(
+                OrderStatus::Unshipped,
+                log.request_showing,
+                None,
+            )));
+        }
         while let Some(input) = queue.pop() {
             let before = case.clone();
             let d = decide(&case, &input, now, settings);
@@ -912,22 +961,31 @@ fn run(
                             log.violations
                                 .push("request after the final-notice time".into());
                         }
-                        if log
-                            .maybe_delivered
-                            .iter()
-                            .any(|(m, crash)| *m == n && !crash)
-                        {
-                            log.violations
-                                .push(format!("message {n} sent again after it was accepted"));
+                        if log.maybe_delivered.iter().any(|(m, _)| *m == n) {
+                            log.violations.push(format!(
+                                "message {n} sent again after it may have reached the buyer"
+                            ));
                         }
                         let outcome = match out {
                             Outcome::Ok => {
                                 log.maybe_delivered.push((n, false));
                                 MessageOutcome::Accepted
                             }
+                            Outcome::Lost => {
+                                log.maybe_delivered.push((n, true));
+                                MessageOutcome::Unknown {
+                                    detail: "HTTP 500 after sending".into(),
+                                }
+                            }
                             Outcome::Refused => MessageOutcome::Unavailable,
                             Outcome::Failed => MessageOutcome::Failed {
                                 detail: "503".into(),
+                            },
+                            Outcome::NotAuthorized => MessageOutcome::NotAuthorized {
+                                detail: "403".into(),
+                            },
+                            Outcome::Invalid => MessageOutcome::Invalid {
+                                detail: "400".into(),
                             },
                             Outcome::Crash => {
                                 log.maybe_delivered.push((n, true));
@@ -937,23 +995,52 @@ fn run(
                         queue.push(msg(MessageKind::Request(n), outcome));
                     }
                     Effect::SendFinalNotice => {
+                        log.final_attempted = true;
+                        if log.final_accepted {
+                            log.violations.push(
+                                "final message sent again after it may have reached the buyer"
+                                    .into(),
+                            );
+                        }
                         let outcome = match out {
                             Outcome::Ok => {
                                 log.final_accepted = true;
                                 MessageOutcome::Accepted
                             }
+                            Outcome::Lost => {
+                                log.final_accepted = true;
+                                MessageOutcome::Unknown {
+                                    detail: "HTTP 500 after sending".into(),
+                                }
+                            }
                             Outcome::Refused => MessageOutcome::Unavailable,
                             Outcome::Failed => MessageOutcome::Failed {
                                 detail: "503".into(),
                             },
-                            Outcome::Crash => continue,
+                            Outcome::NotAuthorized => MessageOutcome::NotAuthorized {
+                                detail: "403".into(),
+                            },
+                            Outcome::Invalid => MessageOutcome::Invalid {
+                                detail: "400".into(),
+                            },
+                            Outcome::Crash => {
+                                log.final_accepted = true;
+                                continue;
+                            }
                         };
                         queue.push(msg(MessageKind::FinalNotice, outcome));
                     }
-                    Effect::SubmitCancel { reason } => {
-                        if reason == CancelReason::BuyerCanceled && !log.buyer_request_seen {
-                            log.violations
-                                .push("BuyerCanceled without the buyer's request".into());
+                    Effect::SubmitCancel { reason, .. } => {
+                        if reason == CancelReason::BuyerCanceled && !log.request_showing {
+                            log.violations.push(
+                                "BuyerCanceled while Amazon does not show the buyer's request"
+                                    .into(),
+                            );
+                        }
+                        if let Some(f) = &log.unrecorded_feed {
+                            log.violations.push(format!(
+                                "cancel submitted again while feed {f} may already carry it"
+                            ));
                         }
                         if reason != CancelReason::BuyerCanceled && !log.final_accepted {
                             let excused = matches!(
@@ -966,7 +1053,9 @@ fn run(
                                     },
                                     ..
                                 }
-                            ) && now >= case.cancel_by;
+                            ) && (log.final_attempted
+                                || settings.windows.is_quiet(now)
+                                || now >= case.cancel_by);
                             if !excused {
                                 log.violations.push(format!(
                                     "{} cancel before the final message was accepted",
@@ -974,16 +1063,31 @@ fn run(
                                 ));
                             }
                         }
-                        log.cancel_submitted = true;
+                        // A submission that failed before reaching Amazon cancels nothing.
+                        log.cancel_submitted |= matches!(
+                            out,
+                            Outcome::Ok | Outcome::Refused | Outcome::Crash | Outcome::Lost
+                        );
+                        let feed_id = format!("F{}", now.as_second());
                         match out {
-                            Outcome::Crash => {}
-                            Outcome::Failed => queue.push(Input::CancelSubmitFailed {
-                                detail: "500".into(),
-                            }),
-                            _ => queue.push(Input::CancelSubmitted {
-                                feed_id: format!("F{}", now.as_second()),
-                            }),
+                            Outcome::Crash => log.unrecorded_feed = Some(feed_id),
+                            Outcome::Lost => {
+                                log.unrecorded_feed = Some(feed_id);
+                                queue.push(Input::CancelSubmitUnknown {
+                                    detail: "HTTP 500 after sending".into(),
+                                });
+                            }
+                            Outcome::Failed | Outcome::Invalid | Outcome::NotAuthorized => queue
+                                .push(Input::CancelSubmitFailed {
+                                    detail: "500".into(),
+                                }),
+                            _ => queue.push(Input::CancelSubmitted { feed_id }),
                         }
+                    }
+                    Effect::FindCancelFeed { .. } => {
+                        // Amazon's feed list shows the feed the lost or crashed submission made.
+                        let found = log.unrecorded_feed.take();
+                        queue.push(Input::CancelFeedFound { feed_id: found });
                     }
                     Effect::CheckFeed { feed_id } => {
                         let outcome = match out {
@@ -994,6 +1098,10 @@ fn run(
                             },
                         };
                         let ok = outcome == FeedOutcome::Succeeded;
+                        if matches!(outcome, FeedOutcome::Failed { .. }) {
+                            // Amazon's report says the cancel did not happen.
+                            log.cancel_submitted = false;
+                        }
                         queue.push(Input::FeedResult { feed_id, outcome });
                         if ok {
                             queue.insert(
@@ -1086,4 +1194,355 @@ proptest! {
             }
         }
     }
+}
+
+/// The answers and states the never-wrong rules added: unknown outcomes, authorisation
+/// refusals, texts that can never be sent, feed lookups, and a cancel whose submission may have
+/// reached Amazon.
+fn more_states(now: Timestamp) -> Vec<(&'static str, CaseState)> {
+    let claim = |m| {
+        Some(Claim {
+            since: now - mins(m),
+        })
+    };
+    vec![
+        (
+            "final-stale",
+            CaseState::FinalNotice {
+                next_try: now - mins(60),
+                sending: claim(60),
+                attempts: 0,
+                last_failure: None,
+            },
+        ),
+        (
+            "cancel-stale",
+            CaseState::CancelDue {
+                plan: CancelPlan::GeneralAdjustment {
+                    notice: Notice::Delivered { at: now - mins(90) },
+                },
+                not_before: now - mins(60),
+                submitting: claim(60),
+                attempts: 0,
+                resubmitted: false,
+                lookup: None,
+                last_feed: None,
+            },
+        ),
+        (
+            "cancel-lookup",
+            CaseState::CancelDue {
+                plan: CancelPlan::GeneralAdjustment {
+                    notice: Notice::Delivered { at: now - mins(90) },
+                },
+                not_before: now - mins(1),
+                submitting: claim(5),
+                attempts: 1,
+                resubmitted: false,
+                lookup: Some(now - mins(30)),
+                last_feed: None,
+            },
+        ),
+    ]
+}
+
+fn more_inputs() -> Vec<(&'static str, Input)> {
+    let d = || "x".to_string();
+    vec![
+        ("due", Input::Due),
+        (
+            "req-unknown",
+            msg(
+                MessageKind::Request(1),
+                MessageOutcome::Unknown { detail: d() },
+            ),
+        ),
+        (
+            "req-unauth",
+            msg(
+                MessageKind::Request(1),
+                MessageOutcome::NotAuthorized { detail: d() },
+            ),
+        ),
+        (
+            "req-invalid",
+            msg(
+                MessageKind::Request(1),
+                MessageOutcome::Invalid { detail: d() },
+            ),
+        ),
+        (
+            "final-unknown",
+            msg(
+                MessageKind::FinalNotice,
+                MessageOutcome::Unknown { detail: d() },
+            ),
+        ),
+        (
+            "final-unauth",
+            msg(
+                MessageKind::FinalNotice,
+                MessageOutcome::NotAuthorized { detail: d() },
+            ),
+        ),
+        (
+            "final-invalid",
+            msg(
+                MessageKind::FinalNotice,
+                MessageOutcome::Invalid { detail: d() },
+            ),
+        ),
+        ("submit-unknown", Input::CancelSubmitUnknown { detail: d() }),
+        (
+            "feed-found",
+            Input::CancelFeedFound {
+                feed_id: Some("F9".into()),
+            },
+        ),
+        ("feed-none", Input::CancelFeedFound { feed_id: None }),
+        (
+            "seen-cancelled-merchant",
+            Input::OrderSeen(order(OrderStatus::Cancelled, false, Some("MERCHANT"))),
+        ),
+        ("withdraw", Input::Withdraw { reason: "r".into() }),
+    ]
+}
+
+/// Rows: `states()` then `more_states()`; columns: `more_inputs()`.
+const MORE: &[(&str, [&str; 12])] = &[
+    (
+        "req-due",
+        [
+            "Requesting +send1",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "req-sending",
+        [
+            "=",
+            "Requesting",
+            "Requesting +pub:KenzenAlert",
+            "Requesting",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "req-stale",
+        [
+            "Requesting",
+            "Requesting",
+            "Requesting +pub:KenzenAlert",
+            "Requesting",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "req-idle",
+        [
+            "=", "=", "=", "=", "=", "=", "=", "=", "=", "=", CLOSED, CLOSED,
+        ],
+    ),
+    (
+        "final-due",
+        [
+            "FinalNotice +sendfinal",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "final-sending",
+        [
+            "=",
+            "=",
+            "=",
+            "=",
+            "CancelDue",
+            "FinalNotice +pub:KenzenAlert",
+            "CancelDue +pub:KenzenAlert",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "cancel-due",
+        [
+            "CancelDue +cancel:BuyerCanceled",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "cancel-due-ga",
+        [
+            "CancelDue +cancel:GeneralAdjustment",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "cancel-submitting",
+        [
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "CancelDue",
+            "=",
+            "=",
+            "Cancelled +pub:CaseClosed +zero",
+            "=",
+        ],
+    ),
+    (
+        "submitted",
+        [
+            "= +check",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "Cancelled +pub:CaseClosed +zero",
+            "=",
+        ],
+    ),
+    ("cancelled", ["="; 12]),
+    ("closed", ["="; 12]),
+    (
+        "final-stale",
+        [
+            "CancelDue",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            CLOSED,
+            CLOSED,
+        ],
+    ),
+    (
+        "cancel-stale",
+        [
+            "CancelDue +find",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "Cancelled +pub:CaseClosed +zero",
+            "=",
+        ],
+    ),
+    (
+        "cancel-lookup",
+        [
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "=",
+            "CancelSubmitted +pub:CancelSubmitted",
+            "CancelDue +cancel:GeneralAdjustment",
+            "Cancelled +pub:CaseClosed +zero",
+            "=",
+        ],
+    ),
+];
+
+#[test]
+fn the_never_wrong_answers_decide_as_the_table_says() {
+    let now = t0() + hours(1);
+    let settings = settings(Strategy::AskBuyer);
+    let mut all = states(now);
+    all.extend(more_states(now));
+    let inputs = more_inputs();
+    assert_eq!(all.len(), MORE.len());
+    let mut failures = Vec::new();
+    for ((sname, state), (ename, row)) in all.iter().zip(MORE) {
+        assert_eq!(sname, ename);
+        for ((iname, input), want) in inputs.iter().zip(row.iter()) {
+            let mut case = new_case(t0());
+            case.state = state.clone();
+            let got = summary(&case, &decide(&case, input, now, &settings));
+            if got != *want {
+                failures.push(format!("{sname} × {iname}: got {got:?}, want {want:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -26,8 +26,11 @@ pub struct RunReport {
     pub events_published: u32,
     /// Cancels Amazon accepted, by cancel reason.
     pub cancels_by_reason: BTreeMap<String, u32>,
-    /// Alerts raised, by kind (FinalNoticeNotDelivered, DeadlineRisk, FeedError).
+    /// Alerts raised, by kind (FinalNoticeNotDelivered, DeadlineRisk, FeedError, ...).
     pub alerts: BTreeMap<AlertKind, u32>,
+    /// Messages and cancel feeds sent whose answer was lost (or whose run died before recording
+    /// it): counted as sent, never repeated.
+    pub outcomes_unknown: u32,
     /// Cases skipped because another invocation changed them first.
     pub conflicts: u32,
     /// Per-case failures; the run went on with the other cases.
@@ -55,6 +58,7 @@ impl RunReport {
             messages_sent = self.messages_sent,
             cancels_submitted = self.cancels_submitted,
             cases_ended = self.cases_ended,
+            outcomes_unknown = self.outcomes_unknown,
             conflicts = self.conflicts,
             errors = self.errors.len(),
             "run finished"
@@ -92,6 +96,7 @@ pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> Option
     put("CancelsSubmitted".into(), report.cancels_submitted);
     put("CasesEnded".into(), report.cases_ended);
     put("CaseErrors".into(), report.errors.len() as u32);
+    put("OutcomesUnknown".into(), report.outcomes_unknown);
     for (reason, n) in &report.cancels_by_reason {
         put(format!("Cancels{reason}"), *n);
     }

@@ -396,6 +396,12 @@ fn order_json(config: &SimConfig, o: &SimOrder, included: &Included) -> Value {
                     "cancellationExecution".into(),
                     json!({"cancelledBy": by, "cancelReason": reason}),
                 );
+            } else if let Some(reason) = o.cancelled_items.get(&i.order_item_id) {
+                // A line the seller's feed cancelled while other lines stay open.
+                cancellation.insert(
+                    "cancellationExecution".into(),
+                    json!({"cancelledBy": "MERCHANT", "cancelReason": reason}),
+                );
             }
             if included.cancellation && !cancellation.is_empty() {
                 item["cancellation"] = Value::Object(cancellation);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use kenzen_core::{CancelPlan, Case, CaseState, DueKind, FeedOutcome, Input};
+use kenzen_core::{Case, CaseState, DueKind, FeedOutcome, Input};
 
 use super::{Deferred, Service, ServiceError, record_failure};
 use crate::ports::{
@@ -32,49 +32,53 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         for vc in self.store.due_cases(DueKind::Cancel, now).await? {
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
-            // Re-read the order right before cancelling: a ship or a cancel elsewhere ends the
-            // case instead, and a BuyerCanceled goes out only while Amazon shows the request.
+            // Re-read the order right before acting: a ship or a cancel elsewhere ends the
+            // case, a buyer's request turns it to BuyerCanceled, a request that went away turns
+            // it back. Then decide until nothing more is due now: a case taken at its last call
+            // gets its final message here, then its cancel.
             let step = async {
                 let order = self.market.get_order(&id).await?;
-                let buyer_request = order.buyer_requested_cancel();
-                let (vc, _) = self
+                let (mut vc, _) = self
                     .drive(vc, Input::OrderSeen(order), now, &mut *report)
                     .await?;
-                let buyer_plan = matches!(
-                    vc.value.state,
-                    CaseState::CancelDue {
-                        plan: CancelPlan::BuyerCanceled { .. },
-                        ..
+                for _ in 0..3 {
+                    if !vc.value.due(&self.settings).is_some_and(|(_, t)| t <= now) {
+                        break;
                     }
-                );
-                if buyer_plan && !buyer_request {
-                    return Ok::<_, ServiceError>(None);
+                    let version = vc.version;
+                    let (next, deferred) = self.drive(vc, Input::Due, now, &mut *report).await?;
+                    if let Some(c) = deferred.into_iter().find_map(|d| match d {
+                        Deferred::Cancel(c) => Some(c),
+                        Deferred::CheckFeed(_) => None,
+                    }) {
+                        return Ok::<_, ServiceError>(Some((next, c)));
+                    }
+                    if next.version == version {
+                        break;
+                    }
+                    vc = next;
                 }
-                let (vc, deferred) = self.drive(vc, Input::Due, now, &mut *report).await?;
-                Ok(deferred.into_iter().find_map(|d| match d {
-                    Deferred::Cancel(c) => Some((vc.clone(), c)),
-                    Deferred::CheckFeed(_) => None,
-                }))
+                Ok(None)
             };
             match step.await {
                 Ok(Some(claimed)) => batch.push(claimed),
-                Ok(None) => {
-                    if let Some(vc) = self.store.get_case(&id).await?
-                        && matches!(vc.value.state, CaseState::CancelDue { .. })
-                    {
-                        tracing::warn!(order_id = %id, "cancel due but the order no longer shows the buyer's request; not submitted");
-                    }
-                }
+                Ok(None) => {}
                 Err(e) => record_failure(report, &id, &e),
             }
         }
         if batch.is_empty() {
             return Ok(());
         }
+        // Each case's claim, saved above before this call, is the record that a submission
+        // may be under way: a run that dies here leaves it for the next run to look up.
         let requests: Vec<CancelRequest> = batch.iter().map(|(_, c)| c.clone()).collect();
         let result = self.market.submit_cancels(&requests).await;
-        if let Ok(feed_id) = &result {
-            self.store.put_cancel_batch(feed_id, &requests).await?;
+        if let Ok(feed_id) = &result
+            && let Err(e) = self.store.put_cancel_batch(feed_id, &requests).await
+        {
+            // The cases below still learn the feed id; the report is then read for them alone.
+            tracing::error!(feed_id = %feed_id, error = %e, "cancel batch not recorded");
+            report.errors.push(format!("cancel batch {feed_id}: {e}"));
         }
         for (vc, req) in batch {
             let id = vc.value.order_id.clone();
@@ -82,9 +86,10 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 Ok(feed_id) => {
                     report.cancels_submitted += 1;
                     let note = format!(
-                        "cancel feed {feed_id} accepted by Amazon ({} orders, reason {})",
+                        "cancel feed {feed_id} accepted by Amazon ({} orders, reason {}, lines {})",
                         requests.len(),
-                        req.reason.as_feed()
+                        req.reason.as_feed(),
+                        req.order_item_ids.join(", ")
                     );
                     if let Err(e) = self
                         .timeline(&vc.value, now, "feed", &note, None, Some("202".into()))
@@ -96,6 +101,12 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                         feed_id: feed_id.clone(),
                     }
                 }
+                Err(e) if e.outcome_unknown() => {
+                    report.outcomes_unknown += 1;
+                    Input::CancelSubmitUnknown {
+                        detail: e.to_string(),
+                    }
+                }
                 Err(e) => Input::CancelSubmitFailed {
                     detail: e.to_string(),
                 },
@@ -105,7 +116,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
         }
         if let Err(e) = result {
-            tracing::error!(error = %e, "cancel feed not submitted; will retry");
+            tracing::error!(error = %e, "cancel feed not submitted (or its answer was lost)");
             report.errors.push(format!("cancel feed: {e}"));
         }
         Ok(())
@@ -165,14 +176,25 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                         },
                         Some(why.clone()),
                     ),
-                    CancelBatchStatus::Done { errors, .. } => match errors.get(&id) {
-                        Some(err) => (
+                    CancelBatchStatus::Done {
+                        errors,
+                        unattributed,
+                    } => match (errors.get(&id), unattributed) {
+                        (Some(err), _) => (
                             FeedOutcome::Failed {
                                 detail: err.clone(),
                             },
                             Some(format!("report: error {err}")),
                         ),
-                        None => (
+                        // The report counts errors it ties to no order: it confirms nothing for
+                        // this one. The re-read below decides; the report's words go with it.
+                        (None, Some(why)) => (
+                            FeedOutcome::Failed {
+                                detail: format!("report does not confirm this order: {why}"),
+                            },
+                            Some(format!("report: {why}")),
+                        ),
+                        (None, None) => (
                             FeedOutcome::Succeeded,
                             Some("report: no error for this order".into()),
                         ),
@@ -190,16 +212,32 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                         )
                         .await?;
                     }
-                    let succeeded = outcome == FeedOutcome::Succeeded;
-                    let input = Input::FeedResult {
-                        feed_id: feed_id.clone(),
-                        outcome,
-                    };
-                    let (vc, _) = self.drive(vc, input, now, &mut *report).await?;
-                    if succeeded {
-                        let order = self.market.get_order(&id).await?;
-                        self.drive(vc, Input::OrderSeen(order), now, &mut *report)
-                            .await?;
+                    if matches!(outcome, FeedOutcome::Pending) {
+                        self.drive(
+                            vc,
+                            Input::FeedResult {
+                                feed_id: feed_id.clone(),
+                                outcome,
+                            },
+                            now,
+                            &mut *report,
+                        )
+                        .await?;
+                        return Ok::<_, ServiceError>(());
+                    }
+                    // Whatever the report says, the order is the truth: a cancel it shows is
+                    // confirmed (even when the report could not say so); only one it does not
+                    // show is submitted again.
+                    let order = self.market.get_order(&id).await?;
+                    let (vc, _) = self
+                        .drive(vc, Input::OrderSeen(order), now, &mut *report)
+                        .await?;
+                    if matches!(vc.value.state, CaseState::CancelSubmitted { .. }) {
+                        let input = Input::FeedResult {
+                            feed_id: feed_id.clone(),
+                            outcome,
+                        };
+                        self.drive(vc, input, now, &mut *report).await?;
                     }
                     Ok::<_, ServiceError>(())
                 };

@@ -2,10 +2,7 @@
 //! own commands (flag an order, withdraw a case). An order that cannot be filled gets a case.
 
 use jiff::{SignedDuration, Timestamp};
-use kenzen_core::{
-    Assessment, Case, CaseState, DomainEvent, DueKind, Input, OpenReason, OrderId, OrderView,
-    assess,
-};
+use kenzen_core::{Assessment, Case, CaseState, Input, OpenReason, OrderId, OrderView, assess};
 
 use super::{Service, ServiceError, record_failure};
 use crate::ports::{EventPublisher, Marketplace, Store};
@@ -31,8 +28,10 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
     }
 
-    /// Opens a case for `order`, records and announces it, stops the SKU selling, and sends the
-    /// first message if one is due now. A case that exists already is left alone.
+    /// Opens a case for `order` and records it; what opening owes (its events, the listing
+    /// change: decided by [`Case::open`]) is done at once and kept on the case until done. The
+    /// first message goes out at detection when one is due now (a case seen too late to ask
+    /// gets its final apology now, when sending is allowed). A case that exists is left alone.
     async fn open_case(
         &self,
         order: &OrderView,
@@ -63,10 +62,6 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             None,
         )
         .await?;
-        let mut events = vec![DomainEvent::CaseOpened {
-            order_id: case.order_id.clone(),
-            reason: why,
-        }];
         if matches!(case.state, CaseState::CancelDue { .. }) {
             self.timeline(
                 &case,
@@ -77,14 +72,14 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 None,
             )
             .await?;
-            events.push(DomainEvent::BuyerRequestedCancel {
-                order_id: case.order_id.clone(),
-            });
         }
-        self.publish(&events, report).await?;
-        self.zero_listings(&case, now).await;
-        if matches!(case.due(&self.settings), Some((DueKind::Send, t)) if t <= now) {
-            // The first message goes out at detection.
+        let vc = self.flush_pending(vc, now, report).await?;
+        // Message work due now is done at detection; a cancel is left to final-cancel.
+        let message_due = matches!(
+            vc.value.state,
+            CaseState::Requesting { .. } | CaseState::FinalNotice { .. }
+        ) && vc.value.due(&self.settings).is_some_and(|(_, t)| t <= now);
+        if message_due {
             self.drive(vc, Input::Due, now, report).await?;
         }
         Ok(())

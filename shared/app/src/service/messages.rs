@@ -5,7 +5,7 @@ use kenzen_core::message::{Language, check_text, final_text, request_text};
 use kenzen_core::{Case, DueKind, Input, MessageKind, MessageOutcome};
 
 use super::{Service, ServiceError, record_failure};
-use crate::ports::{EventPublisher, Marketplace, SendOutcome, Store};
+use crate::ports::{EventPublisher, MarketError, MarketErrorKind, Marketplace, SendOutcome, Store};
 use crate::report::RunReport;
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
@@ -75,11 +75,11 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                     "preflight: unexpectedProblem not offered for this order".into(),
                 );
             }
-            Err(e) => return Attempt::failed(None, format!("preflight failed: {e}"), &e),
+            Err(e) => return Attempt::from_error(None, format!("preflight failed: {e}"), &e),
         }
         let locale = match self.market.buyer_locale(id).await {
             Ok(locale) => locale,
-            Err(e) => return Attempt::failed(None, format!("getAttributes failed: {e}"), &e),
+            Err(e) => return Attempt::from_error(None, format!("getAttributes failed: {e}"), &e),
         };
         let lang = Language::from_locale(locale.as_deref());
         let text = match message {
@@ -87,7 +87,14 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             MessageKind::FinalNotice => final_text(case, lang),
         };
         if let Err(why) = check_text(&text) {
-            return Attempt::failed(Some(text), format!("not sent: {why}"), &why);
+            // The text is built from the order's own data: it will never pass. Not retried.
+            return Attempt {
+                outcome: MessageOutcome::Invalid {
+                    detail: why.to_string(),
+                },
+                text: Some(text),
+                answer: format!("not sent: {why}"),
+            };
         }
         match self.market.send_unexpected_problem(id, &text).await {
             Ok(SendOutcome::Accepted) => Attempt {
@@ -96,7 +103,14 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 answer: "201 accepted".into(),
             },
             Ok(SendOutcome::Refused(why)) => Attempt::unavailable(Some(text), why),
-            Err(e) => Attempt::failed(Some(text), e.to_string(), &e),
+            Err(e) if e.outcome_unknown() => Attempt {
+                outcome: MessageOutcome::Unknown {
+                    detail: e.to_string(),
+                },
+                text: Some(text),
+                answer: format!("outcome unknown (Amazon may have taken it): {e}"),
+            },
+            Err(e) => Attempt::from_error(Some(text), e.to_string(), &e),
         }
     }
 }
@@ -118,11 +132,21 @@ impl Attempt {
         }
     }
 
-    fn failed(text: Option<String>, answer: String, cause: &dyn std::fmt::Display) -> Self {
+    /// A failed call, told apart by what can be done about it: the seller's authorisation
+    /// (an alert), a request Amazon finds wrong (never retried), or anything that may pass later.
+    fn from_error(text: Option<String>, answer: String, e: &MarketError) -> Self {
+        let detail = e.to_string();
+        let outcome = match e.kind {
+            MarketErrorKind::NotAuthorized => MessageOutcome::NotAuthorized { detail },
+            MarketErrorKind::InvalidInput => MessageOutcome::Invalid { detail },
+            // Not a send (the preflight or a read): nothing reached the buyer.
+            MarketErrorKind::OutcomeUnknown
+            | MarketErrorKind::Transient
+            | MarketErrorKind::Refused
+            | MarketErrorKind::Unreadable => MessageOutcome::Failed { detail },
+        };
         Self {
-            outcome: MessageOutcome::Failed {
-                detail: cause.to_string(),
-            },
+            outcome,
             text,
             answer,
         }

@@ -22,13 +22,15 @@ use std::collections::VecDeque;
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_core::{
-    Case, DomainEvent, Effect, Input, MessageKind, MessageOutcome, OpenReason, Settings, decide,
+    Case, DomainEvent, Effect, Input, MessageKind, MessageOutcome, OpenReason, Pending, Settings,
+    decide,
 };
+use tokio::sync::Mutex;
 
 use crate::clock::Clock;
 use crate::ports::{
-    CancelRequest, EventPublisher, MarketError, Marketplace, PublishError, Store, StoreError,
-    TimelineEntry, Versioned,
+    CancelRequest, EventPublisher, FeedSummary, MarketError, Marketplace, PublishError, Store,
+    StoreError, TimelineEntry, Versioned,
 };
 use crate::report::RunReport;
 
@@ -93,6 +95,9 @@ pub struct Service<M, S, P> {
     initial_lookback: SignedDuration,
     reply_sweep_limit: usize,
     reply_sweep_every: SignedDuration,
+    /// Amazon's list of cancel feeds as read in this run (run time, since, feeds): one
+    /// `getFeeds` call serves every case of a lost batch (the operation allows one call in 45 s).
+    feed_list: Mutex<Option<(Timestamp, Timestamp, Vec<FeedSummary>)>>,
 }
 
 impl<M, S, P> Service<M, S, P> {
@@ -108,6 +113,7 @@ impl<M, S, P> Service<M, S, P> {
             initial_lookback: INITIAL_LOOKBACK,
             reply_sweep_limit: REPLY_SWEEP_LIMIT,
             reply_sweep_every: REPLY_SWEEP_EVERY,
+            feed_list: Mutex::new(None),
         }
     }
 
@@ -244,7 +250,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         now: Timestamp,
         report: &mut RunReport,
     ) -> Result<(Versioned<Case>, Vec<Deferred>), ServiceError> {
-        let mut case = vc;
+        let mut case = self.flush_pending(vc, now, report).await?;
         let mut deferred = Vec::new();
         let mut queue = VecDeque::from([input]);
         while let Some(input) = queue.pop_front() {
@@ -261,34 +267,34 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             self.publish(&events, report).await?;
             for effect in rest {
                 match effect {
-                    Effect::SendRequest { n } => {
-                        let message = MessageKind::Request(n);
+                    Effect::SendRequest { .. } | Effect::SendFinalNotice => {
+                        let message = match effect {
+                            Effect::SendRequest { n } => MessageKind::Request(n),
+                            _ => MessageKind::FinalNotice,
+                        };
                         let outcome = self.send_message(&case.value, message, now).await;
-                        if outcome == MessageOutcome::Accepted {
-                            report.messages_sent += 1;
-                        }
-                        queue.push_back(Input::MessageResult { message, outcome });
-                    }
-                    Effect::SendFinalNotice => {
-                        let message = MessageKind::FinalNotice;
-                        let outcome = self.send_message(&case.value, message, now).await;
-                        if outcome == MessageOutcome::Accepted {
-                            report.messages_sent += 1;
+                        match outcome {
+                            MessageOutcome::Accepted => report.messages_sent += 1,
+                            MessageOutcome::Unknown { .. } => {
+                                report.messages_sent += 1;
+                                report.outcomes_unknown += 1;
+                            }
+                            _ => {}
                         }
                         queue.push_back(Input::MessageResult { message, outcome });
                     }
                     Effect::ZeroListings => self.zero_listings(&case.value, now).await,
-                    Effect::SubmitCancel { reason } => {
-                        deferred.push(Deferred::Cancel(CancelRequest {
-                            order_id: case.value.order_id.clone(),
-                            order_item_ids: case
-                                .value
-                                .items
-                                .iter()
-                                .map(|i| i.order_item_id.clone())
-                                .collect(),
-                            reason,
-                        }))
+                    Effect::SubmitCancel {
+                        reason,
+                        order_item_ids,
+                    } => deferred.push(Deferred::Cancel(CancelRequest {
+                        order_id: case.value.order_id.clone(),
+                        order_item_ids,
+                        reason,
+                    })),
+                    Effect::FindCancelFeed { since } => {
+                        let feed_id = self.find_cancel_feed(&case.value, since, now).await?;
+                        queue.push_back(Input::CancelFeedFound { feed_id });
                     }
                     Effect::CheckFeed { feed_id } => deferred.push(Deferred::CheckFeed(feed_id)),
                     // Published above, before any other effect.
@@ -321,6 +327,76 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 "PRODUCT".into()
             }
         }
+    }
+
+    /// Does the work a case still owes since it was stored (its events, the listing change),
+    /// then saves it without them. A run that dies in between leaves the work on the case for
+    /// the next run: events may then go out twice (consumers treat them as hints), never not.
+    async fn flush_pending(
+        &self,
+        vc: Versioned<Case>,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<Versioned<Case>, ServiceError> {
+        if vc.value.pending.is_empty() {
+            return Ok(vc);
+        }
+        let mut events = Vec::new();
+        let mut zero = false;
+        for p in &vc.value.pending {
+            match p {
+                Pending::Publish { event } => events.push(event.clone()),
+                Pending::ZeroListing => zero = true,
+            }
+        }
+        self.publish(&events, report).await?;
+        if zero {
+            self.zero_listings(&vc.value, now).await;
+        }
+        let mut done = vc.value.clone();
+        done.pending.clear();
+        Ok(self
+            .store
+            .save_case(&done, vc.version, done.due(&self.settings))
+            .await?)
+    }
+
+    /// After a cancel submission whose outcome is unknown: the feed in Amazon's list that
+    /// carries this case's cancel, if any. A feed created since `since` that kenzen recorded for
+    /// this order, or that kenzen never recorded at all (the application's own feeds only are
+    /// listed), is taken to be it; a feed recorded for other orders only is not.
+    async fn find_cancel_feed(
+        &self,
+        case: &Case,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<String>, ServiceError> {
+        // Amazon's clock and ours may differ a little.
+        let since = since - SignedDuration::from_mins(2);
+        let feeds = {
+            let mut cache = self.feed_list.lock().await;
+            match cache.as_ref() {
+                Some((at, from, feeds)) if *at == now && *from <= since => feeds.clone(),
+                _ => {
+                    let feeds = self.market.recent_cancel_feeds(since).await?;
+                    *cache = Some((now, since, feeds.clone()));
+                    feeds
+                }
+            }
+        };
+        let mut candidates: Vec<&FeedSummary> =
+            feeds.iter().filter(|f| f.created >= since).collect();
+        candidates.sort_by_key(|f| f.created);
+        for f in candidates {
+            match self.store.cancel_batch(&f.feed_id).await? {
+                Some(requests) if requests.iter().any(|r| r.order_id == case.order_id) => {
+                    return Ok(Some(f.feed_id.clone()));
+                }
+                Some(_) => continue,
+                None => return Ok(Some(f.feed_id.clone())),
+            }
+        }
+        Ok(None)
     }
 
     /// Sets the listing quantity of the case's stocked-out SKU to 0 so it stops selling
