@@ -57,6 +57,8 @@ struct MarketState {
     feed_created: BTreeMap<String, Timestamp>,
     /// The time feeds are stamped with (see [`FakeMarket::set_now`]).
     now: Option<Timestamp>,
+    /// Feeds stay in the queue while set (see [`FakeMarket::hold_feeds`]).
+    held: bool,
     /// Feed id → where it stands.
     feeds: BTreeMap<String, CancelBatchStatus>,
     /// Feed id → the orders it cancels.
@@ -124,6 +126,11 @@ impl FakeMarket {
         lock(&self.state).unauthorized.push(op);
     }
 
+    /// While `held`, submitted feeds stay in Amazon's queue ([`Self::process_feeds`] does nothing).
+    pub fn hold_feeds(&self, held: bool) {
+        lock(&self.state).held = held;
+    }
+
     /// The time new feeds are stamped with (`getFeeds` lists them by it).
     pub fn set_now(&self, now: Timestamp) {
         lock(&self.state).now = Some(now);
@@ -133,6 +140,9 @@ impl FakeMarket {
     /// no error.
     pub fn process_feeds(&self, at: Timestamp) {
         let mut st = lock(&self.state);
+        if st.held {
+            return;
+        }
         let batches: Vec<(String, Vec<String>)> = st
             .feed_orders
             .iter()

@@ -105,6 +105,7 @@ impl World {
             }
             self.market().process_feeds(now);
             self.clock.set(now + SignedDuration::from_mins(5));
+            self.market().set_now(self.clock.now());
             minute += 5;
         }
     }
@@ -306,6 +307,139 @@ async fn without_messaging_the_cancel_still_comes_before_ship_by_and_the_case_sa
             .is_some_and(|a| a.contains("not offered"))),
         "the timeline says why no apology went out"
     );
+}
+
+#[tokio::test]
+async fn a_message_whose_answer_is_lost_counts_as_sent_and_is_never_sent_again() {
+    let w = World::new(Strategy::AskBuyer);
+    w.market().lose_answers("createUnexpectedProblem");
+    w.order_arrives(SignedDuration::from_hours(60));
+    w.run_for(SignedDuration::from_hours(60)).await;
+
+    let max = w.svc.settings().max_requests as usize;
+    let texts = w.market().messages_to(ORDER);
+    assert_eq!(
+        texts.len(),
+        max + 1,
+        "each request once, then the apology once"
+    );
+    assert_eq!(w.market().cancels_of(ORDER), ["GeneralAdjustment"]);
+    let case = w.svc.store().case(ORDER).unwrap();
+    assert_eq!(case.outcomes_unknown as usize, max + 1);
+    assert!(
+        w.svc.store().timeline_of(ORDER).iter().any(|e| e
+            .answer
+            .as_deref()
+            .is_some_and(|a| a.contains("outcome unknown"))),
+        "the timeline says the outcome is unknown"
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_feed_whose_answer_is_lost_is_found_in_amazons_list_not_sent_twice() {
+    let w = World::new(Strategy::CancelFirst);
+    w.market().set_now(w.clock.now());
+    w.market().lose_answers("createFeed");
+    w.market().hold_feeds(true);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_mins(40)).await;
+
+    assert!(
+        w.market().calls().contains(&MarketCall::RecentCancelFeeds),
+        "Amazon's feed list was read"
+    );
+    match w.state() {
+        Some(CaseState::CancelSubmitted { feed_id, .. }) => assert_eq!(feed_id, "FEED-1"),
+        other => panic!("the lost feed was not adopted: {other:?}"),
+    }
+    w.market().recover();
+    w.market().hold_feeds(false);
+    w.run_for(SignedDuration::from_hours(1)).await;
+    assert_eq!(
+        w.market().cancels_of(ORDER),
+        ["NoInventory"],
+        "one feed only"
+    );
+    match w.state() {
+        Some(CaseState::Cancelled { feed_id, .. }) => assert_eq!(feed_id, "FEED-1"),
+        other => panic!("not cancelled: {other:?}"),
+    }
+    assert_eq!(w.svc.store().case(ORDER).unwrap().outcomes_unknown, 1);
+}
+
+#[tokio::test]
+async fn missing_messaging_authorisation_is_alerted_once_and_the_case_still_ends_in_time() {
+    let w = World::new(Strategy::AskBuyer);
+    w.market()
+        .refuse_authorization("getMessagingActionsForOrder");
+    w.order_arrives(SignedDuration::from_hours(60));
+    let ship_by = w.clock.now() + SignedDuration::from_hours(60);
+    w.run_for(SignedDuration::from_hours(60)).await;
+
+    let alerts = w
+        .svc
+        .bus_events()
+        .into_iter()
+        .filter(|e| matches!(e, DomainEvent::Alert { alert, .. } if *alert == kenzen_core::AlertKind::MessagingNotAuthorized))
+        .count();
+    assert_eq!(alerts, 1, "one alert, not one per retry");
+    assert!(w.market().messages_to(ORDER).is_empty());
+    match w.state() {
+        Some(CaseState::Cancelled { at, plan, .. }) => {
+            assert!(at < ship_by);
+            assert!(matches!(
+                plan,
+                kenzen_core::CancelPlan::GeneralAdjustment {
+                    notice: kenzen_core::Notice::NotDelivered { .. }
+                }
+            ));
+        }
+        other => panic!("not cancelled: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn work_owed_on_opening_survives_a_failed_publish_and_is_done_by_the_next_run() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.events().set_down(true);
+    let report = w.svc.check_new_orders().await.unwrap();
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    let case = w.svc.store().case(ORDER).expect("the case is stored");
+    assert!(!case.pending.is_empty(), "the events are still owed");
+    w.svc.events().set_down(false);
+    w.run_for(SignedDuration::from_mins(30)).await;
+
+    let case = w.svc.store().case(ORDER).unwrap();
+    assert!(case.pending.is_empty());
+    assert!(
+        w.svc
+            .bus_events()
+            .iter()
+            .any(|e| matches!(e, DomainEvent::CaseOpened { .. }))
+    );
+    assert!(
+        w.market()
+            .calls()
+            .iter()
+            .any(|c| matches!(c, MarketCall::SetListingQuantity(sku, 0, _) if sku == "CUP"))
+    );
+}
+
+#[tokio::test]
+async fn an_order_seen_two_hours_before_ship_by_gets_the_apology_first_then_the_cancel() {
+    let w = World::new(Strategy::AskBuyer);
+    // 10:00 in Tokyo; ship-by noon: past the cancel margin already.
+    w.order_arrives(SignedDuration::from_hours(2));
+    w.run_for(SignedDuration::from_mins(30)).await;
+
+    assert_eq!(
+        w.market().messages_to(ORDER).len(),
+        1,
+        "the apology, no request"
+    );
+    assert_eq!(w.market().cancels_of(ORDER), ["GeneralAdjustment"]);
+    assert!(w.first(is_message).unwrap() < w.first(is_cancel).unwrap());
 }
 
 /// Reads the recording bus through the service.
