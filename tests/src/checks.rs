@@ -5,7 +5,7 @@
 //! kenzen are whether an order had a case, when that case ended, and whether the case says its
 //! final notice could not be delivered (the one allowed exception).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use kenzen_core::SendWindows;
@@ -25,6 +25,8 @@ pub struct OrderFacts {
     pub notice_excused: bool,
     /// The latest time the first cancel may be submitted (ship-by minus the cancel margin).
     pub cancel_by: Option<Timestamp>,
+    /// How many lines the order has (a cancel of fewer lines leaves the order open).
+    pub lines: usize,
 }
 
 /// Settings the checks need.
@@ -71,7 +73,9 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
     let mut buyer_request: BTreeMap<String, String> = BTreeMap::new();
     // The items each showing request covers (`None`: every item).
     let mut request_items: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+    // When each order's cancel covered all its lines, and when its first cancel went.
     let mut cancel_sent: BTreeMap<String, String> = BTreeMap::new();
+    let mut first_cancel: BTreeMap<String, String> = BTreeMap::new();
     let mut ended_elsewhere: BTreeMap<String, String> = BTreeMap::new();
     let mut messages: BTreeMap<String, u32> = BTreeMap::new();
     let mut final_message: BTreeMap<String, String> = BTreeMap::new();
@@ -89,6 +93,15 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
         .iter()
         .map(|o| (o.order_id.as_str(), o.notice_excused))
         .collect();
+    let lines: BTreeMap<&str, usize> = limits
+        .orders
+        .iter()
+        .map(|o| (o.order_id.as_str(), o.lines.max(1)))
+        .collect();
+    // Items each order has had cancelled by kenzen's feeds so far.
+    let mut cancelled_items: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // The last time kenzen asked Amazon's messaging about an order (any answer): an attempt.
+    let mut messaging_tried: BTreeMap<String, String> = BTreeMap::new();
     for line in log {
         let text = line.to_string();
         for f in &limits.forbidden {
@@ -133,6 +146,10 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
             }
             _ => {}
         }
+        if let Some(rest) = s(line, "path").strip_prefix("/messaging/v1/orders/") {
+            let id = rest.split('/').next().unwrap_or("");
+            messaging_tried.insert(id.to_string(), time.clone());
+        }
         // An upload Amazon refused (403: wrong content type or signature) cancels nothing.
         if s(line, "method") == "PUT"
             && s(line, "path").starts_with("/sim-docs/")
@@ -160,16 +177,35 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                         }
                     }
                 }
-                if (m.reason == "GeneralAdjustment" || m.reason == "NoInventory")
-                    && !final_message.contains_key(&m.order_id)
-                    && !excused.get(m.order_id.as_str()).copied().unwrap_or(false)
-                {
-                    broken.push(format!(
-                        "{}: {} cancel submitted at {time} before any final message was accepted",
-                        m.order_id, m.reason
-                    ));
+                // A seller-initiated cancel needs the final apology first; without it, the case
+                // must say why, and an attempt must show in the log unless it was quiet hours.
+                let quiet = limits
+                    .windows
+                    .as_ref()
+                    .is_some_and(|w| time.parse::<Timestamp>().is_ok_and(|t| w.is_quiet(t)));
+                let seller_initiated = m
+                    .items
+                    .iter()
+                    .any(|(_, r)| r == "GeneralAdjustment" || r == "NoInventory")
+                    || m.reason == "GeneralAdjustment"
+                    || m.reason == "NoInventory";
+                if seller_initiated && !final_message.contains_key(&m.order_id) {
+                    let said_why = excused.get(m.order_id.as_str()).copied().unwrap_or(false);
+                    let tried = messaging_tried.contains_key(&m.order_id);
+                    if !said_why {
+                        broken.push(format!(
+                            "{}: {} cancel submitted at {time} before any final message was accepted",
+                            m.order_id, m.reason
+                        ));
+                    } else if !tried && !quiet {
+                        broken.push(format!(
+                            "{}: {} cancel submitted at {time} without an apology attempt, though \
+                             sending was allowed",
+                            m.order_id, m.reason
+                        ));
+                    }
                 }
-                if !cancel_sent.contains_key(&m.order_id)
+                if !first_cancel.contains_key(&m.order_id)
                     && let (Some(by), Ok(t)) = (
                         cancel_by.get(m.order_id.as_str()),
                         time.parse::<Timestamp>(),
@@ -181,7 +217,17 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                         m.order_id
                     ));
                 }
-                cancel_sent.entry(m.order_id).or_insert(time.clone());
+                // The order counts as cancelled once its feeds covered every line (a message
+                // without items cancels the whole order).
+                let done = cancelled_items.entry(m.order_id.clone()).or_default();
+                done.extend(m.items.iter().map(|(i, _)| i.clone()));
+                let n = lines.get(m.order_id.as_str()).copied().unwrap_or(1);
+                if m.items.is_empty() || done.len() >= n {
+                    cancel_sent
+                        .entry(m.order_id.clone())
+                        .or_insert(time.clone());
+                }
+                first_cancel.entry(m.order_id).or_insert(time.clone());
             }
             continue;
         }
@@ -243,7 +289,19 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                 .and_then(|b| b.get("text"))
                 .and_then(Value::as_str);
             if body.is_some_and(kenzen_core::message::is_final_text) {
-                if let Some(at) = buyer_request.get(id) {
+                // An apology is wrong after a request that covers every line still open.
+                let open_lines = lines.get(id).copied().unwrap_or(1);
+                let covered = match request_items.get(id) {
+                    Some(Some(items)) => {
+                        let mut c: BTreeSet<&String> = items.iter().collect();
+                        if let Some(done) = cancelled_items.get(id) {
+                            c.extend(done.iter());
+                        }
+                        c.len() >= open_lines
+                    }
+                    _ => true,
+                };
+                if covered && let Some(at) = buyer_request.get(id) {
                     broken.push(format!(
                         "{id}: final apology at {time} after the buyer's request at {at}"
                     ));
@@ -355,6 +413,7 @@ mod tests {
             ended_at: None,
             notice_excused: false,
             cancel_by: None,
+            lines: 1,
         }];
         let broken = check(&log, &l);
         let want = [
@@ -421,6 +480,7 @@ mod tests {
             ended_at: None,
             notice_excused: false,
             cancel_by: Some("2026-12-02T21:00:00Z".parse().unwrap()),
+            lines: 1,
         }];
         let log = vec![
             json!({"time": "2026-12-01T02:00:00Z", "actor": "buyer", "action": "requestCancellation", "orderId": "A"}),

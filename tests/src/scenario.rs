@@ -872,6 +872,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             cancel_by: Some(
                 (o.ship_by - settings.cancel_margin).max(o.placed + SignedDuration::from_hours(1)),
             ),
+            lines: o.items.len(),
         });
         orders.push(OrderResult {
             order_id: o.id.clone(),
@@ -900,6 +901,37 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
         end: sc.end,
     };
     let mut broken_rules = check(&log, &limits);
+    // Work owed when a case opens is never lost, even when the run dies right after storing
+    // it: a stocked-out SKU's listing is set to 0 and the case owes nothing at the end.
+    for o in &sc.orders {
+        let Some(case) = world.store().get_case(&o.id.parse()?).await? else {
+            continue;
+        };
+        if !case.value.pending.is_empty() {
+            broken_rules.push(format!(
+                "{}: the case still owes {:?} at the end of the run",
+                o.id, case.value.pending
+            ));
+        }
+        if let kenzen_core::OpenReason::StockShort { sku, .. } = &case.value.reason
+            && settings.zero_listing
+        {
+            let segment = kenzen_core::ids::encode_segment(sku);
+            let zeroed = log.iter().any(|l| {
+                l["method"] == "PATCH"
+                    && l["path"].as_str().is_some_and(|p| {
+                        p.starts_with("/listings/") && p.ends_with(&format!("/{segment}"))
+                    })
+                    && l["status"].as_u64().is_some_and(|st| st < 300)
+            });
+            if !zeroed {
+                broken_rules.push(format!(
+                    "{}: listing {sku} never set to 0 though the case is about its stock",
+                    o.id
+                ));
+            }
+        }
+    }
     // The intake path is part of the deployment: a notification the pipe could not put on the
     // bus is a broken deployment, not a kenzen decision.
     for f in &world.pipe_failures {
