@@ -472,6 +472,10 @@ impl Scenario {
     pub fn settings(&self, strategy: Strategy) -> Result<Settings> {
         let f = &self.settings;
         let mut s = Settings::new(strategy, &self.marketplace);
+        // The sweeps run at the template's cadence, as deployed.
+        let cadence = crate::harness::cadence()?;
+        s.send_sweep = SignedDuration::from_mins(cadence["MessageResend"]);
+        s.cancel_sweep = SignedDuration::from_mins(cadence["FinalCancel"]);
         if let Some(n) = f.max_requests {
             s.max_requests = n;
         }

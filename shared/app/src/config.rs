@@ -192,6 +192,25 @@ impl Config {
                 }
             };
         }
+        // The sweeps' cadence (set by the template from its schedule mapping): due times are
+        // placed so that each sweep still acts before its limit.
+        let minutes = |name: &'static str, default: SignedDuration| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|m| (1..=1440).contains(m))
+                .map(SignedDuration::from_mins)
+                .ok_or_else(|| {
+                    invalid(
+                        name,
+                        format!("{v:?} is not a whole number of minutes from 1 to 1440"),
+                    )
+                }),
+        };
+        settings.send_sweep = minutes("KENZEN_MESSAGE_RESEND_MINUTES", settings.send_sweep)?;
+        settings.cancel_sweep = minutes("KENZEN_FINAL_CANCEL_MINUTES", settings.cancel_sweep)?;
         settings
             .validate()
             .map_err(|why| invalid("KENZEN_QUIET_HOURS/KENZEN_SEND_SLOTS/margins", why))?;
