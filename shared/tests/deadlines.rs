@@ -483,3 +483,53 @@ fn opening_a_case_owes_its_events_and_the_listing_change_until_a_run_does_them()
     .unwrap();
     assert_eq!(case.pending.len(), 1);
 }
+
+#[test]
+fn a_case_stored_before_the_never_wrong_fields_existed_still_reads() {
+    let s = Settings::new(Strategy::AskBuyer, JP);
+    let opened = t0();
+    let mut case = Case::open(
+        &order(opened + SignedDuration::from_hours(60), 1, &[true]),
+        OpenReason::ManualFlag { reason: "t".into() },
+        &s,
+        opened,
+    )
+    .unwrap();
+    case.pending.clear();
+    let mut v = serde_json::to_value(&case).unwrap();
+    // The shape an earlier version stored: none of the fields added since.
+    let obj = v.as_object_mut().unwrap();
+    for f in [
+        "pending",
+        "lines_cancelled",
+        "outcomes_unknown",
+        "alerts_raised",
+        "final_sent",
+    ] {
+        assert!(obj.remove(f).is_some(), "{f}");
+    }
+    let state = obj.get_mut("state").unwrap().as_object_mut().unwrap();
+    state.remove("lookup").unwrap();
+    state.remove("last_feed").unwrap();
+    state
+        .get_mut("plan")
+        .unwrap()
+        .as_object_mut()
+        .unwrap()
+        .remove("lines")
+        .unwrap();
+    let old: Case = serde_json::from_value(v).unwrap();
+    let CaseState::CancelDue {
+        plan,
+        lookup,
+        last_feed,
+        ..
+    } = &old.state
+    else {
+        panic!("{:?}", old.state)
+    };
+    assert!(lookup.is_none() && last_feed.is_none());
+    // A plan without lines covers every line of the case.
+    assert_eq!(plan.lines(&old), vec!["item-0".to_string()]);
+    assert!(old.pending.is_empty() && old.final_sent.is_none());
+}
