@@ -42,7 +42,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                     .drive(vc, Input::OrderSeen(order), now, &mut *report)
                     .await?;
                 for _ in 0..3 {
-                    if !vc.value.due(&self.settings).is_some_and(|(_, t)| t <= now) {
+                    if vc.value.due(&self.settings).is_none_or(|(_, t)| t > now) {
                         break;
                     }
                     let version = vc.version;
