@@ -1,5 +1,10 @@
 //! kenzen's own thin Selling Partner API client (reqwest): LWA token cache, per-operation rate
-//! limits on the injected clock, retries on 429/5xx, and the operations kenzen needs.
+//! limits on the injected clock, retries, and the operations kenzen needs.
+//!
+//! Retries never repeat what Amazon may have acted on: a buyer message or a feed is sent again
+//! only after a 429 or a failure to connect; after a 5xx, a timeout or a lost connection its
+//! outcome is unknown ([`SpApiError::OutcomeUnknown`]). Reads and harmless writes are retried on
+//! those too. A refused access token is dropped and the call made once more with a new one.
 //!
 //! It implements the [`Marketplace`](crate::ports::Marketplace) port, mapping its own
 //! [`SpApiError`] onto the port's [`MarketError`] kinds. Hosts come from configuration only
@@ -776,12 +781,17 @@ impl SpApiClient {
 
     /// The cancel feeds this application created since `since` (`getFeeds`, every page,
     /// newest first as Amazon lists them). Amazon keeps feeds 90 days and refuses an older
-    /// `createdSince`, so an older `since` is read as 89 days ago.
+    /// `createdSince`, so an older `since` is read as 89 days ago; a `since` still to come
+    /// finds nothing and asks nothing.
     pub async fn recent_cancel_feeds(
         &self,
         since: Timestamp,
     ) -> Result<Vec<FeedSummary>, SpApiError> {
-        let oldest = self.clock.now() - SignedDuration::from_hours(89 * 24);
+        let now = self.clock.now();
+        if since > now {
+            return Ok(Vec::new());
+        }
+        let oldest = now - SignedDuration::from_hours(89 * 24);
         let mut query = vec![
             ("feedTypes", feed::FEED_TYPE.to_string()),
             ("marketplaceIds", self.cfg.marketplace_id.clone()),
