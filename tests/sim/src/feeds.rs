@@ -1,6 +1,7 @@
 //! Feeds API 2021-06-30 for the one feed kenzen sends, POST_ORDER_ACKNOWLEDGEMENT_DATA (order
 //! acknowledgements and cancellations): feed documents and their presigned URLs (`/sim-docs/…`,
-//! no token, as presigned URLs take none), creating a feed, and reading its status and report.
+//! no token, as presigned URLs take none), creating a feed, listing the feeds created
+//! (getFeeds, newest first, a page at a time), and reading a feed's status and report.
 //!
 //! An upload URL is signed for the content type given to createFeedDocument, as S3 signs it: a
 //! PUT with another Content-Type is refused with S3's 403. Feeds leave the queue after their
@@ -12,11 +13,12 @@
 //! nothing. `StatusCode` Failure cancels the items listed (the whole order when none are),
 //! Success cancels nothing; cancelled units go back to the offer unless the reason is
 //! NoInventory. The gzip report, in the configured charset, has a result line per failed
-//! message; `SimConfig::feed_outcome` can make a feed end otherwise.
+//! message (message 0 for an error of the whole document, as Amazon writes it);
+//! `SimConfig::feed_outcome` can make a feed end otherwise.
 //!
 //! It must not cancel anything a feed does not name, nor apply any part of a message in error.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -25,12 +27,12 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use quick_xml::events::Event;
 use serde_json::{Value, json};
 
-use crate::wire::{Answer, Now, Query, Raw, iso};
-use crate::world::{Feed, World};
+use crate::wire::{Answer, Now, Query, QueryNames, Raw, iso};
+use crate::world::{Feed, FeedQuery, World};
 use crate::{FeedOutcome, ReportCharset, Sim, SimConfig};
 
 /// The one feed type the simulator takes.
@@ -138,22 +140,173 @@ pub(crate) async fn get_feed(
     let Some(f) = w.feeds.get(&feed_id) else {
         return Answer::error(StatusCode::NOT_FOUND, "NotFound", "Feed not found.");
     };
+    Answer::ok(feed_json(&sim.config, f))
+}
+
+/// GET /feeds/2021-06-30/feeds: the feeds the application created that match the filters,
+/// newest first, a page at a time. As the model says: `feedTypes` or `nextToken` is required,
+/// and `nextToken` comes alone; `feedTypes` and `marketplaceIds` take 1 to 10 values,
+/// `processingStatuses` only the model's statuses, `pageSize` 1 to 100 (default 10); feeds
+/// are kept 90 days, so `createdSince` (default: 90 days ago) may be no older.
+pub(crate) async fn get_feeds(
+    State(sim): State<Arc<Sim>>,
+    Now(now): Now,
+    query: Query,
+    names: QueryNames,
+) -> Result<Answer, Answer> {
+    names.only(&[
+        "feedTypes",
+        "marketplaceIds",
+        "pageSize",
+        "processingStatuses",
+        "createdSince",
+        "createdUntil",
+        "nextToken",
+    ])?;
+    let q = &query.0;
+    let mut w = sim.world();
+    let mut page = match q.get("nextToken") {
+        Some(token) => {
+            if q.len() > 1 {
+                return Err(bad(
+                    "nextToken must be the only parameter when it is given.",
+                ));
+            }
+            w.feed_pages
+                .get(token)
+                .cloned()
+                .ok_or_else(|| bad("Invalid nextToken."))?
+        }
+        None => feed_query(q, now)?,
+    };
+    process_due(&sim, &mut w, now);
+    let mut matching: Vec<&Feed> = w
+        .feeds
+        .values()
+        .filter(|f| {
+            page.feed_types.iter().any(|t| t == FEED_TYPE)
+                && page
+                    .marketplaces
+                    .as_ref()
+                    .is_none_or(|m| m.contains(&sim.config.marketplace_id))
+                && page
+                    .statuses
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|s| s == f.status))
+                && f.created >= page.since
+                && f.created <= page.until
+                && f.created >= now - RETENTION
+        })
+        .collect();
+    let number = |id: &str| id.parse::<u64>().unwrap_or(u64::MAX);
+    matching.sort_by_key(|f| std::cmp::Reverse((f.created, number(&f.id))));
+    let feeds: Vec<Value> = matching
+        .iter()
+        .skip(page.offset)
+        .take(page.page_size)
+        .map(|f| feed_json(&sim.config, f))
+        .collect();
+    let more = matching.len() > page.offset + page.page_size;
+    let mut body = json!({ "feeds": feeds });
+    if more {
+        page.offset += page.page_size;
+        let token = format!("sim-feeds-next-{}", w.next_id());
+        w.feed_pages.insert(token.clone(), page);
+        body["nextToken"] = json!(token);
+    }
+    Ok(Answer::ok(body))
+}
+
+/// How long Amazon keeps feeds: getFeeds lists none older.
+const RETENTION: SignedDuration = SignedDuration::from_hours(90 * 24);
+
+/// The processing statuses of the model.
+const STATUSES: [&str; 5] = ["CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"];
+
+fn bad(message: &str) -> Answer {
+    Answer::error(StatusCode::BAD_REQUEST, "InvalidInput", message)
+}
+
+/// A first getFeeds page's query, checked as the model says.
+fn feed_query(q: &BTreeMap<String, String>, now: Timestamp) -> Result<FeedQuery, Answer> {
+    let list = |name: &str, max: usize| -> Result<Option<Vec<String>>, Answer> {
+        let Some(v) = q.get(name) else {
+            return Ok(None);
+        };
+        let values: Vec<String> = v.split(',').map(str::to_string).collect();
+        if values.iter().any(String::is_empty) || values.len() > max {
+            return Err(bad(&format!(
+                "{name} takes 1 to {max} comma-separated values."
+            )));
+        }
+        Ok(Some(values))
+    };
+    let feed_types =
+        list("feedTypes", 10)?.ok_or_else(|| bad("Either feedTypes or nextToken is required."))?;
+    let marketplaces = list("marketplaceIds", 10)?;
+    let statuses = list("processingStatuses", STATUSES.len())?;
+    if let Some(s) = statuses
+        .iter()
+        .flatten()
+        .find(|s| !STATUSES.contains(&s.as_str()))
+    {
+        return Err(bad(&format!("Invalid processingStatuses: {s}.")));
+    }
+    let page_size = match q.get("pageSize") {
+        None => 10,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| bad("pageSize must be an integer from 1 to 100."))?,
+    };
+    let time = |name: &str| -> Result<Option<Timestamp>, Answer> {
+        q.get(name)
+            .map(|v| {
+                v.parse::<Timestamp>()
+                    .map_err(|_| bad(&format!("{name} {v:?} is not an ISO 8601 date-time.")))
+            })
+            .transpose()
+    };
+    let since = time("createdSince")?.unwrap_or(now - RETENTION);
+    if since < now - RETENTION {
+        return Err(bad(
+            "createdSince cannot be more than 90 days in the past: feeds are kept 90 days.",
+        ));
+    }
+    let until = time("createdUntil")?.unwrap_or(now);
+    if until < since {
+        return Err(bad("createdUntil cannot be before createdSince."));
+    }
+    Ok(FeedQuery {
+        feed_types,
+        marketplaces,
+        statuses,
+        since,
+        until,
+        page_size,
+        offset: 0,
+    })
+}
+
+/// A feed as getFeed and getFeeds describe it.
+fn feed_json(config: &SimConfig, f: &Feed) -> Value {
     let mut body = json!({
         "feedId": f.id,
         "feedType": FEED_TYPE,
-        "marketplaceIds": [sim.config.marketplace_id],
+        "marketplaceIds": [config.marketplace_id],
         "createdTime": iso(f.created),
         "processingStatus": f.status,
     });
     if matches!(f.status, "DONE" | "FATAL") {
-        let ended = iso(ready_at(&sim.config, f));
+        let ended = iso(ready_at(config, f));
         body["processingStartTime"] = json!(ended);
         body["processingEndTime"] = json!(ended);
     }
     if let Some(d) = &f.result_document_id {
         body["resultFeedDocumentId"] = json!(d);
     }
-    Answer::ok(body)
+    body
 }
 
 /// GET /feeds/2021-06-30/documents/{feedDocumentId}
@@ -587,10 +740,12 @@ impl Report {
         if !self.summary_only {
             for b in &self.failed {
                 let (code, description) = b.problem.describe(japanese);
-                results.push_str("<Result>");
-                if let Some(m) = &b.message_id {
-                    results.push_str(&format!("<MessageID>{}</MessageID>", escape(m.as_str())));
-                }
+                // A whole-document error is reported for message 0, as Amazon does.
+                let message_id = b.message_id.as_deref().unwrap_or("0");
+                results.push_str(&format!(
+                    "<Result><MessageID>{}</MessageID>",
+                    escape(message_id)
+                ));
                 results.push_str(&format!(
                     "<ResultCode>Error</ResultCode><ResultMessageCode>{code}</ResultMessageCode>\
                      <ResultDescription>{}</ResultDescription>",
@@ -608,7 +763,9 @@ impl Report {
         let with_error = self.failed.len();
         let encoding = if japanese { "Windows-31J" } else { "UTF-8" };
         let report = format!(
-            "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<AmazonEnvelope><Header><DocumentVersion>1.02</DocumentVersion>\
+            "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<AmazonEnvelope \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xsi:noNamespaceSchemaLocation=\"amzn-envelope.xsd\"><Header><DocumentVersion>1.02</DocumentVersion>\
              <MerchantIdentifier>{}</MerchantIdentifier></Header><MessageType>ProcessingReport</MessageType>\
              <Message><MessageID>1</MessageID><ProcessingReport><DocumentTransactionID>{}</DocumentTransactionID>\
              <StatusCode>Complete</StatusCode><ProcessingSummary><MessagesProcessed>{}</MessagesProcessed>\

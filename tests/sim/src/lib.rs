@@ -22,8 +22,10 @@
 //! - `lwa`: the Login with Amazon token endpoint and the access tokens it has issued.
 //! - `orders`: Orders API, searchOrders and getOrder.
 //! - `messaging`: Messaging API, actions, attributes and unexpectedProblem; reading hours.
-//! - `feeds`: Feeds API, feed documents and their URLs, processing acknowledgement feeds.
-//! - `listings`: Listings Items API, patchListingsItem (the offer's fulfillment availability).
+//! - `feeds`: Feeds API, feed documents and their URLs, processing acknowledgement feeds,
+//!   listing them (getFeeds).
+//! - `listings`: Listings Items API, getListingsItem (summaries with the product type) and
+//!   patchListingsItem (the offer's fulfillment availability).
 //! - `notifications`: Notifications API, destinations and the ORDER_CHANGE subscription.
 
 mod faults;

@@ -1,6 +1,8 @@
-//! Listings Items API 2021-08-01: patchListingsItem, for the one attribute kenzen patches, the
-//! offer's fulfillment availability (`/attributes/fulfillment_availability`: quantity, handling
-//! time `lead_time_to_ship_max_days`, `restock_date`) on the merchant channel (`DEFAULT`).
+//! Listings Items API 2021-08-01: getListingsItem (summaries with each offer's product type,
+//! the fulfillment availability), and patchListingsItem, for the one attribute kenzen patches,
+//! the offer's fulfillment availability (`/attributes/fulfillment_availability`: quantity,
+//! handling time `lead_time_to_ship_max_days`, `restock_date`) on the merchant channel
+//! (`DEFAULT`).
 //!
 //! Checked as the model and Amazon's answers go. A request that cannot be parsed is a 400
 //! InvalidInput: a query parameter the operation does not take, a body without `productType`
@@ -10,7 +12,8 @@
 //! neither the offer's own (each offer has one, from the configuration) nor Amazon's generic
 //! `PRODUCT` (which Amazon takes for offer attributes such as this one), an entry without a
 //! channel code, a negative quantity. `mode=VALIDATION_PREVIEW` checks without changing the
-//! offer.
+//! offer. getListingsItem requires `marketplaceIds` and answers 404 for a SKU the seller has
+//! no listing for.
 //!
 //! `add` and `replace` set the whole attribute: what they leave out is dropped (a quantity
 //! patch without the handling time clears it, as Amazon documents); `merge` changes only the
@@ -24,7 +27,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::wire::{Answer, Query, QueryNames, Raw, percent_decode};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::wire::{Answer, Now, Query, QueryNames, Raw, iso, percent_decode};
 use crate::world::World;
 use crate::{Sim, SimConfig};
 
@@ -37,6 +42,7 @@ const CHANNEL: &str = "DEFAULT";
 /// PATCH /listings/2021-08-01/items/{sellerId}/{sku}
 pub(crate) async fn patch_listings_item(
     State(sim): State<Arc<Sim>>,
+    Now(now): Now,
     Raw([seller_id, sku]): Raw<2>,
     query: Query,
     names: QueryNames,
@@ -110,11 +116,134 @@ pub(crate) async fn patch_listings_item(
         for (op, entries) in ops {
             apply(&mut w, &sim.config, &sku, op, &entries);
         }
+        w.offer_updated.insert(sku.clone(), now);
         "ACCEPTED"
     };
     Ok(Answer::ok(json!({
         "sku": sku, "status": status, "submissionId": submission, "issues": issues
     })))
+}
+
+/// GET /listings/2021-08-01/items/{sellerId}/{sku}: the seller's listing, with the data sets
+/// `includedData` names (default `summaries`). A listing exists for every SKU an order names,
+/// every SKU with a configured product type, and every offer a patch set up; any other SKU is a
+/// 404.
+pub(crate) async fn get_listings_item(
+    State(sim): State<Arc<Sim>>,
+    Now(now): Now,
+    Raw([seller_id, sku]): Raw<2>,
+    query: Query,
+    names: QueryNames,
+) -> Result<Answer, Answer> {
+    names.only(&["marketplaceIds", "issueLocale", "includedData"])?;
+    let q = &query.0;
+    let mp = &sim.config.marketplace_id;
+    let Some(marketplaces) = q.get("marketplaceIds").filter(|m| !m.is_empty()) else {
+        return Err(bad("Missing required parameter: marketplaceIds."));
+    };
+    if !marketplaces.split(',').all(|id| id == mp) || seller_id != sim.config.seller_id {
+        return Err(bad("Invalid sellerId or marketplaceIds."));
+    }
+    let sets: Vec<&str> = q
+        .get("includedData")
+        .map_or_else(|| vec!["summaries"], |v| v.split(',').collect());
+    for set in &sets {
+        match *set {
+            "summaries" | "attributes" | "issues" | "fulfillmentAvailability" => {}
+            "offers" | "procurement" | "relationships" | "productTypes" => {
+                return Err(bad(&format!(
+                    "The simulator does not serve includedData {set}."
+                )));
+            }
+            _ => return Err(bad(&format!("Invalid includedData: {set}."))),
+        }
+    }
+    let sku = percent_decode(&sku);
+    let w = sim.world();
+    let Some(listing) = listing(&w, &sim.config, &sku, now) else {
+        return Err(Answer::error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            &format!("SKU '{sku}' not found in marketplace {mp}"),
+        ));
+    };
+    let quantity = w.offers.get(&sku).map(|q| (*q).max(0));
+    let mut body = json!({ "sku": sku });
+    if sets.contains(&"summaries") {
+        let status = if quantity == Some(0) {
+            json!(["DISCOVERABLE"])
+        } else {
+            json!(["BUYABLE", "DISCOVERABLE"])
+        };
+        let mut summary = json!({
+            "marketplaceId": mp,
+            "productType": product_type_of(&sim.config, &sku),
+            "conditionType": "new_new",
+            "status": status,
+            "createdDate": iso(listing.created),
+            "lastUpdatedDate": iso(listing.updated),
+        });
+        if let Some(asin) = listing.asin {
+            summary["asin"] = json!(asin);
+        }
+        if let Some(name) = listing.title {
+            summary["itemName"] = json!(name);
+        }
+        body["summaries"] = json!([summary]);
+    }
+    if sets.contains(&"attributes") {
+        let mut entry = attributes(&w, &sim.config, &sku);
+        if let Some(q) = quantity {
+            entry.insert("quantity".into(), json!(q));
+        }
+        entry.insert("marketplace_id".into(), json!(mp));
+        body["attributes"] = json!({ "fulfillment_availability": [entry] });
+    }
+    if sets.contains(&"issues") {
+        body["issues"] = json!([]);
+    }
+    if sets.contains(&"fulfillmentAvailability") {
+        let mut entry = json!({ "fulfillmentChannelCode": CHANNEL });
+        if let Some(q) = quantity {
+            entry["quantity"] = json!(q);
+        }
+        body["fulfillmentAvailability"] = json!([entry]);
+    }
+    Ok(Answer::ok(body))
+}
+
+/// What the simulator knows of a listing.
+struct Listing {
+    asin: Option<String>,
+    title: Option<String>,
+    created: Timestamp,
+    updated: Timestamp,
+}
+
+/// The listing of `sku` at `now`, if the seller has one: listed 30 days before its first order
+/// (or before `now`), last changed by its latest patch.
+fn listing(w: &World, config: &SimConfig, sku: &str, now: Timestamp) -> Option<Listing> {
+    let first = w
+        .orders
+        .values()
+        .filter(|o| o.created <= now)
+        .flat_map(|o| o.items.iter().map(move |i| (o.created, i)))
+        .filter(|(_, i)| i.sku == sku)
+        .min_by_key(|(created, _)| *created);
+    let known = first.is_some()
+        || config.product_types.contains_key(sku)
+        || w.offers.contains_key(sku)
+        || w.offer_attributes.contains_key(sku);
+    if !known {
+        return None;
+    }
+    let created = first.map_or(now, |(c, _)| c) - SignedDuration::from_hours(30 * 24);
+    Some(Listing {
+        asin: first.map(|(_, i)| i.asin.clone()),
+        title: first.map(|(_, i)| i.title.clone()),
+        created,
+        updated: w.offer_updated.get(sku).copied().unwrap_or(created),
+    })
 }
 
 impl Sim {

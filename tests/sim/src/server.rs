@@ -71,6 +71,10 @@ pub(crate) fn app(sim: Arc<Sim>) -> Router {
             op(s, Op::CreateFeed, post(feeds::create_feed)),
         )
         .route(
+            "/feeds/2021-06-30/feeds",
+            op(s, Op::GetFeeds, get(feeds::get_feeds)),
+        )
+        .route(
             "/feeds/2021-06-30/feeds/{feedId}",
             op(s, Op::GetFeed, get(feeds::get_feed)),
         )
@@ -85,6 +89,10 @@ pub(crate) fn app(sim: Arc<Sim>) -> Router {
                 Op::PatchListingsItem,
                 patch(listings::patch_listings_item),
             ),
+        )
+        .route(
+            "/listings/2021-08-01/items/{sellerId}/{sku}",
+            op(s, Op::GetListingsItem, get(listings::get_listings_item)),
         )
         .route(
             "/notifications/v1/destinations",

@@ -38,6 +38,10 @@ pub(crate) struct World {
     /// Each patched offer's fulfillment availability but its quantity (that is in `offers`),
     /// as listing patches left it; an offer never patched is as the configuration sets it.
     pub(crate) offer_attributes: BTreeMap<String, serde_json::Map<String, Value>>,
+    /// When a listing patch last changed each offer.
+    pub(crate) offer_updated: BTreeMap<String, Timestamp>,
+    /// The getFeeds queries whose next pages the `nextToken`s handed out stand for.
+    pub(crate) feed_pages: BTreeMap<String, FeedQuery>,
 }
 
 impl World {
@@ -122,4 +126,16 @@ pub(crate) struct Feed {
     pub(crate) document_id: String,
     pub(crate) status: &'static str,
     pub(crate) result_document_id: Option<String>,
+}
+
+/// A getFeeds query, and where its next page starts.
+#[derive(Debug, Clone)]
+pub(crate) struct FeedQuery {
+    pub(crate) feed_types: Vec<String>,
+    pub(crate) marketplaces: Option<Vec<String>>,
+    pub(crate) statuses: Option<Vec<String>>,
+    pub(crate) since: Timestamp,
+    pub(crate) until: Timestamp,
+    pub(crate) page_size: usize,
+    pub(crate) offset: usize,
 }

@@ -945,3 +945,124 @@ async fn replace_drops_the_handling_time_and_merge_keeps_it() {
     assert_eq!((status, body["status"].as_str()), (200, Some("VALID")));
     assert_eq!(api.sim.offer_quantity("CUP"), Some(1));
 }
+
+/// getListingsItem of `sku` with `query` after the marketplace (e.g. `&includedData=…`).
+async fn get_listing(api: &Api, sku: &str, query: &str) -> (u16, Value) {
+    let seller = &api.sim.config.seller_id;
+    api.get(&format!(
+        "/listings/2021-08-01/items/{seller}/{sku}?marketplaceIds={MP}{query}"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn get_listings_item_gives_each_listings_product_type_in_its_summary() {
+    let mut config = SimConfig::default();
+    config
+        .product_types
+        .insert("TEAPOT".into(), "KITCHEN".into());
+    let api = Api::start(config).await;
+    api.sim
+        .add_order(order("503-6000000-0000001", t0() - mins(60)));
+
+    let (status, body) = get_listing(&api, "CUP", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sku"], "CUP");
+    let s = &body["summaries"][0];
+    assert_eq!(s["marketplaceId"], MP);
+    assert_eq!(s["productType"], "HOME", "the default product type");
+    assert_eq!(s["asin"], "B0TEST0001");
+    assert_eq!(s["itemName"], "有田焼 湯呑み");
+    assert_eq!(s["conditionType"], "new_new");
+    assert_eq!(s["status"], json!(["BUYABLE", "DISCOVERABLE"]));
+    assert_eq!(
+        s["createdDate"], "2026-10-31T23:00:00Z",
+        "30 days before its order"
+    );
+    assert_eq!(s["lastUpdatedDate"], s["createdDate"]);
+    assert!(
+        body.get("attributes").is_none(),
+        "summaries only by default"
+    );
+
+    let (status, body) = get_listing(&api, "TEAPOT", "&includedData=summaries").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summaries"][0]["productType"], "KITCHEN");
+
+    // A SKU is a path segment, percent-encoded like any.
+    let answer = get_listing(&api, "NO%2FSUCH%20SKU", "").await;
+    assert_eq!(error_code(&answer), (404, "NOT_FOUND"));
+    let message = answer.1["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("NO/SUCH SKU"), "{message}");
+}
+
+#[tokio::test]
+async fn get_listings_item_takes_its_parameters_as_the_model_says() {
+    let api = Api::default().await;
+    api.sim
+        .add_order(order("503-6000000-0000002", t0() - mins(60)));
+    let seller = api.sim.config.seller_id.clone();
+    for path in [
+        format!("/listings/2021-08-01/items/{seller}/CUP"),
+        format!("/listings/2021-08-01/items/{seller}/CUP?marketplaceIds=ATVPDKIKX0DER"),
+        format!("/listings/2021-08-01/items/OTHERSELLER/CUP?marketplaceIds={MP}"),
+        format!("/listings/2021-08-01/items/{seller}/CUP?marketplaceIds={MP}&mode=x"),
+        format!(
+            "/listings/2021-08-01/items/{seller}/CUP?marketplaceIds={MP}&includedData=everything"
+        ),
+        format!("/listings/2021-08-01/items/{seller}/CUP?marketplaceIds={MP}&includedData=offers"),
+        format!("/listings/2021-08-01/items/{seller}/CUP?marketplaceIds={MP}&marketplaceIds={MP}"),
+    ] {
+        let answer = api.get(&path).await;
+        assert_eq!(
+            error_code(&answer),
+            (400, "InvalidInput"),
+            "{path}: {:?}",
+            answer.1
+        );
+    }
+    let (status, _) = get_listing(&api, "CUP", "&issueLocale=ja_JP&includedData=issues").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_merge_patch_shows_in_get_listings_item_with_the_handling_time_kept() {
+    let api = Api::default().await;
+    api.sim
+        .add_order(order("503-6000000-0000003", t0() - mins(60)));
+    let (_, body) = api
+        .patch_listing(
+            "CUP",
+            quantity_patch(
+                "HOME",
+                "merge",
+                json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0}),
+            ),
+        )
+        .await;
+    assert_eq!(body["status"], "ACCEPTED", "{body}");
+    let patched_at = api.clock.now();
+    let (status, body) = get_listing(
+        &api,
+        "CUP",
+        "&includedData=summaries,attributes,fulfillmentAvailability,issues",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let s = &body["summaries"][0];
+    assert_eq!(s["status"], json!(["DISCOVERABLE"]), "no longer buyable");
+    assert_eq!(
+        s["lastUpdatedDate"],
+        patched_at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    assert_eq!(
+        body["attributes"]["fulfillment_availability"][0],
+        json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0,
+               "lead_time_to_ship_max_days": 2, "marketplace_id": MP})
+    );
+    assert_eq!(
+        body["fulfillmentAvailability"],
+        json!([{"fulfillmentChannelCode": "DEFAULT", "quantity": 0}])
+    );
+    assert_eq!(body["issues"], json!([]));
+}

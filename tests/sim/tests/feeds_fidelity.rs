@@ -13,6 +13,7 @@ use kenzen_sim::{
 use serde_json::{Value, json};
 
 const XML: &str = "text/xml; charset=UTF-8";
+const MP: &str = "A1VC38T7YXB528";
 const ORDER: &str = "503-1000001-0000001";
 const OTHER: &str = "503-1000001-0000002";
 
@@ -416,7 +417,7 @@ async fn a_document_that_is_not_well_formed_xml_ends_the_feed_fatal_with_a_repor
             one(r[0], "ResultDescription").starts_with("XML Parsing Fatal Error"),
             "{what}: {report}"
         );
-        assert!(all(r[0], "MessageID").is_empty(), "{what}");
+        assert_eq!(one(r[0], "MessageID"), "0", "{what}: the whole document");
         assert!(all(r[0], "AmazonOrderID").is_empty(), "{what}");
         assert_eq!(env.status(ORDER), "UNSHIPPED", "{what}");
     }
@@ -450,7 +451,7 @@ async fn a_feed_naming_another_merchant_fails_as_a_whole_document_and_cancels_no
     let report = report.unwrap();
     let r = results(&report);
     assert_eq!(r.len(), 1, "{report}");
-    assert!(all(r[0], "MessageID").is_empty());
+    assert_eq!(one(r[0], "MessageID"), "0", "the whole document");
     assert!(all(r[0], "AmazonOrderID").is_empty());
     assert!(one(r[0], "ResultDescription").contains("MerchantIdentifier"));
     assert_eq!(counts(&report), (0, 0, 1));
@@ -510,7 +511,7 @@ async fn a_wrong_header_or_message_type_fails_the_whole_document() {
         let report = report.unwrap();
         let r = results(&report);
         assert_eq!(r.len(), 1, "{what}: {report}");
-        assert!(all(r[0], "MessageID").is_empty(), "{what}");
+        assert_eq!(one(r[0], "MessageID"), "0", "{what}: the whole document");
         assert!(
             one(r[0], "ResultDescription").contains(named),
             "{what}: {report}"
@@ -884,7 +885,7 @@ async fn a_feed_can_be_made_to_end_fatal_with_a_result_document_that_says_why() 
     let report = report.unwrap();
     let r = results(&report);
     assert_eq!(r.len(), 1);
-    assert!(all(r[0], "MessageID").is_empty());
+    assert_eq!(one(r[0], "MessageID"), "0", "the whole document");
     assert!(one(r[0], "ResultDescription").contains("internal error"));
     assert_eq!(env.status(OTHER), "UNSHIPPED");
 }
@@ -939,7 +940,7 @@ async fn a_whole_document_error_report_names_no_message_and_no_order_and_applies
     let report = report.unwrap();
     let r = results(&report);
     assert_eq!(r.len(), 1, "{report}");
-    assert!(all(r[0], "MessageID").is_empty());
+    assert_eq!(one(r[0], "MessageID"), "0", "the whole document");
     assert!(all(r[0], "AmazonOrderID").is_empty());
     assert!(one(r[0], "ResultDescription").starts_with("XML Parsing Fatal Error"));
     assert_eq!(env.status(OTHER), "UNSHIPPED");
@@ -1027,4 +1028,182 @@ async fn the_feed_kenzen_builds_is_read_as_right() {
     assert_eq!(feed["processingStatus"], "DONE");
     assert_eq!(counts(&report.unwrap()), (1, 1, 0));
     assert_eq!(env.status(ORDER), "CANCELLED");
+}
+
+/// getFeeds with `query` (after `?`).
+async fn list(env: &Env, query: &str) -> (u16, Value) {
+    env.call(
+        reqwest::Method::GET,
+        &format!("/feeds/2021-06-30/feeds?{query}"),
+        None,
+    )
+    .await
+}
+
+fn feed_ids(page: &Value) -> Vec<&str> {
+    page["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["feedId"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn get_feeds_lists_the_feeds_created_newest_first_a_page_at_a_time() {
+    let env = start(SimConfig::default()).await;
+    let cancel = feed(&[(OTHER, "Failure", &[("J1", "NoInventory")])]);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(env.submit(cancel.as_bytes()).await);
+        env.clock.advance(SignedDuration::from_secs(30));
+    }
+    ids.reverse();
+    let (status, page) = list(&env, "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(feed_ids(&page), ids, "newest first");
+    assert!(page.get("nextToken").is_none());
+    let first = &page["feeds"][2];
+    assert_eq!(first["feedType"], "POST_ORDER_ACKNOWLEDGEMENT_DATA");
+    assert_eq!(first["createdTime"], "2026-12-01T00:00:00Z");
+    assert_eq!(first["marketplaceIds"], json!([MP]));
+    assert_eq!(
+        first["processingStatus"], "IN_QUEUE",
+        "its three minutes are not over"
+    );
+
+    let (_, page) = list(
+        &env,
+        &format!("feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&marketplaceIds={MP}&pageSize=2"),
+    )
+    .await;
+    assert_eq!(feed_ids(&page), ids[..2]);
+    let token = page["nextToken"].as_str().unwrap().to_string();
+    let (status, page) = list(&env, &format!("nextToken={token}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(feed_ids(&page), ids[2..]);
+    assert!(page.get("nextToken").is_none());
+
+    // Filters: by creation time and by status, once the first feed is processed.
+    let (_, page) = list(
+        &env,
+        "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&createdSince=2026-12-01T00:00:15Z",
+    )
+    .await;
+    assert_eq!(feed_ids(&page), ids[..2]);
+    let (_, page) = list(
+        &env,
+        "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&createdUntil=2026-12-01T00:00:15Z",
+    )
+    .await;
+    assert_eq!(feed_ids(&page), ids[2..]);
+    env.clock.set("2026-12-01T00:03:10Z".parse().unwrap());
+    let (_, page) = list(
+        &env,
+        "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&processingStatuses=DONE,FATAL",
+    )
+    .await;
+    assert_eq!(feed_ids(&page), ids[2..]);
+    assert!(page["feeds"][0]["resultFeedDocumentId"].is_string());
+    let (_, page) = list(&env, "feedTypes=POST_PRODUCT_DATA").await;
+    assert_eq!(page, json!({"feeds": []}), "no feed of another type");
+    let (_, page) = list(
+        &env,
+        "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&marketplaceIds=ATVPDKIKX0DER",
+    )
+    .await;
+    assert_eq!(page, json!({"feeds": []}), "none in another marketplace");
+}
+
+#[tokio::test]
+async fn get_feeds_takes_its_parameters_as_the_model_says() {
+    let env = start(SimConfig::default()).await;
+    let bad = [
+        ("", "feedTypes or nextToken is required"),
+        (&format!("marketplaceIds={MP}"), "feedTypes or nextToken"),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&nextToken=x",
+            "the only parameter",
+        ),
+        ("nextToken=not-a-token", "Invalid nextToken"),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&pageSize=0",
+            "pageSize",
+        ),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&pageSize=101",
+            "pageSize",
+        ),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&pageSize=ten",
+            "pageSize",
+        ),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&processingStatuses=LOST",
+            "LOST",
+        ),
+        ("feedTypes=A,B,C,D,E,F,G,H,I,J,K", "1 to 10"),
+        ("feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA,", "1 to 10"),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&createdSince=2026-09-01T00:00:00Z",
+            "90 days",
+        ),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&createdSince=yesterday",
+            "ISO 8601",
+        ),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&createdSince=2026-11-30T00:00:00Z&createdUntil=2026-11-29T00:00:00Z",
+            "before createdSince",
+        ),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&feedIds=1",
+            "Unknown query parameter",
+        ),
+        (
+            "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&feedTypes=POST_PRODUCT_DATA",
+            "more than once",
+        ),
+    ];
+    for (query, why) in bad {
+        // One call per 45 s keeps within the rate.
+        env.clock.advance(SignedDuration::from_secs(46));
+        let (status, body) = list(&env, query).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["errors"][0]["code"], "InvalidInput", "{query}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{query}: {message}");
+    }
+    let (status, _) = list(
+        &env,
+        "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&createdSince=2026-09-03T00:00:00Z&pageSize=100",
+    )
+    .await;
+    assert_eq!(status, 200, "89 days back is within the 90");
+}
+
+#[tokio::test]
+async fn get_feeds_keeps_its_rate_of_one_call_per_45_seconds_after_a_burst_of_10() {
+    let env = start(SimConfig::default()).await;
+    for _ in 0..10 {
+        assert_eq!(
+            list(&env, "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA")
+                .await
+                .0,
+            200
+        );
+    }
+    assert_eq!(
+        list(&env, "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA")
+            .await
+            .0,
+        429
+    );
+    env.clock.advance(SignedDuration::from_secs(46));
+    assert_eq!(
+        list(&env, "feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA")
+            .await
+            .0,
+        200
+    );
 }

@@ -1,22 +1,74 @@
-//! kenzen's own SP-API client against the marketplace simulator: the LWA token cache, rates kept
-//! on virtual time, pagination, and clear errors for unexpected answers.
+//! kenzen's own SP-API client against the marketplace simulator: the LWA token cache and its
+//! failures, rates kept on virtual time, pagination, clear errors for unexpected answers, what
+//! is never sent twice, authorisation refused, every ending of a cancel feed, the feed lookup
+//! and the listing calls.
+//!
+//! The tests whose traffic follows Amazon's models start their simulator at `KENZEN_SIM_ADDR`
+//! and call through `KENZEN_SPAPI_ENDPOINT` when those are set: run them one at a time
+//! (`--test-threads=1`) with the contract proxy in front of that address, and the proxy checks
+//! every call against the models. The others inject answers no model allows, on purpose.
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
+use jiff::SignedDuration;
 use kenzen_app::adapters::spapi::{SpApiClient, SpApiConfig, SpApiError};
 use kenzen_app::clock::Clock;
+use kenzen_app::ports::{
+    CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
+};
+use kenzen_core::{CancelReason, OrderId};
 use kenzen_tests::harness::{World, WorldOptions};
-use kenzen_tests::sim::Buyer;
+use kenzen_tests::sim::{Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, SimConfig};
 use serde_json::json;
 
-use crate::{client, client_config, count_op, hours, mins, order, t0, world};
+use crate::{client, client_config, count_op, delivered_to, hours, mins, order, t0, world};
+
+/// A world on `sim`, its simulator at `KENZEN_SIM_ADDR` when set.
+async fn contract_world(sim: SimConfig) -> Result<World> {
+    let mut opts = WorldOptions::at(crate::START).from_env()?;
+    opts.sim = sim;
+    World::start(opts).await
+}
+
+/// A client calling through `KENZEN_SPAPI_ENDPOINT` (the contract proxy) when set.
+fn contract_client(w: &World) -> SpApiClient {
+    client(
+        w,
+        std::env::var("KENZEN_SPAPI_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty()),
+    )
+}
+
+fn oid(id: &str) -> OrderId {
+    id.parse().unwrap()
+}
+
+/// `share` of the calls to `op` fail on `side` with `status`.
+fn fault(op: &str, side: FaultSide, status: u16) -> FaultRate {
+    FaultRate {
+        side,
+        ..FaultRate::before(op, 1.0, status)
+    }
+}
+
+/// The cancel of `id`'s one line (as `order` builds it) for `reason`.
+fn cancel(id: &str, reason: CancelReason) -> CancelRequest {
+    CancelRequest {
+        order_id: oid(id),
+        order_item_ids: vec![format!("{}-item", id.replace('-', ""))],
+        reason,
+    }
+}
 
 #[tokio::test]
 async fn the_lwa_token_is_exchanged_once_and_renewed_only_near_expiry() -> Result<()> {
-    let w = world().await?;
+    let w = contract_world(SimConfig::default()).await?;
     let id = "503-0000007-0000001";
     w.sim
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
-    let c = client(&w, None);
+    let c = contract_client(&w);
     for _ in 0..10 {
         c.get_order(id).await?;
     }
@@ -42,11 +94,11 @@ async fn the_lwa_token_is_exchanged_once_and_renewed_only_near_expiry() -> Resul
 
 #[tokio::test]
 async fn rates_are_kept_on_virtual_time_and_a_429_is_retried() -> Result<()> {
-    let w = world().await?;
+    let w = contract_world(SimConfig::default()).await?;
     let id = "503-0000008-0000001";
     w.sim
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
-    let c = client(&w, None);
+    let c = contract_client(&w);
     let start = w.clock.now();
     for _ in 0..40 {
         c.get_order(id).await?;
@@ -57,7 +109,7 @@ async fn rates_are_kept_on_virtual_time_and_a_429_is_retried() -> Result<()> {
 
     // A second client (another container) does not know the bucket is empty: it gets a 429,
     // backs off on virtual time, and succeeds.
-    let other = client(&w, None);
+    let other = contract_client(&w);
     other.get_order(id).await?;
     assert!(w.sim.log().iter().any(|l| l["status"] == 429));
     Ok(())
@@ -66,9 +118,11 @@ async fn rates_are_kept_on_virtual_time_and_a_429_is_retried() -> Result<()> {
 #[tokio::test]
 async fn search_orders_follows_every_page() -> Result<()> {
     // Small pages, so five orders take three.
-    let mut opts = WorldOptions::at(crate::START);
-    opts.sim.page_size = 2;
-    let w = World::start(opts).await?;
+    let w = contract_world(SimConfig {
+        page_size: 2,
+        ..SimConfig::default()
+    })
+    .await?;
     for i in 0..5 {
         w.sim.add_order(order(
             &format!("503-0000009-000000{i}"),
@@ -80,7 +134,7 @@ async fn search_orders_follows_every_page() -> Result<()> {
         ));
     }
     w.clock.set(t0() + hours(1));
-    let c = client(&w, None);
+    let c = contract_client(&w);
     let (orders, before) = c.search_orders(t0() - hours(1)).await?;
     assert_eq!(orders.len(), 5);
     // Amazon answers up to now minus its indexing lag.
@@ -147,9 +201,487 @@ async fn unexpected_api_answers_give_clear_errors_and_server_errors_are_retried(
         },
         Clock::Virtual(w.clock.clone()),
     )?;
-    assert!(matches!(
-        wrong.get_order(id).await.unwrap_err(),
-        SpApiError::Auth(_)
-    ));
+    let err = wrong.get_order(id).await.unwrap_err();
+    assert!(matches!(err, SpApiError::LwaCredentials(_)), "{err}");
+    assert_eq!(err.kind(), MarketErrorKind::NotAuthorized);
+    assert!(
+        err.to_string()
+            .contains("check the client id, secret and refresh token"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_message_whose_answer_is_lost_goes_out_once_and_its_outcome_is_unknown() -> Result<()> {
+    let w = contract_world(SimConfig {
+        fault_rates: vec![fault("createUnexpectedProblem", FaultSide::After, 500)],
+        ..SimConfig::default()
+    })
+    .await?;
+    let id = "503-0000011-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = contract_client(&w);
+    let err: MarketError =
+        Marketplace::send_unexpected_problem(&c, &oid(id), "ご不便をおかけします")
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind, MarketErrorKind::OutcomeUnknown, "{err}");
+    assert!(err.message.contains("may have processed it"), "{err}");
+    assert_eq!(
+        count_op(&w, "createUnexpectedProblem"),
+        1,
+        "never sent again"
+    );
+    assert_eq!(delivered_to(&w, id), 1, "the buyer has it");
+    let line = w
+        .sim
+        .log()
+        .into_iter()
+        .find(|l| l["operation"] == "createUnexpectedProblem")
+        .unwrap();
+    assert_eq!(
+        (line["status"].clone(), line["processed_status"].clone()),
+        (json!(500), json!(201))
+    );
+
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_throttled_message_is_sent_after_the_429_once() -> Result<()> {
+    let w = contract_world(SimConfig::default()).await?;
+    let id = "503-0000012-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    w.sim.inject(
+        "createUnexpectedProblem",
+        429,
+        &json!({"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource."}]}).to_string(),
+        1,
+    );
+    let c = contract_client(&w);
+    assert_eq!(
+        c.send_unexpected_problem(id, "ご不便をおかけします")
+            .await?,
+        SendOutcome::Accepted
+    );
+    assert_eq!(count_op(&w, "createUnexpectedProblem"), 2);
+    assert_eq!(delivered_to(&w, id), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_feed_whose_answer_is_lost_is_not_submitted_again_and_get_feeds_finds_it() -> Result<()> {
+    let w = contract_world(SimConfig {
+        fault_rates: vec![fault("createFeed", FaultSide::After, 500)],
+        ..SimConfig::default()
+    })
+    .await?;
+    let id = "503-0000013-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    w.clock.advance(mins(10));
+    let c = contract_client(&w);
+    let cancels = [cancel(id, CancelReason::NoInventory)];
+    let err = Marketplace::submit_cancels(&c, &cancels).await.unwrap_err();
+    assert_eq!(err.kind, MarketErrorKind::OutcomeUnknown, "{err}");
+    assert_eq!(count_op(&w, "createFeed"), 1, "never submitted again");
+
+    let feeds = Marketplace::recent_cancel_feeds(&c, t0()).await?;
+    assert_eq!(feeds.len(), 1, "{feeds:?}");
+    assert_eq!(feeds[0].status, "IN_QUEUE");
+    assert_eq!(feeds[0].created, t0() + mins(10));
+    assert!(
+        Marketplace::recent_cancel_feeds(&c, t0() + mins(11))
+            .await?
+            .is_empty()
+    );
+
+    // The feed found is the one Amazon took: it cancels the order.
+    w.clock.advance(mins(5));
+    let status = c.cancel_status(&feeds[0].feed_id, &cancels).await?;
+    assert_eq!(
+        status,
+        CancelBatchStatus::Done {
+            errors: BTreeMap::new(),
+            unattributed: None
+        }
+    );
+    assert_eq!(w.sim.order(id).unwrap().status, "CANCELLED");
+    Ok(())
+}
+
+#[tokio::test]
+async fn recent_cancel_feeds_reads_every_page_newest_first() -> Result<()> {
+    let w = contract_world(SimConfig::default()).await?;
+    let id = "503-0000014-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = contract_client(&w);
+    let mut ids = Vec::new();
+    for _ in 0..102 {
+        ids.push(
+            c.submit_cancels(&[cancel(id, CancelReason::NoInventory)])
+                .await?,
+        );
+    }
+    ids.reverse();
+    // An old `since` is read as Amazon's 90 days.
+    let feeds = c.recent_cancel_feeds(t0() - hours(24 * 365)).await?;
+    let listed: Vec<String> = feeds.into_iter().map(|f| f.feed_id).collect();
+    assert_eq!(listed, ids);
+    assert_eq!(count_op(&w, "getFeeds"), 2, "two pages of up to 100");
+    Ok(())
+}
+
+/// Two orders, `OPEN` and `SHIPPED` (shipped, so its cancel fails), one feed cancelling both
+/// under `sim`, read when processed.
+async fn feed_ending(sim: SimConfig) -> Result<(World, CancelBatchStatus)> {
+    let w = contract_world(sim).await?;
+    for id in [OPEN, SHIPPED] {
+        w.sim
+            .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    }
+    w.sim.ship(SHIPPED);
+    let c = contract_client(&w);
+    let cancels = [
+        cancel(OPEN, CancelReason::NoInventory),
+        cancel(SHIPPED, CancelReason::NoInventory),
+    ];
+    let feed_id = c.submit_cancels(&cancels).await?;
+    assert_eq!(
+        c.cancel_status(&feed_id, &cancels).await?,
+        CancelBatchStatus::Pending
+    );
+    w.clock.advance(mins(5));
+    let status = c.cancel_status(&feed_id, &cancels).await?;
+    Ok((w, status))
+}
+
+const OPEN: &str = "503-0000015-0000001";
+const SHIPPED: &str = "503-0000015-0000002";
+
+fn outcome(feed_outcome: FeedOutcome) -> SimConfig {
+    SimConfig {
+        feed_outcome,
+        ..SimConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_report_with_an_error_per_failed_order_confirms_the_others() -> Result<()> {
+    let (w, status) = feed_ending(SimConfig::default()).await?;
+    let CancelBatchStatus::Done {
+        errors,
+        unattributed,
+    } = status
+    else {
+        panic!("{status:?}");
+    };
+    assert_eq!(unattributed, None);
+    assert_eq!(errors.keys().collect::<Vec<_>>(), [&oid(SHIPPED)]);
+    assert!(errors[&oid(SHIPPED)].contains("SHIPPED"), "{errors:?}");
+    assert_eq!(w.sim.order(OPEN).unwrap().status, "CANCELLED");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_report_in_windows_31j_is_read_by_its_declared_charset() -> Result<()> {
+    let (_, status) = feed_ending(SimConfig {
+        report_charset: ReportCharset::Windows31J,
+        ..SimConfig::default()
+    })
+    .await?;
+    let CancelBatchStatus::Done {
+        errors,
+        unattributed,
+    } = status
+    else {
+        panic!("{status:?}");
+    };
+    assert_eq!(unattributed, None);
+    assert!(
+        errors[&oid(SHIPPED)].contains("キャンセルできません"),
+        "{errors:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_report_of_counts_only_confirms_no_order() -> Result<()> {
+    let (_, status) = feed_ending(outcome(FeedOutcome::SummaryOnly)).await?;
+    assert_eq!(
+        status,
+        CancelBatchStatus::Done {
+            errors: BTreeMap::new(),
+            unattributed: Some(
+                "1 messages with errors in the report, 1 not tied to an order".into()
+            ),
+        }
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_whole_document_error_confirms_no_order_and_gives_the_reports_words() -> Result<()> {
+    let (w, status) = feed_ending(outcome(FeedOutcome::DocumentError)).await?;
+    let CancelBatchStatus::Done {
+        errors,
+        unattributed,
+    } = status
+    else {
+        panic!("{status:?}");
+    };
+    assert!(errors.is_empty(), "{errors:?}");
+    let why = unattributed.unwrap();
+    assert!(why.starts_with("5001 XML Parsing Fatal Error"), "{why}");
+    assert_eq!(w.sim.order(OPEN).unwrap().status, "UNSHIPPED");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_fatal_feed_with_a_report_is_read_and_confirms_no_order() -> Result<()> {
+    let (_, status) = feed_ending(outcome(FeedOutcome::Fatal { report: true })).await?;
+    let CancelBatchStatus::Done {
+        errors,
+        unattributed,
+    } = status
+    else {
+        panic!("{status:?}");
+    };
+    assert!(errors.is_empty(), "{errors:?}");
+    let why = unattributed.unwrap();
+    assert!(
+        why.starts_with("feed ended FATAL: 25 We are unable to process"),
+        "{why}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_fatal_feed_without_a_report_and_a_cancelled_feed_fail() -> Result<()> {
+    let (_, status) = feed_ending(outcome(FeedOutcome::Fatal { report: false })).await?;
+    assert!(
+        matches!(&status, CancelBatchStatus::Failed(why) if why.contains("FATAL")),
+        "{status:?}"
+    );
+    let (_, status) = feed_ending(outcome(FeedOutcome::Cancelled)).await?;
+    assert!(
+        matches!(&status, CancelBatchStatus::Failed(why) if why.contains("CANCELLED")),
+        "{status:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn messaging_without_the_role_is_not_authorized_after_one_try_with_a_new_token() -> Result<()>
+{
+    let w = contract_world(SimConfig {
+        messaging_unauthorized: true,
+        ..SimConfig::default()
+    })
+    .await?;
+    let id = "503-0000016-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = contract_client(&w);
+    let errors = [
+        Marketplace::can_send_unexpected_problem(&c, &oid(id))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        Marketplace::buyer_locale(&c, &oid(id))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        Marketplace::send_unexpected_problem(&c, &oid(id), "ご不便をおかけします")
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ];
+    for err in &errors {
+        assert_eq!(err.kind, MarketErrorKind::NotAuthorized, "{err}");
+        assert!(err.message.contains("Buyer Communication"), "{err}");
+    }
+    for op in [
+        "getMessagingActionsForOrder",
+        "getAttributes",
+        "createUnexpectedProblem",
+    ] {
+        assert_eq!(count_op(&w, op), 2, "{op}: once more with a new token");
+    }
+    assert_eq!(
+        count_op(&w, "lwaToken"),
+        4,
+        "the first token and three new ones"
+    );
+    assert_eq!(delivered_to(&w, id), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_message_not_offered_for_the_order_is_refused_without_a_new_token() -> Result<()> {
+    let w = contract_world(SimConfig::default()).await?;
+    let id = "503-0000017-0000001";
+    let mut o = order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP");
+    o.messaging_available = false;
+    w.sim.add_order(o);
+    let c = contract_client(&w);
+    assert!(!c.can_send_unexpected_problem(id).await?);
+    let outcome = c
+        .send_unexpected_problem(id, "ご不便をおかけします")
+        .await?;
+    assert!(
+        matches!(&outcome, SendOutcome::Refused(why) if why.contains("Invalid amazonOrderId and template combination")),
+        "{outcome:?}"
+    );
+    assert_eq!(count_op(&w, "createUnexpectedProblem"), 1);
+    assert_eq!(count_op(&w, "lwaToken"), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_token_is_dropped_and_the_call_made_again_with_a_new_one() -> Result<()> {
+    let w = contract_world(SimConfig::default()).await?;
+    let id = "503-0000018-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = contract_client(&w);
+    c.get_order(id).await?;
+    // Amazon no longer takes the cached token (revoked, or expired early).
+    w.sim.inject(
+        "getOrder",
+        403,
+        &json!({"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+            "details": "The access token you provided is revoked, malformed or invalid."}]})
+        .to_string(),
+        1,
+    );
+    assert_eq!(c.get_order(id).await?.order_id, id);
+    assert_eq!(count_op(&w, "getOrder"), 3);
+    assert_eq!(count_op(&w, "lwaToken"), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_401_drops_the_token_too() -> Result<()> {
+    // The orders model declares no 401: sent straight to the simulator.
+    let w = world().await?;
+    let id = "503-0000019-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = client(&w, None);
+    w.sim.inject(
+        "getOrder",
+        401,
+        &json!({"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]}).to_string(),
+        2,
+    );
+    let err = c.get_order(id).await.unwrap_err();
+    assert!(
+        matches!(err, SpApiError::NotAuthorized { status: 401, .. }),
+        "{err}"
+    );
+    assert_eq!((count_op(&w, "getOrder"), count_op(&w, "lwaToken")), (2, 2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_token_endpoint_is_retried_on_server_errors_and_lost_answers() -> Result<()> {
+    let w = contract_world(SimConfig {
+        fault_rates: vec![FaultRate {
+            until: Some(t0() + SignedDuration::from_secs(2)),
+            ..fault("lwaToken", FaultSide::Before, 503)
+        }],
+        ..SimConfig::default()
+    })
+    .await?;
+    let id = "503-0000020-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = contract_client(&w);
+    c.get_order(id).await?;
+    assert_eq!(
+        count_op(&w, "lwaToken"),
+        3,
+        "at 0 s and 1 s it failed; at 3 s it worked"
+    );
+    assert_eq!(w.clock.now(), t0() + SignedDuration::from_secs(3));
+
+    // A token issued but whose answer was lost: a new one is asked for.
+    drop(w);
+    let w = contract_world(SimConfig {
+        fault_rates: vec![FaultRate {
+            until: Some(t0() + SignedDuration::from_secs(1)),
+            ..fault("lwaToken", FaultSide::After, 500)
+        }],
+        ..SimConfig::default()
+    })
+    .await?;
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    contract_client(&w).get_order(id).await?;
+    assert_eq!(count_op(&w, "lwaToken"), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_keeps_failing_is_unavailable_not_wrong_credentials() -> Result<()> {
+    let w = contract_world(SimConfig {
+        fault_rates: vec![fault("lwaToken", FaultSide::Before, 503)],
+        ..SimConfig::default()
+    })
+    .await?;
+    let id = "503-0000021-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let err: MarketError = Marketplace::get_order(&contract_client(&w), &oid(id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, MarketErrorKind::Transient, "{err}");
+    assert!(err.message.contains("LWA unavailable"), "{err}");
+    assert!(!err.message.contains("client id"), "{err}");
+    assert_eq!(count_op(&w, "lwaToken"), 4);
+    assert_eq!(count_op(&w, "getOrder"), 0);
+
+    // Nothing listening at the token endpoint: the network, said so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let c = SpApiClient::new(
+        SpApiConfig {
+            lwa_endpoint: format!("http://{closed}/auth/o2/token"),
+            ..client_config(&w)
+        },
+        Clock::Virtual(w.clock.clone()),
+    )?;
+    let err = c.get_order(id).await.unwrap_err();
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("network error"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_listing_product_type_is_read_and_a_quantity_patch_keeps_the_handling_time()
+-> Result<()> {
+    let mut sim = SimConfig::default();
+    sim.product_types.insert("CUP".into(), "KITCHEN".into());
+    let w = contract_world(sim).await?;
+    let id = "503-0000022-0000001";
+    w.sim
+        .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
+    let c = contract_client(&w);
+    assert_eq!(
+        c.listing_product_type("CUP").await?.as_deref(),
+        Some("KITCHEN")
+    );
+    assert_eq!(c.listing_product_type("NO SUCH/SKU").await?, None);
+    c.set_listing_quantity("CUP", 0, "KITCHEN").await?;
+    assert_eq!(
+        w.sim.offer_fulfillment("CUP"),
+        Some(json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0,
+                    "lead_time_to_ship_max_days": 2})),
+        "merge keeps the seller's handling time"
+    );
     Ok(())
 }

@@ -1,5 +1,10 @@
 //! kenzen's own thin Selling Partner API client (reqwest): LWA token cache, per-operation rate
-//! limits on the injected clock, retries on 429/5xx, and the operations kenzen needs.
+//! limits on the injected clock, retries, and the operations kenzen needs.
+//!
+//! Retries never repeat what Amazon may have acted on: a buyer message or a feed is sent again
+//! only after a 429 or a failure to connect; after a 5xx, a timeout or a lost connection its
+//! outcome is unknown ([`SpApiError::OutcomeUnknown`]). Reads and harmless writes are retried on
+//! those too. A refused access token is dropped and the call made once more with a new one.
 //!
 //! It implements the [`Marketplace`](crate::ports::Marketplace) port, mapping its own
 //! [`SpApiError`] onto the port's [`MarketError`] kinds. Hosts come from configuration only
@@ -53,13 +58,36 @@ impl std::fmt::Debug for SpApiConfig {
     }
 }
 
+/// Amazon's words when a messaging action is not available for the order (a 403 that is about
+/// the order, not about the caller's authorisation).
+pub(crate) const TEMPLATE_REFUSAL: &str = "Invalid amazonOrderId and template combination";
+
 /// Why an SP-API call failed. Each variant says what the caller can do.
 #[derive(Debug, thiserror::Error)]
 pub enum SpApiError {
-    #[error("LWA token exchange failed: {0} (check the client id, secret and refresh token)")]
-    Auth(String),
+    /// The token endpoint refused the credentials (HTTP 400/401): retrying will not help.
+    #[error("LWA token exchange refused ({0}): check the client id, secret and refresh token")]
+    LwaCredentials(String),
+    /// The token endpoint could not be reached or kept failing (network, 5xx, 429): the
+    /// credentials were not refused, and a later try may work.
+    #[error("LWA unavailable: {0}; try again later")]
+    LwaUnavailable(String),
     #[error("{op}: HTTP {status} {code}: {message}")]
     Http {
+        op: &'static str,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// Refused for the caller's authorisation (401, or a 403 that is not about the order), also
+    /// with a freshly exchanged token: a role the application lacks (Buyer Communication for
+    /// messaging) or an authorisation the seller revoked.
+    #[error(
+        "{op}: HTTP {status} {code}: {message} (also with a new access token: the application's \
+         authorisation does not cover this call; check its roles, e.g. Buyer Communication for \
+         messaging, and that the seller's authorisation is still granted)"
+    )]
+    NotAuthorized {
         op: &'static str,
         status: u16,
         code: String,
@@ -71,27 +99,43 @@ pub enum SpApiError {
         attempts: u32,
         last: String,
     },
+    /// A message or feed was sent, but no answer came back: Amazon may have processed it, so
+    /// the client did not send it again.
+    #[error(
+        "{op}: {detail} after the request was sent; Amazon may have processed it, so it was not \
+         repeated (look it up before sending it again)"
+    )]
+    OutcomeUnknown { op: &'static str, detail: String },
     #[error("{op}: unexpected response: {detail}")]
     Decode { op: &'static str, detail: String },
     #[error("feed document transfer failed: {0}")]
     Document(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Setup(String),
 }
 
 impl SpApiError {
     /// True for failures that may go away by themselves (throttling, 5xx, network).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Exhausted { .. })
+        self.kind() == MarketErrorKind::Transient
     }
 
     /// The port's kind of failure: what the caller can do about it.
     pub fn kind(&self) -> MarketErrorKind {
         match self {
-            Self::Exhausted { .. } => MarketErrorKind::Transient,
-            Self::Auth(_) => MarketErrorKind::Refused,
+            Self::Exhausted { .. } | Self::LwaUnavailable(_) => MarketErrorKind::Transient,
+            Self::LwaCredentials(_) | Self::NotAuthorized { .. } => MarketErrorKind::NotAuthorized,
+            Self::OutcomeUnknown { .. } => MarketErrorKind::OutcomeUnknown,
+            // A refusal about the order itself (the messaging action is not offered for it).
+            Self::Http {
+                status: 403,
+                message,
+                ..
+            } if message.contains(TEMPLATE_REFUSAL) => MarketErrorKind::Refused,
             Self::Http {
                 status: 401 | 403, ..
-            } => MarketErrorKind::Refused,
-            Self::Http { .. } => MarketErrorKind::InvalidInput,
+            } => MarketErrorKind::NotAuthorized,
+            Self::Http { .. } | Self::Setup(_) => MarketErrorKind::InvalidInput,
             Self::Decode { .. } => MarketErrorKind::Unreadable,
             // A presigned upload or download failed: the feed or report can be tried again.
             Self::Document(_) => MarketErrorKind::Transient,
@@ -100,9 +144,14 @@ impl SpApiError {
 
     fn op(&self) -> &'static str {
         match self {
-            Self::Auth(_) => "lwaToken",
-            Self::Http { op, .. } | Self::Exhausted { op, .. } | Self::Decode { op, .. } => op,
+            Self::LwaCredentials(_) | Self::LwaUnavailable(_) => "lwaToken",
+            Self::Http { op, .. }
+            | Self::NotAuthorized { op, .. }
+            | Self::Exhausted { op, .. }
+            | Self::OutcomeUnknown { op, .. }
+            | Self::Decode { op, .. } => op,
             Self::Document(_) => "feedDocument",
+            Self::Setup(_) => "setup",
         }
     }
 }
@@ -141,46 +190,110 @@ pub struct SpApiClient {
     grantless_token: Mutex<Option<CachedToken>>,
     limits: RateLimits,
     max_attempts: u32,
+    /// How long a request may take, answer included, before its outcome is unknown.
+    timeout: std::time::Duration,
 }
 
 /// Refresh the token this long before it expires.
 const TOKEN_MARGIN: SignedDuration = SignedDuration::from_mins(5);
+/// How often the token endpoint is tried when it fails with 5xx, 429 or the network.
+const LWA_ATTEMPTS: u32 = 4;
+/// How long a request may take, answer included, before its outcome is unknown.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, SpApiError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(std::time::Duration::from_secs(5).min(timeout))
+        .user_agent(concat!(
+            "kenzen/",
+            env!("CARGO_PKG_VERSION"),
+            " (Language=Rust)"
+        ))
+        .build()
+        .map_err(|e| SpApiError::Setup(e.to_string()))
+}
+
+/// A transport error with its causes (reqwest's own text stops at "error sending request").
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The first error's code and message of an SP-API error body (or the body's start).
+fn error_parts(body: &[u8]) -> (String, String) {
+    match serde_json::from_slice::<wire::ErrorList>(body) {
+        Ok(list) if !list.errors.is_empty() => {
+            (list.errors[0].code.clone(), list.errors[0].message.clone())
+        }
+        _ => (
+            String::new(),
+            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        ),
+    }
+}
+
+/// A refusal of the caller's authorisation: any 401, and a 403 that is not Amazon's answer for
+/// a messaging action the order does not offer.
+fn refuses_authorisation(status: StatusCode, body: &[u8]) -> bool {
+    status == StatusCode::UNAUTHORIZED
+        || (status == StatusCode::FORBIDDEN && !error_parts(body).1.contains(TEMPLATE_REFUSAL))
+}
 
 impl SpApiClient {
     pub fn new(cfg: SpApiConfig, clock: Clock) -> Result<Self, SpApiError> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(20))
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .user_agent(concat!(
-                "kenzen/",
-                env!("CARGO_PKG_VERSION"),
-                " (Language=Rust)"
-            ))
-            .build()
-            .map_err(|e| SpApiError::Auth(format!("cannot build HTTP client: {e}")))?;
         Ok(Self {
-            http,
+            http: http_client(REQUEST_TIMEOUT)?,
             cfg,
             clock,
             token: Mutex::new(None),
             grantless_token: Mutex::new(None),
             limits: RateLimits::default(),
             max_attempts: 5,
+            timeout: REQUEST_TIMEOUT,
         })
+    }
+
+    /// The same client with another request timeout (tests of a request that never answers).
+    #[cfg(test)]
+    fn with_timeout(mut self, timeout: std::time::Duration) -> Result<Self, SpApiError> {
+        self.http = http_client(timeout)?;
+        self.timeout = timeout;
+        Ok(self)
     }
 
     pub fn marketplace_id(&self) -> &str {
         &self.cfg.marketplace_id
     }
 
-    /// A token for `grant`: the seller's (refresh token) or the grantless one for the
-    /// notifications API, each cached until a few minutes before it expires.
-    async fn token_for(&self, grant: Grant) -> Result<String, SpApiError> {
-        let cache = match grant {
+    fn token_cache(&self, grant: Grant) -> &Mutex<Option<CachedToken>> {
+        match grant {
             Grant::Seller => &self.token,
             Grant::Notifications => &self.grantless_token,
-        };
-        let mut guard = cache.lock().await;
+        }
+    }
+
+    /// Forgets the cached token of `grant` if it is still `used` (Amazon refused it): the next
+    /// call exchanges a new one.
+    async fn drop_token(&self, grant: Grant, used: &str) {
+        let mut guard = self.token_cache(grant).lock().await;
+        if guard.as_ref().is_some_and(|t| t.token == used) {
+            *guard = None;
+        }
+    }
+
+    /// A token for `grant`: the seller's (refresh token) or the grantless one for the
+    /// notifications API, each cached until a few minutes before it expires. The exchange is
+    /// tried again on 5xx, 429 and network errors, with backoff on the injected clock; a 4xx
+    /// is a refusal of the credentials.
+    async fn token_for(&self, grant: Grant) -> Result<String, SpApiError> {
+        let mut guard = self.token_cache(grant).lock().await;
         let now = self.clock.now();
         if let Some(t) = guard.as_ref()
             && now + TOKEN_MARGIN < t.expires_at
@@ -191,6 +304,11 @@ impl SpApiClient {
         struct TokenResponse {
             access_token: String,
             expires_in: i64,
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenError {
+            error: Option<String>,
+            error_description: Option<String>,
         }
         let form: Vec<(&str, &str)> = match grant {
             Grant::Seller => vec![
@@ -206,29 +324,70 @@ impl SpApiClient {
                 ("client_secret", self.cfg.client_secret.as_str()),
             ],
         };
-        let resp = self
-            .http
-            .post(&self.cfg.lwa_endpoint)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| SpApiError::Auth(format!("token endpoint unreachable: {e}")))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(SpApiError::Auth(format!(
-                "token endpoint answered HTTP {status}"
-            )));
+        let mut backoff = SignedDuration::from_secs(1);
+        let mut last = String::new();
+        for attempt in 1..=LWA_ATTEMPTS {
+            match self
+                .http
+                .post(&self.cfg.lwa_endpoint)
+                .form(&form)
+                .send()
+                .await
+            {
+                Err(e) => last = format!("network error: {}", describe(&e)),
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status.is_success() {
+                        let body: TokenResponse = resp.json().await.map_err(|e| {
+                            SpApiError::LwaUnavailable(format!(
+                                "the token endpoint answered HTTP {status} with an unreadable \
+                                 token: {}",
+                                describe(&e)
+                            ))
+                        })?;
+                        tracing::info!(
+                            expires_in = body.expires_in,
+                            grant = ?grant,
+                            "LWA access token refreshed"
+                        );
+                        *guard = Some(CachedToken {
+                            token: body.access_token.clone(),
+                            expires_at: self.clock.now()
+                                + SignedDuration::from_secs(body.expires_in),
+                        });
+                        return Ok(body.access_token);
+                    }
+                    if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
+                        // LWA's error body names the grant problem, never the secrets.
+                        let why = resp
+                            .json::<TokenError>()
+                            .await
+                            .ok()
+                            .map(|e| {
+                                [e.error, e.error_description]
+                                    .into_iter()
+                                    .flatten()
+                                    .collect::<Vec<_>>()
+                                    .join(": ")
+                            })
+                            .filter(|w| !w.is_empty());
+                        return Err(SpApiError::LwaCredentials(match why {
+                            Some(why) => format!("HTTP {}: {why}", status.as_u16()),
+                            None => format!("HTTP {}", status.as_u16()),
+                        }));
+                    }
+                    last = format!("HTTP {}", status.as_u16());
+                }
+            }
+            tracing::warn!(attempt, last = %last, "LWA token exchange will be retried");
+            if attempt < LWA_ATTEMPTS {
+                self.clock.sleep(backoff).await;
+                backoff *= 2;
+            }
         }
-        let body: TokenResponse = resp
-            .json()
-            .await
-            .map_err(|e| SpApiError::Auth(format!("token response unreadable: {e}")))?;
-        tracing::info!(expires_in = body.expires_in, grant = ?grant, "LWA access token refreshed");
-        *guard = Some(CachedToken {
-            token: body.access_token.clone(),
-            expires_at: now + SignedDuration::from_secs(body.expires_in),
-        });
-        Ok(body.access_token)
+        Err(SpApiError::LwaUnavailable(format!(
+            "the token endpoint is still failing after {LWA_ATTEMPTS} attempts (last: {last})"
+        )))
     }
 
     /// One SP-API call with rate limiting and retries; returns the status and body of the first
@@ -246,6 +405,13 @@ impl SpApiClient {
     }
 
     /// [`Self::call`] with the token of `grant`.
+    ///
+    /// A 429 and a failure to connect are retried for every operation (Amazon has nothing). A
+    /// 5xx, a timeout or a connection lost after sending are retried only for operations that
+    /// may be repeated ([`Op::repeatable`]); for a message or a feed they are
+    /// [`SpApiError::OutcomeUnknown`]. A refused token (401, or a 403 that is not about the
+    /// order) is dropped and the call made once more with a new one; refused again, it is
+    /// [`SpApiError::NotAuthorized`].
     pub(crate) async fn call_as(
         &self,
         grant: Grant,
@@ -256,15 +422,19 @@ impl SpApiClient {
         body: Option<serde_json::Value>,
     ) -> Result<(StatusCode, Vec<u8>), SpApiError> {
         let url = format!("{}{}", self.cfg.endpoint.trim_end_matches('/'), path);
+        let repeatable = op.repeatable();
         let mut backoff = SignedDuration::from_secs(1);
         let mut last = String::new();
-        for attempt in 1..=self.max_attempts {
+        let mut new_token_tried = false;
+        let mut attempt = 0;
+        while attempt < self.max_attempts {
+            attempt += 1;
             self.limits.acquire(op, &self.clock).await;
             let token = self.token_for(grant).await?;
             let mut req = self
                 .http
                 .request(method.clone(), &url)
-                .header("x-amz-access-token", token)
+                .header("x-amz-access-token", &token)
                 .header("accept", "application/json")
                 .query(query);
             if let Some(b) = &body {
@@ -273,25 +443,78 @@ impl SpApiClient {
             match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
-                    let bytes = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                        if status == StatusCode::TOO_MANY_REQUESTS {
-                            self.limits.throttled(op, self.clock.now());
+                    match resp.bytes().await.map(|b| b.to_vec()) {
+                        Err(e) if !repeatable => {
+                            return Err(SpApiError::OutcomeUnknown {
+                                op: op.name(),
+                                detail: format!(
+                                    "HTTP {} whose body was cut off ({})",
+                                    status.as_u16(),
+                                    describe(&e)
+                                ),
+                            });
                         }
-                        last = format!("HTTP {}", status.as_u16());
-                        tracing::warn!(
-                            op = op.name(),
-                            status = status.as_u16(),
-                            attempt,
-                            "SP-API call will be retried"
-                        );
-                    } else {
-                        return Ok((status, bytes));
+                        Err(e) => {
+                            last = format!(
+                                "HTTP {} whose body was cut off ({})",
+                                status.as_u16(),
+                                describe(&e)
+                            );
+                        }
+                        Ok(_) if status == StatusCode::TOO_MANY_REQUESTS => {
+                            self.limits.throttled(op, self.clock.now());
+                            last = "HTTP 429".into();
+                        }
+                        Ok(_) if status.is_server_error() => {
+                            if !repeatable {
+                                return Err(SpApiError::OutcomeUnknown {
+                                    op: op.name(),
+                                    detail: format!("HTTP {}", status.as_u16()),
+                                });
+                            }
+                            last = format!("HTTP {}", status.as_u16());
+                        }
+                        Ok(bytes) if refuses_authorisation(status, &bytes) => {
+                            let (code, message) = error_parts(&bytes);
+                            if new_token_tried {
+                                return Err(SpApiError::NotAuthorized {
+                                    op: op.name(),
+                                    status: status.as_u16(),
+                                    code,
+                                    message,
+                                });
+                            }
+                            // An expired or revoked token is mended by a new one; a missing
+                            // role is not, and the second answer says so.
+                            tracing::warn!(
+                                op = op.name(),
+                                status = status.as_u16(),
+                                code = %code,
+                                "SP-API refused the access token; trying once more with a new one"
+                            );
+                            new_token_tried = true;
+                            self.drop_token(grant, &token).await;
+                            attempt -= 1;
+                            continue;
+                        }
+                        Ok(bytes) => return Ok((status, bytes)),
                     }
+                    tracing::warn!(op = op.name(), attempt, last = %last, "SP-API call will be retried");
+                }
+                Err(e) if e.is_connect() || repeatable => {
+                    last = format!("network error: {}", describe(&e));
+                    tracing::warn!(op = op.name(), attempt, error = %last, "SP-API call will be retried");
                 }
                 Err(e) => {
-                    last = format!("network error: {e}");
-                    tracing::warn!(op = op.name(), attempt, error = %e, "SP-API call will be retried");
+                    let detail = if e.is_timeout() {
+                        format!("no answer within {:?}", self.timeout)
+                    } else {
+                        format!("connection lost ({})", describe(&e))
+                    };
+                    return Err(SpApiError::OutcomeUnknown {
+                        op: op.name(),
+                        detail,
+                    });
                 }
             }
             if attempt < self.max_attempts {
@@ -307,15 +530,7 @@ impl SpApiClient {
     }
 
     pub(crate) fn http_error(op: Op, status: StatusCode, body: &[u8]) -> SpApiError {
-        let (code, message) = match serde_json::from_slice::<wire::ErrorList>(body) {
-            Ok(list) if !list.errors.is_empty() => {
-                (list.errors[0].code.clone(), list.errors[0].message.clone())
-            }
-            _ => (
-                String::new(),
-                String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-            ),
-        };
+        let (code, message) = error_parts(body);
         SpApiError::Http {
             op: op.name(),
             status: status.as_u16(),
@@ -352,33 +567,45 @@ impl SpApiClient {
         [("marketplaceIds", self.cfg.marketplace_id.clone())]
     }
 
-    async fn download(&self, url: &str, gzip: bool) -> Result<String, SpApiError> {
+    /// Downloads a processing report and decodes it by the charset its download declares
+    /// (gunzipped first when `gzip`). A transfer failure is [`SpApiError::Document`] (worth
+    /// another try); bytes that are not what they claim to be are [`SpApiError::Decode`].
+    async fn download_report(&self, url: &str, gzip: bool) -> Result<String, SpApiError> {
         let resp = self
             .http
             .get(url)
             .send()
             .await
-            .map_err(|e| SpApiError::Document(format!("download: {e}")))?;
+            .map_err(|e| SpApiError::Document(format!("download: {}", describe(&e))))?;
         if !resp.status().is_success() {
             return Err(SpApiError::Document(format!(
                 "download answered HTTP {}",
                 resp.status()
             )));
         }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| SpApiError::Document(format!("download: {e}")))?;
-        if gzip {
-            let mut s = String::new();
+            .map_err(|e| SpApiError::Document(format!("download: {}", describe(&e))))?;
+        let unreadable = |detail: String| SpApiError::Decode {
+            op: Op::GetFeedDocument.name(),
+            detail,
+        };
+        let raw = if gzip {
+            let mut raw = Vec::new();
             flate2::read::GzDecoder::new(&bytes[..])
-                .read_to_string(&mut s)
-                .map_err(|e| SpApiError::Document(format!("report is not valid gzip text: {e}")))?;
-            Ok(s)
+                .read_to_end(&mut raw)
+                .map_err(|e| unreadable(format!("the report is declared GZIP but is not: {e}")))?;
+            raw
         } else {
-            String::from_utf8(bytes.to_vec())
-                .map_err(|_| SpApiError::Document("report is not UTF-8".into()))
-        }
+            bytes.to_vec()
+        };
+        feed::decode_report(&raw, content_type.as_deref()).map_err(unreadable)
     }
 }
 
@@ -450,6 +677,8 @@ impl SpApiClient {
                 None,
             )
             .await?;
+        // A 403 here is Amazon's "Invalid amazonOrderId and template combination." (any other
+        // is NotAuthorized from `call`); 404: Amazon does not offer messaging for the order.
         if status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
             return Ok(false);
         }
@@ -495,6 +724,7 @@ impl SpApiClient {
             .await?;
         match status {
             StatusCode::CREATED => Ok(SendOutcome::Accepted),
+            // Only "Invalid amazonOrderId and template combination." reaches here as a 403.
             StatusCode::FORBIDDEN => Ok(SendOutcome::Refused(
                 Self::http_error(op, status, &body).to_string(),
             )),
@@ -549,37 +779,49 @@ impl SpApiClient {
         Ok(created.feed_id)
     }
 
-    /// The cancel feeds this application created since `since` (`getFeeds`, one page of up to
-    /// 100, newest first as Amazon lists them).
+    /// The cancel feeds this application created since `since` (`getFeeds`, every page,
+    /// newest first as Amazon lists them). Amazon keeps feeds 90 days and refuses an older
+    /// `createdSince`, so an older `since` is read as 89 days ago; a `since` still to come
+    /// finds nothing and asks nothing.
     pub async fn recent_cancel_feeds(
         &self,
         since: Timestamp,
     ) -> Result<Vec<FeedSummary>, SpApiError> {
-        let list: wire::FeedList = self
-            .get_json(
-                Op::GetFeeds,
-                "/feeds/2021-06-30/feeds",
-                &[
-                    ("feedTypes", feed::FEED_TYPE.to_string()),
-                    ("marketplaceIds", self.cfg.marketplace_id.clone()),
-                    ("pageSize", "100".to_string()),
-                    (
-                        "createdSince",
-                        since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    ),
-                ],
-            )
-            .await?;
-        Ok(list
-            .feeds
-            .into_iter()
-            .filter(|f| f.feed_type == feed::FEED_TYPE)
-            .map(|f| FeedSummary {
-                feed_id: f.feed_id,
-                created: f.created_time,
-                status: f.processing_status,
-            })
-            .collect())
+        let now = self.clock.now();
+        if since > now {
+            return Ok(Vec::new());
+        }
+        let oldest = now - SignedDuration::from_hours(89 * 24);
+        let mut query = vec![
+            ("feedTypes", feed::FEED_TYPE.to_string()),
+            ("marketplaceIds", self.cfg.marketplace_id.clone()),
+            ("pageSize", "100".to_string()),
+            (
+                "createdSince",
+                since.max(oldest).strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            ),
+        ];
+        let mut out = Vec::new();
+        loop {
+            let page: wire::FeedList = self
+                .get_json(Op::GetFeeds, "/feeds/2021-06-30/feeds", &query)
+                .await?;
+            out.extend(
+                page.feeds
+                    .into_iter()
+                    .filter(|f| f.feed_type == feed::FEED_TYPE)
+                    .map(|f| FeedSummary {
+                        feed_id: f.feed_id,
+                        created: f.created_time,
+                        status: f.processing_status,
+                    }),
+            );
+            match page.next_token {
+                // The next page takes the token as its only parameter.
+                Some(token) => query = vec![("nextToken", token)],
+                None => return Ok(out),
+            }
+        }
     }
 
     /// The listing's product type (`getListingsItem` with summaries); `None` when Amazon has no
@@ -672,43 +914,63 @@ impl SpApiClient {
                 &[],
             )
             .await?;
-        match feed.processing_status.as_str() {
-            "IN_QUEUE" | "IN_PROGRESS" => Ok(CancelBatchStatus::Pending),
-            "CANCELLED" | "FATAL" => Ok(CancelBatchStatus::Failed(format!(
-                "feed ended {}",
-                feed.processing_status
-            ))),
-            "DONE" => {
-                let doc_id = feed
-                    .result_feed_document_id
-                    .ok_or_else(|| SpApiError::Decode {
-                        op: Op::GetFeed.name(),
-                        detail: format!("feed {feed_id} is DONE without a result document"),
-                    })?;
-                let doc: wire::FeedDocument = self
-                    .get_json(
-                        Op::GetFeedDocument,
-                        &format!("/feeds/2021-06-30/documents/{}", encode_segment(&doc_id)),
-                        &[],
-                    )
-                    .await?;
-                let gzip = doc.compression_algorithm.as_deref() == Some("GZIP");
-                let text = self.download(&doc.url, gzip).await?;
-                let report =
-                    feed::parse_processing_report(&text).map_err(|detail| SpApiError::Decode {
-                        op: Op::GetFeedDocument.name(),
-                        detail,
-                    })?;
+        match (
+            feed.processing_status.as_str(),
+            feed.result_feed_document_id,
+        ) {
+            ("IN_QUEUE" | "IN_PROGRESS", _) => Ok(CancelBatchStatus::Pending),
+            ("CANCELLED", _) => Ok(CancelBatchStatus::Failed(
+                "feed ended CANCELLED: Amazon cancelled it before processing".into(),
+            )),
+            ("FATAL", None) => Ok(CancelBatchStatus::Failed(
+                "feed ended FATAL without a processing report".into(),
+            )),
+            // Amazon: "some, none, or all of the operations within the feed may have completed
+            // successfully". The report's errors are kept, and no order counts as confirmed.
+            ("FATAL", Some(doc_id)) => {
+                let report = self.processing_report(&doc_id).await?;
+                let why = report
+                    .unattributed(cancels)
+                    .unwrap_or_else(|| report.summary());
                 Ok(CancelBatchStatus::Done {
                     errors: report.errors_by_order(cancels),
-                    unattributed: None,
+                    unattributed: Some(format!("feed ended FATAL: {why}")),
                 })
             }
-            other => Err(SpApiError::Decode {
+            ("DONE", Some(doc_id)) => {
+                let report = self.processing_report(&doc_id).await?;
+                Ok(CancelBatchStatus::Done {
+                    errors: report.errors_by_order(cancels),
+                    unattributed: report.unattributed(cancels),
+                })
+            }
+            ("DONE", None) => Err(SpApiError::Decode {
+                op: Op::GetFeed.name(),
+                detail: format!("feed {feed_id} is DONE without a result document"),
+            }),
+            (other, _) => Err(SpApiError::Decode {
                 op: Op::GetFeed.name(),
                 detail: format!("unknown processingStatus {other:?}"),
             }),
         }
+    }
+
+    /// Reads the processing report `doc_id`: its document, downloaded, decoded by its charset
+    /// and parsed.
+    async fn processing_report(&self, doc_id: &str) -> Result<feed::ProcessingReport, SpApiError> {
+        let doc: wire::FeedDocument = self
+            .get_json(
+                Op::GetFeedDocument,
+                &format!("/feeds/2021-06-30/documents/{}", encode_segment(doc_id)),
+                &[],
+            )
+            .await?;
+        let gzip = doc.compression_algorithm.as_deref() == Some("GZIP");
+        let text = self.download_report(&doc.url, gzip).await?;
+        feed::parse_processing_report(&text).map_err(|detail| SpApiError::Decode {
+            op: Op::GetFeedDocument.name(),
+            detail,
+        })
     }
 }
 
@@ -768,5 +1030,378 @@ impl Marketplace for SpApiClient {
         cancels: &[CancelRequest],
     ) -> Result<CancelBatchStatus, MarketError> {
         Ok(SpApiClient::cancel_status(self, id, cancels).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The retry rules against a scripted HTTP server on 127.0.0.1 that can answer, close the
+    //! connection after reading a request, or never answer.
+
+    use std::io::{BufRead, BufReader, Read as _, Write as _};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex as StdMutex};
+
+    use super::*;
+    use crate::clock::VirtualClock;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Reply {
+        Answer(u16, &'static str),
+        /// Read the request, then close the connection without an answer.
+        Close,
+        /// Read the request and answer nothing for two seconds.
+        Hang,
+    }
+
+    const TOKEN: Reply = Reply::Answer(
+        200,
+        r#"{"access_token":"Atza|test","token_type":"bearer","expires_in":3600}"#,
+    );
+    const ORDER: &str = "503-0000001-0000001";
+    const SEND: &str = "/messaging/v1/orders/503-0000001-0000001/messages/unexpectedProblem";
+    const ATTRIBUTES: &str = "/messaging/v1/orders/503-0000001-0000001/attributes";
+
+    struct Fake {
+        base: String,
+        seen: Arc<StdMutex<Vec<String>>>,
+    }
+
+    impl Fake {
+        /// A server answering the `n`th request (from 0) to a path with `script(path, n)`.
+        fn start(script: impl Fn(&str, usize) -> Reply + Send + 'static) -> Fake {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let seen = Arc::new(StdMutex::new(Vec::<String>::new()));
+            let log = seen.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let Some(path) = read_request(&mut stream) else {
+                        continue;
+                    };
+                    let n = {
+                        let mut log = log.lock().unwrap();
+                        let n = log.iter().filter(|p| **p == path).count();
+                        log.push(path.clone());
+                        n
+                    };
+                    match script(&path, n) {
+                        Reply::Answer(status, body) => {
+                            let _ = write!(
+                                stream,
+                                "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\n\
+                                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                        }
+                        Reply::Close => drop(stream),
+                        Reply::Hang => std::thread::sleep(std::time::Duration::from_secs(2)),
+                    }
+                }
+            });
+            Fake { base, seen }
+        }
+
+        fn count(&self, path: &str) -> usize {
+            self.seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|p| *p == path)
+                .count()
+        }
+
+        fn client(&self, clock: &Arc<VirtualClock>) -> SpApiClient {
+            client(&self.base, &format!("{}/auth/o2/token", self.base), clock)
+        }
+    }
+
+    /// Reads one request whole; its path without the query.
+    fn read_request(stream: &mut std::net::TcpStream) -> Option<String> {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let path = line
+            .split_whitespace()
+            .nth(1)?
+            .split('?')
+            .next()?
+            .to_string();
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).ok()?;
+            let header = header.trim();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().ok()?;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        Some(path)
+    }
+
+    fn client(endpoint: &str, lwa: &str, clock: &Arc<VirtualClock>) -> SpApiClient {
+        SpApiClient::new(
+            SpApiConfig {
+                endpoint: endpoint.into(),
+                lwa_endpoint: lwa.into(),
+                client_id: "id".into(),
+                client_secret: "secret".into(),
+                refresh_token: "refresh".into(),
+                marketplace_id: "A1VC38T7YXB528".into(),
+                seller_id: "SELLER".into(),
+            },
+            Clock::Virtual(clock.clone()),
+        )
+        .unwrap()
+    }
+
+    fn clock() -> Arc<VirtualClock> {
+        VirtualClock::new("2026-12-01T00:00:00Z".parse().unwrap())
+    }
+
+    /// A loopback address nothing listens on.
+    fn closed_port() -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    }
+
+    fn order() -> OrderId {
+        ORDER.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_message_whose_connection_is_lost_after_sending_is_not_sent_again() {
+        let fake = Fake::start(|path, _| match path {
+            "/auth/o2/token" => TOKEN,
+            _ => Reply::Close,
+        });
+        let err = fake
+            .client(&clock())
+            .send_unexpected_problem(&order(), "text")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), MarketErrorKind::OutcomeUnknown, "{err}");
+        assert!(err.to_string().contains("may have processed it"), "{err}");
+        assert_eq!(fake.count(SEND), 1);
+    }
+
+    #[tokio::test]
+    async fn a_message_without_an_answer_in_time_is_not_sent_again() {
+        let fake = Fake::start(|path, _| match path {
+            "/auth/o2/token" => TOKEN,
+            _ => Reply::Hang,
+        });
+        let c = fake
+            .client(&clock())
+            .with_timeout(std::time::Duration::from_millis(300))
+            .unwrap();
+        let err = c
+            .send_unexpected_problem(&order(), "text")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SpApiError::OutcomeUnknown { detail, .. } if detail.contains("no answer")),
+            "{err}"
+        );
+        assert_eq!(fake.count(SEND), 1);
+    }
+
+    #[tokio::test]
+    async fn a_message_answered_5xx_is_not_sent_again_but_a_429_is_retried() {
+        let fake = Fake::start(|path, n| match (path, n) {
+            ("/auth/o2/token", _) => TOKEN,
+            (_, 0) => Reply::Answer(
+                429,
+                r#"{"errors":[{"code":"QuotaExceeded","message":"q"}]}"#,
+            ),
+            (_, 1) => Reply::Answer(201, "{}"),
+            _ => Reply::Answer(
+                503,
+                r#"{"errors":[{"code":"InternalFailure","message":"x"}]}"#,
+            ),
+        });
+        let c = fake.client(&clock());
+        assert_eq!(
+            c.send_unexpected_problem(&order(), "text").await.unwrap(),
+            SendOutcome::Accepted
+        );
+        assert_eq!(fake.count(SEND), 2, "the 429 was retried");
+        let err = c
+            .send_unexpected_problem(&order(), "text")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SpApiError::OutcomeUnknown { detail, .. } if detail == "HTTP 503"),
+            "{err}"
+        );
+        assert_eq!(fake.count(SEND), 3, "the 503 was not");
+    }
+
+    #[tokio::test]
+    async fn a_message_that_cannot_connect_is_retried_as_nothing_was_sent() {
+        let fake = Fake::start(|_, _| TOKEN);
+        let v = clock();
+        let start = v.now();
+        let c = client(&closed_port(), &format!("{}/auth/o2/token", fake.base), &v);
+        let err = c
+            .send_unexpected_problem(&order(), "text")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SpApiError::Exhausted { attempts: 5, last, .. } if last.contains("network")),
+            "{err}"
+        );
+        assert_eq!(err.kind(), MarketErrorKind::Transient);
+        assert_eq!(
+            v.now().duration_since(start),
+            SignedDuration::from_secs(15),
+            "backoff 1 + 2 + 4 + 8 s on the injected clock"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_whose_connection_is_lost_or_answered_5xx_is_retried() {
+        let fake = Fake::start(|path, n| match (path, n) {
+            ("/auth/o2/token", _) => TOKEN,
+            (_, 0) => Reply::Close,
+            (_, 1) => Reply::Answer(
+                500,
+                r#"{"errors":[{"code":"InternalFailure","message":"x"}]}"#,
+            ),
+            _ => Reply::Answer(200, r#"{"buyer":{"locale":"ja-JP"}}"#),
+        });
+        let locale = fake.client(&clock()).buyer_locale(&order()).await.unwrap();
+        assert_eq!(locale.as_deref(), Some("ja-JP"));
+        assert_eq!(fake.count(ATTRIBUTES), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_dropped_and_the_call_made_once_more_with_a_new_one() {
+        let fake = Fake::start(|path, n| match (path, n) {
+            ("/auth/o2/token", _) => TOKEN,
+            (_, 0) => Reply::Answer(
+                401,
+                r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":"The access token you provided has expired."}]}"#,
+            ),
+            _ => Reply::Answer(201, "{}"),
+        });
+        let c = fake.client(&clock());
+        assert_eq!(
+            c.send_unexpected_problem(&order(), "text").await.unwrap(),
+            SendOutcome::Accepted
+        );
+        assert_eq!(fake.count(SEND), 2, "a 401 means Amazon did not take it");
+        assert_eq!(fake.count("/auth/o2/token"), 2, "a new token for the retry");
+    }
+
+    #[tokio::test]
+    async fn authorisation_refused_again_with_a_new_token_is_not_authorized() {
+        let fake = Fake::start(|path, _| match path {
+            "/auth/o2/token" => TOKEN,
+            _ => Reply::Answer(
+                403,
+                r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":""}]}"#,
+            ),
+        });
+        let c = fake.client(&clock());
+        let err = c.buyer_locale(&order()).await.unwrap_err();
+        assert_eq!(err.kind(), MarketErrorKind::NotAuthorized, "{err}");
+        assert!(err.to_string().contains("Buyer Communication"), "{err}");
+        assert_eq!(fake.count(ATTRIBUTES), 2);
+        assert_eq!(fake.count("/auth/o2/token"), 2);
+    }
+
+    #[tokio::test]
+    async fn the_template_refusal_is_about_the_order_and_keeps_the_token() {
+        let fake = Fake::start(|path, _| match path {
+            "/auth/o2/token" => TOKEN,
+            _ => Reply::Answer(
+                403,
+                r#"{"errors":[{"code":"Unauthorized","message":"Invalid amazonOrderId and template combination."}]}"#,
+            ),
+        });
+        let c = fake.client(&clock());
+        assert!(!c.can_send_unexpected_problem(&order()).await.unwrap());
+        assert!(matches!(
+            c.send_unexpected_problem(&order(), "text").await.unwrap(),
+            SendOutcome::Refused(_)
+        ));
+        assert_eq!(fake.count(SEND), 1);
+        assert_eq!(fake.count("/auth/o2/token"), 1);
+    }
+
+    #[tokio::test]
+    async fn the_token_endpoint_is_retried_on_5xx_with_backoff_on_the_injected_clock() {
+        let fake = Fake::start(|path, n| match (path, n) {
+            ("/auth/o2/token", 0) => Reply::Answer(503, "{}"),
+            ("/auth/o2/token", 1) => Reply::Answer(429, "{}"),
+            ("/auth/o2/token", _) => TOKEN,
+            _ => Reply::Answer(200, r#"{"buyer":{"locale":"ja-JP"}}"#),
+        });
+        let v = clock();
+        let start = v.now();
+        fake.client(&v).buyer_locale(&order()).await.unwrap();
+        assert_eq!(fake.count("/auth/o2/token"), 3);
+        assert_eq!(v.now().duration_since(start), SignedDuration::from_secs(3));
+    }
+
+    #[tokio::test]
+    async fn a_failing_token_endpoint_says_lwa_is_unavailable_not_that_credentials_are_wrong() {
+        let fake = Fake::start(|_, _| Reply::Answer(500, "{}"));
+        let err = fake
+            .client(&clock())
+            .buyer_locale(&order())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), MarketErrorKind::Transient);
+        let text = err.to_string();
+        assert!(
+            text.contains("LWA unavailable") && text.contains("HTTP 500"),
+            "{text}"
+        );
+        assert!(!text.contains("client id"), "{text}");
+        assert_eq!(fake.count("/auth/o2/token"), LWA_ATTEMPTS as usize);
+
+        let err = client(
+            &fake.base,
+            &format!("{}/auth/o2/token", closed_port()),
+            &clock(),
+        )
+        .buyer_locale(&order())
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), MarketErrorKind::Transient);
+        assert!(err.to_string().contains("network error"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_are_said_to_be_credentials_and_not_retried() {
+        let fake = Fake::start(|_, _| {
+            Reply::Answer(
+                401,
+                r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+            )
+        });
+        let err = fake
+            .client(&clock())
+            .buyer_locale(&order())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), MarketErrorKind::NotAuthorized);
+        let text = err.to_string();
+        assert!(
+            text.contains("invalid_client")
+                && text.contains("check the client id, secret and refresh token"),
+            "{text}"
+        );
+        assert_eq!(fake.count("/auth/o2/token"), 1);
     }
 }

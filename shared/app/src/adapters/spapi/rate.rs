@@ -39,6 +39,15 @@ impl Op {
         kenzen_spapi_rates::usage_plan(self.name()).map_or((1.0, 5.0), |p| (p.rate, p.burst))
     }
 
+    /// Whether the call may be sent again after it may have reached Amazon (a 5xx, a timeout,
+    /// a connection lost after sending): reads, and writes whose repeat does no harm (a feed
+    /// document nobody uses, a quantity set twice, a destination or subscription that answers
+    /// 409 the second time). A buyer message or a feed must never go out twice, so those two are
+    /// repeated only after a 429 or a failure to connect, when Amazon cannot have them.
+    pub fn repeatable(self) -> bool {
+        !matches!(self, Self::CreateUnexpectedProblem | Self::CreateFeed)
+    }
+
     /// The model's operation id, for logs and errors.
     pub fn name(self) -> &'static str {
         match self {
@@ -132,8 +141,10 @@ mod tests {
             CreateFeedDocument,
             CreateFeed,
             GetFeed,
+            GetFeeds,
             GetFeedDocument,
             PatchListingsItem,
+            GetListingsItem,
             GetDestinations,
             CreateDestination,
             GetSubscription,

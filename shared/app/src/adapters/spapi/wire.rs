@@ -237,6 +237,8 @@ pub struct Feed {
 #[serde(rename_all = "camelCase")]
 pub struct FeedList {
     pub feeds: Vec<FeedListed>,
+    /// Present when more feeds match than the page holds.
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
