@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the demo and the fault scenarios with every SP-API call routed through
-# ../shared/tools/spapi-contract-proxy (Prism validating requests and responses against Amazon's
-# models) and fails on any violation.
+# Runs the demo, the fault scenarios and the SP-API client tests with every SP-API call routed
+# through ../shared/tools/spapi-contract-proxy (Prism validating requests and responses against
+# Amazon's models) and fails on any violation.
 #   scripts/contract.sh [PROXY_TOOL] [SCENARIO.toml ...]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -10,9 +10,15 @@ proxy="${1:-$kenzen_root/../shared/tools/spapi-contract-proxy}"
 shift || true
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
-  scenarios=(tests/scenarios/server-errors.toml tests/scenarios/feed-report-error.toml
-             tests/scenarios/feed-stuck.toml tests/scenarios/messaging-unavailable.toml
-             tests/scenarios/duplicate-events.toml tests/scenarios/profit-floor.toml)
+  scenarios=()
+  for name in server-errors feed-report-error feed-stuck messaging-unavailable duplicate-events \
+              profit-floor lost-answers lost-answers-everywhere crash-after-send \
+              crash-after-create-feed crash-after-create-case request-stops-showing \
+              partial-request same-day-morning same-day-night report-summary-only \
+              report-document-error feed-fatal feed-fatal-no-report report-windows-31j \
+              messaging-unauthorized bad-product-data; do
+    scenarios+=("tests/scenarios/$name.toml")
+  done
 fi
 [ -x "$proxy" ] || { echo "contract proxy not found at $proxy" >&2; exit 2; }
 sim_port="$(kenzen_free_port)"
@@ -47,5 +53,8 @@ done
 for _ in 1 2; do
   env "${subenv[@]}" target/debug/kenzen-subscribe "arn:aws:sqs:ap-northeast-1:123456789012:kenzen-notifications"
 done
+# The SP-API client's own tests (lost answers, 403s, getFeeds, getListingsItem, reports), one at a
+# time against the one simulator address behind the proxy.
+cargo test --quiet -p kenzen-tests --test e2e spapi_client -- --test-threads=1 >/dev/null
 echo "requests validated by the proxy: $(grep -c 'Request received' "$log")"
 "$proxy" --report "$log"
