@@ -855,13 +855,15 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             Some(CaseState::Cancelled { at, .. }) => Some(ended_in_log.map_or(*at, |t| t.min(*at))),
             _ => ended_in_log,
         };
+        // The case says why no accepted apology preceded the cancel: it could not be delivered,
+        // or it was sent and Amazon's answer was lost (never sent twice).
         let notice_excused = matches!(
             &state,
             Some(CaseState::Cancelled {
                 plan: CancelPlan::GeneralAdjustment {
-                    notice: Notice::NotDelivered { .. }
+                    notice: Notice::NotDelivered { .. } | Notice::OutcomeUnknown { .. }
                 } | CancelPlan::NoInventory {
-                    notice: Notice::NotDelivered { .. }
+                    notice: Notice::NotDelivered { .. } | Notice::OutcomeUnknown { .. }
                 },
                 ..
             })
