@@ -421,36 +421,12 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
     // Lines kenzen cancelled while the rest of the order stays open.
     if let CaseState::CancelSubmitted { plan, feed_id, .. } = &case.state {
         let lines = plan.lines(case);
-        let partial = lines.len() < case.items.len();
-        if partial
+        if lines.len() < case.items.len()
             && lines
                 .iter()
                 .all(|l| order.line(l).is_none_or(|ol| ol.cancelled_by.is_some()))
         {
-            let reason = plan.reason();
-            let mut next = case.clone();
-            next.items.retain(|i| !lines.contains(&i.order_item_id));
-            next.lines_cancelled.push(LinesCancelled {
-                order_item_ids: lines.clone(),
-                reason,
-                feed_id: feed_id.clone(),
-                at: now,
-            });
-            next.state = resume(&next, now, settings);
-            let mut d = Decision {
-                note: format!(
-                    "lines {} cancelled as {} (feed {feed_id}); the other lines go on ({})",
-                    lines.join(", "),
-                    reason.as_feed(),
-                    next.state.name()
-                ),
-                case: next,
-                effects: vec![],
-            };
-            if reason != CancelReason::NoInventory {
-                d.effects.push(Effect::ZeroListings);
-            }
-            return d;
+            return lines_done(case, plan, feed_id, now, settings);
         }
     }
     let open: Vec<&str> = case
@@ -466,7 +442,7 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
     if let CaseState::CancelDue {
         plan: CancelPlan::BuyerCanceled { request, lines },
         submitting: None,
-        lookup: None,
+        lookup,
         not_before,
         attempts,
         resubmitted,
@@ -481,7 +457,30 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
         if requested.is_empty() {
             // The request Amazon showed is gone: never BuyerCanceled without it.
             let mut next = case.clone();
-            next.state = resume(&next, now, settings);
+            // A BuyerCanceled feed may still be working at Amazon (its answer was lost, or it
+            // was resubmitted unconfirmed near ship-by); a feed whose report said it failed
+            // cancelled nothing.
+            let feed_may_act = lookup.is_some() || (*resubmitted && last_feed.is_some());
+            next.state = if feed_may_act {
+                // No message after a cancel that may still happen. The deadline cancel follows
+                // without one, saying why, and any feed that may exist is looked up first.
+                let notice = next.final_sent.clone().unwrap_or(Notice::NotDelivered {
+                    why: "a cancel feed was already sent when the buyer's request went away; \
+                          no message after it"
+                        .into(),
+                });
+                CaseState::CancelDue {
+                    plan: CancelPlan::after_notice(case.strategy, notice),
+                    not_before: now,
+                    submitting: None,
+                    attempts: *attempts,
+                    resubmitted: *resubmitted,
+                    lookup: *lookup,
+                    last_feed: last_feed.clone(),
+                }
+            } else {
+                resume(&next, now, settings)
+            };
             let mut effects = Vec::new();
             alert_once(
                 &mut next,
@@ -512,7 +511,7 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
                     submitting: None,
                     attempts: *attempts,
                     resubmitted: *resubmitted,
-                    lookup: None,
+                    lookup: *lookup,
                     last_feed: last_feed.clone(),
                 },
                 vec![],
@@ -559,7 +558,7 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
         _ => (false, None),
     };
     let all = requested.len() == case.items.len();
-    Decision::to(
+    let mut d = Decision::to(
         case,
         CaseState::CancelDue {
             plan: CancelPlan::BuyerCanceled {
@@ -589,7 +588,66 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
                 requested.join(", ")
             )
         },
-    )
+    );
+    // A message being sent right now may reach the buyer: it counts as sent with an unknown
+    // outcome, so a later return to asking never sends it again.
+    if let Some(claim) = message_claim(&case.state) {
+        match &case.state {
+            CaseState::Requesting { .. } => {
+                d.case.requests_sent += 1;
+                let slot = settings.windows.slot_of(claim.since) as u8;
+                if !d.case.slots_used.contains(&slot) {
+                    d.case.slots_used.push(slot);
+                }
+            }
+            _ => {
+                d.case.final_sent = Some(Notice::OutcomeUnknown {
+                    at: claim.since,
+                    detail: "being sent when the buyer's request showed".into(),
+                })
+            }
+        }
+        d.case.outcomes_unknown += 1;
+    }
+    d
+}
+
+/// The lines of a cancel of some lines only are done (the order shows them cancelled, or the
+/// feed's report confirmed them): they leave the case, and the other lines go on their path.
+fn lines_done(
+    case: &Case,
+    plan: &CancelPlan,
+    feed_id: &str,
+    now: Timestamp,
+    settings: &Settings,
+) -> Decision {
+    let lines = plan.lines(case);
+    let reason = plan.reason();
+    let mut next = case.clone();
+    next.items.retain(|i| !lines.contains(&i.order_item_id));
+    next.lines_cancelled.push(LinesCancelled {
+        order_item_ids: lines.clone(),
+        reason,
+        feed_id: feed_id.to_string(),
+        at: now,
+    });
+    next.state = resume(&next, now, settings);
+    let note = format!(
+        "lines {} cancelled as {} (feed {feed_id}); the other lines go on ({})",
+        lines.join(", "),
+        reason.as_feed(),
+        next.state.name()
+    );
+    let effects = if reason != CancelReason::NoInventory {
+        vec![Effect::ZeroListings]
+    } else {
+        vec![]
+    };
+    Decision {
+        case: next,
+        effects,
+        note,
+    }
 }
 
 fn final_notice_state(now: Timestamp) -> CaseState {
@@ -625,6 +683,15 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
             }
             if now >= case.final_at(settings) {
                 let mut moved = case.clone();
+                if let Some(claim) = sending {
+                    // The run sending the last request died before recording Amazon's answer.
+                    moved.requests_sent += 1;
+                    let slot = w.slot_of(claim.since) as u8;
+                    if !moved.slots_used.contains(&slot) {
+                        moved.slots_used.push(slot);
+                    }
+                    moved.outcomes_unknown += 1;
+                }
                 moved.state = final_notice_state(now);
                 let mut d = due(&moved, now, settings);
                 d.note = format!("no buyer request by the final-notice time; {}", d.note);
@@ -1217,9 +1284,41 @@ fn feed_result(
     };
     match outcome {
         FeedOutcome::Pending => waiting(format!("feed {feed_id} still processing")),
+        // A cancel of some lines that Amazon's report confirms is done, even when the order
+        // does not show those lines apart.
+        FeedOutcome::Succeeded if plan.lines(case).len() < case.items.len() => {
+            lines_done(case, plan, feed_id, now, settings)
+        }
         FeedOutcome::Succeeded => waiting(format!(
             "feed {feed_id} report shows no error; waiting for the order to show the cancel"
         )),
+        FeedOutcome::Failed { detail }
+            if case.final_sent.is_none()
+                && matches!(
+                    plan,
+                    CancelPlan::GeneralAdjustment {
+                        notice: Notice::NotDelivered { .. }
+                    } | CancelPlan::NoInventory {
+                        notice: Notice::NotDelivered { .. }
+                    }
+                ) =>
+        {
+            // Nothing was cancelled and the buyer has no apology yet: try it (once more, or
+            // for the first time) before submitting again.
+            Decision::to(
+                case,
+                final_notice_state(now),
+                vec![alert(
+                    case,
+                    AlertKind::FeedError,
+                    format!("feed {feed_id}: {detail}"),
+                )],
+                format!(
+                    "feed {feed_id} did not cancel the order ({detail}); the apology is tried \
+                     before the cancel goes again"
+                ),
+            )
+        }
         FeedOutcome::Failed { detail } => Decision::to(
             case,
             CaseState::CancelDue {

@@ -1471,6 +1471,7 @@ const MORE: &[(&str, [&str; 12])] = &[
     ),
     ("cancelled", ["="; 12]),
     ("closed", ["="; 12]),
+    // A late answer to a message whose claim ran out still counts.
     (
         "final-stale",
         [
@@ -1478,9 +1479,9 @@ const MORE: &[(&str, [&str; 12])] = &[
             "=",
             "=",
             "=",
-            "=",
-            "=",
-            "=",
+            "CancelDue",
+            "FinalNotice +pub:KenzenAlert",
+            "CancelDue +pub:KenzenAlert",
             "=",
             "=",
             "=",
@@ -1498,7 +1499,7 @@ const MORE: &[(&str, [&str; 12])] = &[
             "=",
             "=",
             "=",
-            "=",
+            "CancelDue",
             "=",
             "=",
             "Cancelled +pub:CaseClosed +zero",
@@ -1515,7 +1516,7 @@ const MORE: &[(&str, [&str; 12])] = &[
             "=",
             "=",
             "=",
-            "=",
+            "CancelDue",
             "CancelSubmitted +pub:CancelSubmitted",
             "CancelDue +cancel:GeneralAdjustment",
             "Cancelled +pub:CaseClosed +zero",

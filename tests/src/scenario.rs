@@ -894,9 +894,9 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             // A seller cancel counts unless the buyer asked for it; an order whose lines went
             // with different reasons counts when any line went for the seller's reasons.
             counts_against_cancel_rate: (merchant_cancel && !buyer_requested)
-                || sim_order.as_ref().is_some_and(|s| {
-                    s.cancelled_items.values().any(|r| r != "BuyerCanceled")
-                }),
+                || sim_order
+                    .as_ref()
+                    .is_some_and(|s| s.cancelled_items.values().any(|r| r != "BuyerCanceled")),
         });
     }
     timeline.flush()?;

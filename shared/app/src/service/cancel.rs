@@ -143,7 +143,9 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
         }
         for (feed_id, cases) in by_feed {
-            let requests = match self.store.cancel_batch(&feed_id).await? {
+            let record = self.store.cancel_batch(&feed_id).await?;
+            let recorded = record.is_some();
+            let requests = match record {
                 Some(r) => r,
                 None => cases
                     .iter()
@@ -158,6 +160,21 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                     .collect(),
             };
             let status = match self.market.cancel_status(&feed_id, &requests).await {
+                // Without the batch record the messages' order is not known: an error the
+                // report ties to a message id alone may belong to any order of the feed.
+                Ok(CancelBatchStatus::Done {
+                    errors,
+                    unattributed,
+                }) if !recorded && !errors.is_empty() => CancelBatchStatus::Done {
+                    errors: Default::default(),
+                    unattributed: Some(unattributed.unwrap_or_else(|| {
+                        format!(
+                            "{} error(s) in the report, and no record of the feed's orders to tie \
+                             them to",
+                            errors.len()
+                        )
+                    })),
+                },
                 Ok(s) => s,
                 Err(e) => {
                     // The cases stay due; the next run asks again.

@@ -75,11 +75,11 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                     "preflight: unexpectedProblem not offered for this order".into(),
                 );
             }
-            Err(e) => return Attempt::from_error(None, format!("preflight failed: {e}"), &e),
+            Err(e) => return Attempt::from_read_error(format!("preflight failed: {e}"), &e),
         }
         let locale = match self.market.buyer_locale(id).await {
             Ok(locale) => locale,
-            Err(e) => return Attempt::from_error(None, format!("getAttributes failed: {e}"), &e),
+            Err(e) => return Attempt::from_read_error(format!("getAttributes failed: {e}"), &e),
         };
         let lang = Language::from_locale(locale.as_deref());
         let text = match message {
@@ -132,14 +132,28 @@ impl Attempt {
         }
     }
 
-    /// A failed call, told apart by what can be done about it: the seller's authorisation
+    /// A failed read before the send (the preflight, the buyer's locale): the seller's
+    /// authorisation is an alert; anything else may pass later (never "cannot be sent").
+    fn from_read_error(answer: String, e: &MarketError) -> Self {
+        let detail = e.to_string();
+        let outcome = match e.kind {
+            MarketErrorKind::NotAuthorized => MessageOutcome::NotAuthorized { detail },
+            _ => MessageOutcome::Failed { detail },
+        };
+        Self {
+            outcome,
+            text: None,
+            answer,
+        }
+    }
+
+    /// A failed send, told apart by what can be done about it: the seller's authorisation
     /// (an alert), a request Amazon finds wrong (never retried), or anything that may pass later.
     fn from_error(text: Option<String>, answer: String, e: &MarketError) -> Self {
         let detail = e.to_string();
         let outcome = match e.kind {
             MarketErrorKind::NotAuthorized => MessageOutcome::NotAuthorized { detail },
             MarketErrorKind::InvalidInput => MessageOutcome::Invalid { detail },
-            // Not a send (the preflight or a read): nothing reached the buyer.
             MarketErrorKind::OutcomeUnknown
             | MarketErrorKind::Transient
             | MarketErrorKind::Refused

@@ -349,12 +349,22 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 Pending::ZeroListing => zero = true,
             }
         }
-        self.publish(&events, report).await?;
+        let mut done = vc.value.clone();
+        done.pending.clear();
+        // An outage of the bus keeps the events owed but stops nothing else: the case goes on.
+        if let Err(e) = self.publish(&events, report).await {
+            tracing::error!(order_id = %vc.value.order_id, error = %e, "events not published; kept on the case");
+            report
+                .errors
+                .push(format!("{}: events not published: {e}", vc.value.order_id));
+            done.pending = events
+                .into_iter()
+                .map(|event| Pending::Publish { event })
+                .collect();
+        }
         if zero {
             self.zero_listings(&vc.value, now).await;
         }
-        let mut done = vc.value.clone();
-        done.pending.clear();
         Ok(self
             .store
             .save_case(&done, vc.version, done.due(&self.settings))
@@ -371,7 +381,9 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         since: Timestamp,
         now: Timestamp,
     ) -> Result<Option<String>, ServiceError> {
-        // Amazon's clock and ours may differ a little.
+        // Amazon's clock and ours may differ a little; the submission itself comes within one
+        // run (at most the Lambda timeout, 5 minutes) after the claim.
+        let until = since + SignedDuration::from_mins(7);
         let since = since - SignedDuration::from_mins(2);
         let feeds = {
             let mut cache = self.feed_list.lock().await;
@@ -384,8 +396,10 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
             }
         };
-        let mut candidates: Vec<&FeedSummary> =
-            feeds.iter().filter(|f| f.created >= since).collect();
+        let mut candidates: Vec<&FeedSummary> = feeds
+            .iter()
+            .filter(|f| f.created >= since && f.created <= until)
+            .collect();
         candidates.sort_by_key(|f| f.created);
         for f in candidates {
             match self.store.cancel_batch(&f.feed_id).await? {

@@ -571,12 +571,9 @@ impl SpApiClient {
     /// (gunzipped first when `gzip`). A transfer failure is [`SpApiError::Document`] (worth
     /// another try); bytes that are not what they claim to be are [`SpApiError::Decode`].
     async fn download_report(&self, url: &str, gzip: bool) -> Result<String, SpApiError> {
-        let resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| SpApiError::Document(format!("download: {}", describe(&e))))?;
+        let resp = self.http.get(url).send().await.map_err(|e| {
+            SpApiError::Document(format!("download: {}", describe(&e.without_url())))
+        })?;
         if !resp.status().is_success() {
             return Err(SpApiError::Document(format!(
                 "download answered HTTP {}",
@@ -588,10 +585,9 @@ impl SpApiClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| SpApiError::Document(format!("download: {}", describe(&e))))?;
+        let bytes = resp.bytes().await.map_err(|e| {
+            SpApiError::Document(format!("download: {}", describe(&e.without_url())))
+        })?;
         let unreadable = |detail: String| SpApiError::Decode {
             op: Op::GetFeedDocument.name(),
             detail,
@@ -754,7 +750,7 @@ impl SpApiClient {
             .body(xml)
             .send()
             .await
-            .map_err(|e| SpApiError::Document(format!("upload: {e}")))?;
+            .map_err(|e| SpApiError::Document(format!("upload: {}", describe(&e.without_url()))))?;
         if !put.status().is_success() {
             return Err(SpApiError::Document(format!(
                 "upload answered HTTP {}",
