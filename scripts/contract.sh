@@ -42,6 +42,9 @@ target/debug/kenzen-demo "$out/demo" >/dev/null
 for sc in "${scenarios[@]}"; do
   target/debug/kenzen-scenario "$sc" "$out/$(basename "$sc" .toml)" >/dev/null
 done
+# The SP-API client's own tests (lost answers, 403s, getFeeds, getListingsItem, reports), one at a
+# time against the one simulator address behind the proxy.
+cargo test --quiet -p kenzen-tests --test e2e spapi_client -- --test-threads=1
 # The subscription setup, twice (the second run meets 409s), against a standing simulator.
 coproc SIMENV { target/debug/kenzen-bench-env; }
 KENZEN_STOP_PIDS="$proxy_pid $SIMENV_PID"
@@ -53,8 +56,5 @@ done
 for _ in 1 2; do
   env "${subenv[@]}" target/debug/kenzen-subscribe "arn:aws:sqs:ap-northeast-1:123456789012:kenzen-notifications"
 done
-# The SP-API client's own tests (lost answers, 403s, getFeeds, getListingsItem, reports), one at a
-# time against the one simulator address behind the proxy.
-cargo test --quiet -p kenzen-tests --test e2e spapi_client -- --test-threads=1 >/dev/null
 echo "requests validated by the proxy: $(grep -c 'Request received' "$log")"
 "$proxy" --report "$log"
