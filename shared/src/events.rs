@@ -56,6 +56,9 @@ pub enum AlertKind {
     /// Amazon showed the buyer's cancellation request and then no longer: the case went back to
     /// the deadline path.
     BuyerRequestVanished,
+    /// A stored case cannot be read (damaged, or written by a later version): it is skipped
+    /// and the seller must look at it; every other case goes on.
+    UnreadableCase,
 }
 
 impl AlertKind {
@@ -66,6 +69,7 @@ impl AlertKind {
             Self::FeedError => "FeedError",
             Self::MessagingNotAuthorized => "MessagingNotAuthorized",
             Self::BuyerRequestVanished => "BuyerRequestVanished",
+            Self::UnreadableCase => "UnreadableCase",
         }
     }
 }

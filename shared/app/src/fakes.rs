@@ -13,9 +13,9 @@ use jiff::Timestamp;
 use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, Sku, SkuInfo};
 
 use crate::ports::{
-    CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, EventPublisher, FeedSummary,
-    IntakeStore, MarketError, MarketErrorKind, Marketplace, PublishError, SendOutcome, StockStore,
-    StoreError, TimelineEntry, Versioned,
+    CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, EventPublisher,
+    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, PublishError, SendOutcome,
+    StockStore, StoreError, TimelineEntry, Unreadable, Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -392,6 +392,8 @@ struct StoreState {
     cursor: Option<Timestamp>,
     notifications: Vec<String>,
     batches: BTreeMap<String, Vec<CancelRequest>>,
+    /// Items that cannot be read as cases (every index lists them), and whether reported.
+    unreadable: Vec<(Unreadable, bool)>,
 }
 
 /// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
@@ -403,6 +405,18 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Stores an item under `key` that cannot be read as a case (damaged, or from a later
+    /// version): the indexes list it next to the readable cases.
+    pub fn put_unreadable(&self, key: &str, detail: &str) {
+        lock(&self.state).unreadable.push((
+            Unreadable {
+                key: key.into(),
+                detail: detail.into(),
+            },
+            false,
+        ));
     }
 
     pub fn put_stock(&self, sku: &str, info: SkuInfo) {
@@ -474,26 +488,41 @@ impl CaseStore for MemoryStore {
         self.put(case, Some(version), due)
     }
 
-    async fn due_cases(
-        &self,
-        kind: DueKind,
-        now: Timestamp,
-    ) -> Result<Vec<Versioned<Case>>, StoreError> {
-        Ok(lock(&self.state)
-            .cases
-            .values()
-            .filter(|(_, due)| matches!(due, Some((k, at)) if *k == kind && *at <= now))
-            .map(|(vc, _)| vc.clone())
-            .collect())
+    async fn due_cases(&self, kind: DueKind, now: Timestamp) -> Result<CasesRead, StoreError> {
+        let st = lock(&self.state);
+        Ok(CasesRead {
+            cases: st
+                .cases
+                .values()
+                .filter(|(_, due)| matches!(due, Some((k, at)) if *k == kind && *at <= now))
+                .map(|(vc, _)| vc.clone())
+                .collect(),
+            unreadable: st.unreadable.iter().map(|(u, _)| u.clone()).collect(),
+        })
     }
 
-    async fn open_cases(&self) -> Result<Vec<Versioned<Case>>, StoreError> {
-        Ok(lock(&self.state)
-            .cases
-            .values()
-            .filter(|(vc, _)| !vc.value.state.is_terminal())
-            .map(|(vc, _)| vc.clone())
-            .collect())
+    async fn open_cases(&self) -> Result<CasesRead, StoreError> {
+        let st = lock(&self.state);
+        Ok(CasesRead {
+            cases: st
+                .cases
+                .values()
+                .filter(|(vc, _)| !vc.value.state.is_terminal())
+                .map(|(vc, _)| vc.clone())
+                .collect(),
+            unreadable: st.unreadable.iter().map(|(u, _)| u.clone()).collect(),
+        })
+    }
+
+    async fn mark_unreadable(&self, key: &str) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        Ok(match st.unreadable.iter_mut().find(|(u, _)| u.key == key) {
+            Some((_, reported)) if !*reported => {
+                *reported = true;
+                true
+            }
+            _ => false,
+        })
     }
 
     async fn append_timeline(&self, entry: &TimelineEntry) -> Result<(), StoreError> {

@@ -31,6 +31,8 @@ pub struct RunReport {
     /// Messages and cancel feeds sent whose answer was lost (or whose run died before recording
     /// it): counted as sent, never repeated.
     pub outcomes_unknown: u32,
+    /// Stored items that could not be read and were skipped (each alerted once).
+    pub unreadable: u32,
     /// Cases skipped because another invocation changed them first.
     pub conflicts: u32,
     /// Per-case failures; the run went on with the other cases.
@@ -59,6 +61,7 @@ impl RunReport {
             cancels_submitted = self.cancels_submitted,
             cases_ended = self.cases_ended,
             outcomes_unknown = self.outcomes_unknown,
+            unreadable = self.unreadable,
             conflicts = self.conflicts,
             errors = self.errors.len(),
             "run finished"
@@ -97,6 +100,7 @@ pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> Option
     put("CasesEnded".into(), report.cases_ended);
     put("CaseErrors".into(), report.errors.len() as u32);
     put("OutcomesUnknown".into(), report.outcomes_unknown);
+    put("UnreadableItems".into(), report.unreadable);
     for (reason, n) in &report.cancels_by_reason {
         put(format!("Cancels{reason}"), *n);
     }

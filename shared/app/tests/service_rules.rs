@@ -444,6 +444,38 @@ async fn an_order_seen_two_hours_before_ship_by_gets_the_apology_first_then_the_
     assert!(w.first(is_message).unwrap() < w.first(is_cancel).unwrap());
 }
 
+#[tokio::test]
+async fn an_unreadable_case_next_to_a_healthy_one_is_skipped_alerted_once_and_stops_nothing() {
+    let w = World::new(Strategy::CancelFirst);
+    w.svc.store().put_unreadable(
+        "ORDER#503-9999999-0000001",
+        "unknown variant `FromTheFuture`",
+    );
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_hours(3)).await;
+
+    assert_eq!(
+        w.market().cancels_of(ORDER),
+        ["NoInventory"],
+        "the healthy case ends"
+    );
+    assert!(matches!(w.state(), Some(CaseState::Cancelled { .. })));
+    let alerts = w
+        .svc
+        .bus_events()
+        .into_iter()
+        .filter(|e| {
+            matches!(e, DomainEvent::Alert { alert, order_id, .. }
+            if *alert == kenzen_core::AlertKind::UnreadableCase
+                && order_id.as_str() == "503-9999999-0000001")
+        })
+        .count();
+    assert_eq!(
+        alerts, 1,
+        "one alert for the unreadable item, not one per sweep"
+    );
+}
+
 /// Reads the recording bus through the service.
 trait BusEvents {
     fn bus_events(&self) -> Vec<DomainEvent>;

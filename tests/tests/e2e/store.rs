@@ -92,6 +92,7 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
     let due: Vec<String> = store
         .due_cases(DueKind::Send, t0() + mins(1))
         .await?
+        .cases
         .into_iter()
         .map(|c| c.value.order_id.to_string())
         .collect();
@@ -100,11 +101,13 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
         store
             .due_cases(DueKind::Cancel, t0() + hours(100))
             .await?
+            .cases
             .is_empty()
     );
     let mut open: Vec<String> = store
         .open_cases()
         .await?
+        .cases
         .into_iter()
         .map(|c| c.value.order_id.to_string())
         .collect();
@@ -148,5 +151,56 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
     store.set_poll_cursor(t0() + hours(2)).await?;
     store.set_poll_cursor(t0() + hours(1)).await?;
     assert_eq!(store.poll_cursor().await?, Some(t0() + hours(2)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreadable_case_item_is_skipped_and_reported_once_and_the_healthy_one_is_read()
+-> Result<()> {
+    let w = world().await?;
+    let store = w.store();
+    let healthy = sample_case("503-0000013-0000001", t0());
+    store
+        .create_case(&healthy, Some((DueKind::Send, t0())))
+        .await?;
+    // A damaged item in the same indexes: its case holds a state no version knows.
+    let broken = sample_case("503-0000013-0000002", t0());
+    store
+        .create_case(&broken, Some((DueKind::Send, t0())))
+        .await?;
+    let ddb = aws_sdk_dynamodb::Client::new(&w.aws);
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    ddb.update_item()
+        .table_name(&w.table)
+        .key("pk", Av::S("ORDER#503-0000013-0000002".into()))
+        .key("sk", Av::S("CASE".into()))
+        .update_expression("SET #c.#s = :s")
+        .expression_attribute_names("#c", "case")
+        .expression_attribute_names("#s", "state")
+        .expression_attribute_values(
+            ":s",
+            Av::M(std::collections::HashMap::from([(
+                "state".to_string(),
+                Av::S("FromTheFuture".into()),
+            )])),
+        )
+        .send()
+        .await?;
+
+    let read = store.due_cases(DueKind::Send, t0() + mins(1)).await?;
+    let ids: Vec<String> = read
+        .cases
+        .iter()
+        .map(|c| c.value.order_id.to_string())
+        .collect();
+    assert_eq!(ids, ["503-0000013-0000001"]);
+    assert_eq!(read.unreadable.len(), 1);
+    assert_eq!(read.unreadable[0].key, "ORDER#503-0000013-0000002");
+    assert_eq!(store.open_cases().await?.unreadable.len(), 1);
+    assert!(store.mark_unreadable("ORDER#503-0000013-0000002").await?);
+    assert!(
+        !store.mark_unreadable("ORDER#503-0000013-0000002").await?,
+        "reported once"
+    );
     Ok(())
 }

@@ -16,6 +16,6 @@ pub use market::{
     SendOutcome,
 };
 pub use store::{
-    CancelBatchStore, CaseStore, IntakeStore, StockStore, Store, StoreError, TimelineEntry,
-    Versioned,
+    CancelBatchStore, CaseStore, CasesRead, IntakeStore, StockStore, Store, StoreError,
+    TimelineEntry, Unreadable, Versioned,
 };

@@ -62,6 +62,22 @@ impl StoreError {
     }
 }
 
+/// A stored item that cannot be read as kenzen's data (damaged, or written by a later version):
+/// its key (no buyer data) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub key: String,
+    pub detail: String,
+}
+
+/// Cases read through an index: every readable one, and the items that could not be read (one
+/// unreadable item never stops the others).
+#[derive(Debug, Clone, Default)]
+pub struct CasesRead {
+    pub cases: Vec<Versioned<Case>>,
+    pub unreadable: Vec<Unreadable>,
+}
+
 /// Cases (conditional on the version read) and their append-only timeline.
 pub trait CaseStore: Send + Sync {
     fn get_case(
@@ -89,10 +105,14 @@ pub trait CaseStore: Send + Sync {
         &self,
         kind: DueKind,
         now: Timestamp,
-    ) -> impl Future<Output = Result<Vec<Versioned<Case>>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<CasesRead, StoreError>> + Send;
 
     /// Every case not yet ended, read through the sparse open index.
-    fn open_cases(&self) -> impl Future<Output = Result<Vec<Versioned<Case>>, StoreError>> + Send;
+    fn open_cases(&self) -> impl Future<Output = Result<CasesRead, StoreError>> + Send;
+
+    /// Marks the unreadable item `key` as reported; true the first time (so its alert goes out
+    /// once), false after.
+    fn mark_unreadable(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn append_timeline(
         &self,

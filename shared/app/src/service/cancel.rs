@@ -29,7 +29,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         report: &mut RunReport,
     ) -> Result<(), ServiceError> {
         let mut batch: Vec<(Versioned<Case>, CancelRequest)> = Vec::new();
-        for vc in self.store.due_cases(DueKind::Cancel, now).await? {
+        let read = self.store.due_cases(DueKind::Cancel, now).await?;
+        for vc in self.readable(read, report).await {
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
             // Re-read the order right before acting: a ship or a cancel elsewhere ends the
@@ -128,7 +129,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         report: &mut RunReport,
     ) -> Result<(), ServiceError> {
         let mut by_feed: BTreeMap<String, Vec<Versioned<Case>>> = BTreeMap::new();
-        for vc in self.store.due_cases(DueKind::Confirm, now).await? {
+        let read = self.store.due_cases(DueKind::Confirm, now).await?;
+        for vc in self.readable(read, report).await {
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
             match self.drive(vc, Input::Due, now, report).await {

@@ -15,7 +15,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     pub async fn send_due_messages(&self) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
-        for vc in self.store.due_cases(DueKind::Send, now).await? {
+        let read = self.store.due_cases(DueKind::Send, now).await?;
+        for vc in self.readable(read, &mut report).await {
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
             let step = async {

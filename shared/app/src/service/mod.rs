@@ -29,8 +29,8 @@ use tokio::sync::Mutex;
 
 use crate::clock::Clock;
 use crate::ports::{
-    CancelRequest, EventPublisher, FeedSummary, MarketError, Marketplace, PublishError, Store,
-    StoreError, TimelineEntry, Versioned,
+    CancelRequest, CasesRead, EventPublisher, FeedSummary, MarketError, Marketplace, PublishError,
+    Store, StoreError, TimelineEntry, Versioned,
 };
 use crate::report::RunReport;
 
@@ -327,6 +327,37 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 "PRODUCT".into()
             }
         }
+    }
+
+    /// The readable cases of `read`; the unreadable items are skipped, counted, logged by their
+    /// key and alerted once each (`UnreadableCase`), so one damaged item never stops the others.
+    async fn readable(&self, read: CasesRead, report: &mut RunReport) -> Vec<Versioned<Case>> {
+        for u in &read.unreadable {
+            report.unreadable += 1;
+            tracing::error!(key = %u.key, detail = %u.detail, "stored case unreadable; skipped");
+            match self.store.mark_unreadable(&u.key).await {
+                Ok(true) => {
+                    let Some(order_id) = u
+                        .key
+                        .strip_prefix("ORDER#")
+                        .and_then(|id| id.parse::<kenzen_core::OrderId>().ok())
+                    else {
+                        continue;
+                    };
+                    let alert = DomainEvent::Alert {
+                        order_id,
+                        alert: kenzen_core::AlertKind::UnreadableCase,
+                        detail: format!("the stored case cannot be read: {}", u.detail),
+                    };
+                    if let Err(e) = self.publish(&[alert], report).await {
+                        tracing::error!(key = %u.key, error = %e, "unreadable-case alert not published");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(key = %u.key, error = %e, "unreadable case not marked"),
+            }
+        }
+        read.cases
     }
 
     /// Does the work a case still owes since it was stored (its events, the listing change),

@@ -18,7 +18,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         let cases = match order_id {
             Some(id) => self.store.get_case(id).await?.into_iter().collect(),
             None => {
-                let mut open = self.store.open_cases().await?;
+                let read = self.store.open_cases().await?;
+                let mut open = self.readable(read, &mut report).await;
                 let limit = self.reply_sweep_limit;
                 if open.len() > limit {
                     open.sort_by(|a, b| a.value.order_id.cmp(&b.value.order_id));

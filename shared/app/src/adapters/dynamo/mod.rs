@@ -24,8 +24,8 @@ use jiff::Timestamp;
 use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
 
 use crate::ports::{
-    CancelBatchStore, CancelRequest, CaseStore, IntakeStore, StockStore, StoreError, TimelineEntry,
-    Versioned,
+    CancelBatchStore, CancelRequest, CaseStore, CasesRead, IntakeStore, StockStore, StoreError,
+    TimelineEntry, Unreadable, Versioned,
 };
 
 #[cfg(feature = "test-util")]
@@ -212,8 +212,8 @@ impl DynamoStore {
     async fn cases_by_keys(
         &self,
         keys: Vec<HashMap<String, AttributeValue>>,
-    ) -> Result<Vec<Versioned<Case>>, StoreError> {
-        let mut out = Vec::with_capacity(keys.len());
+    ) -> Result<CasesRead, StoreError> {
+        let mut out = CasesRead::default();
         for key in keys {
             let got = self
                 .client
@@ -225,7 +225,14 @@ impl DynamoStore {
                 .await
                 .map_err(|e| db_err("GetItem(case)", e))?;
             if let Some(item) = got.item {
-                out.push(Self::read_case(&item)?);
+                match Self::read_case(&item) {
+                    Ok(case) => out.cases.push(case),
+                    // One unreadable item never stops the others.
+                    Err(StoreError::Corrupt { key, detail }) => {
+                        out.unreadable.push(Unreadable { key, detail })
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(out)
@@ -316,11 +323,7 @@ impl CaseStore for DynamoStore {
         })
     }
 
-    async fn due_cases(
-        &self,
-        kind: DueKind,
-        now: Timestamp,
-    ) -> Result<Vec<Versioned<Case>>, StoreError> {
+    async fn due_cases(&self, kind: DueKind, now: Timestamp) -> Result<CasesRead, StoreError> {
         let keys = self
             .query_keys(
                 "due",
@@ -334,7 +337,33 @@ impl CaseStore for DynamoStore {
         self.cases_by_keys(keys).await
     }
 
-    async fn open_cases(&self) -> Result<Vec<Versioned<Case>>, StoreError> {
+    async fn mark_unreadable(&self, key: &str) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.into()))
+            .key("sk", AttributeValue::S("CASE".into()))
+            .update_expression("SET unreadable_reported = :t")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(unreadable_reported)",
+            )
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db_err("UpdateItem(unreadable)", e)),
+        }
+    }
+
+    async fn open_cases(&self) -> Result<CasesRead, StoreError> {
         let keys = self
             .query_keys(
                 "open",
