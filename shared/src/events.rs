@@ -59,6 +59,9 @@ pub enum AlertKind {
     /// A stored case cannot be read (damaged, or written by a later version): it is skipped
     /// and the seller must look at it; every other case goes on.
     UnreadableCase,
+    /// Amazon's answer for an order cannot be read (an unknown status value, a missing field):
+    /// the order is skipped and the seller must look at it; every other order goes on.
+    UnreadableOrder,
 }
 
 impl AlertKind {
@@ -70,6 +73,7 @@ impl AlertKind {
             Self::MessagingNotAuthorized => "MessagingNotAuthorized",
             Self::BuyerRequestVanished => "BuyerRequestVanished",
             Self::UnreadableCase => "UnreadableCase",
+            Self::UnreadableOrder => "UnreadableOrder",
         }
     }
 }

@@ -14,8 +14,8 @@ use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, S
 
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, EventPublisher,
-    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, PublishError, SendOutcome,
-    StockStore, StoreError, TimelineEntry, Unreadable, Versioned,
+    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, OrderSearch, PublishError,
+    SendOutcome, StockStore, StoreError, TimelineEntry, Unreadable, UnreadableOrder, Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -47,6 +47,8 @@ struct MarketState {
     locale: BTreeMap<OrderId, String>,
     /// Orders for which the messaging preflight offers no `unexpectedProblem`.
     unavailable: Vec<String>,
+    /// Orders the search lists in a shape kenzen cannot read.
+    unreadable_orders: Vec<String>,
     /// Operations that fail (transiently) until cleared.
     failing: Vec<&'static str>,
     /// Operations Amazon carries out but whose answer is lost (outcome unknown) until cleared.
@@ -114,6 +116,11 @@ impl FakeMarket {
         st.failing.clear();
         st.lost.clear();
         st.unauthorized.clear();
+    }
+
+    /// The search lists `order_id` in a shape kenzen cannot read (an unknown status value).
+    pub fn make_unreadable(&self, order_id: &str) {
+        lock(&self.state).unreadable_orders.push(order_id.into());
     }
 
     /// From now on Amazon carries out `op` but its answer is lost (until [`Self::recover`]).
@@ -244,19 +251,31 @@ impl FakeMarket {
 }
 
 impl Marketplace for FakeMarket {
-    async fn search_orders(
-        &self,
-        after: Timestamp,
-    ) -> Result<(Vec<OrderView>, Option<Timestamp>), MarketError> {
+    async fn search_orders(&self, after: Timestamp) -> Result<OrderSearch, MarketError> {
         self.call("searchOrders", MarketCall::SearchOrders)?;
         let st = lock(&self.state);
-        let orders = st
-            .orders
-            .values()
-            .filter(|o| o.last_updated >= after)
-            .cloned()
-            .collect();
-        Ok((orders, None))
+        Ok(OrderSearch {
+            orders: st
+                .orders
+                .values()
+                .filter(|o| o.last_updated >= after)
+                .filter(|o| {
+                    !st.unreadable_orders
+                        .iter()
+                        .any(|u| u == o.order_id.as_str())
+                })
+                .cloned()
+                .collect(),
+            unreadable: st
+                .unreadable_orders
+                .iter()
+                .map(|id| UnreadableOrder {
+                    order_id: Some(id.clone()),
+                    detail: "unknown variant `ON_THE_MOON` for fulfillmentStatus".into(),
+                })
+                .collect(),
+            before: None,
+        })
     }
 
     async fn get_order(&self, order_id: &OrderId) -> Result<OrderView, MarketError> {
@@ -564,6 +583,16 @@ impl IntakeStore for MemoryStore {
 
     async fn notification_seen(&self, id: &str) -> Result<bool, StoreError> {
         Ok(lock(&self.state).notifications.iter().any(|n| n == id))
+    }
+
+    async fn mark_unreadable_order(&self, key: &str, _now: Timestamp) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        let k = format!("UNREADABLE#{key}");
+        if st.notifications.contains(&k) {
+            return Ok(false);
+        }
+        st.notifications.push(k);
+        Ok(true)
     }
 
     async fn mark_notification(&self, id: &str, _now: Timestamp) -> Result<(), StoreError> {

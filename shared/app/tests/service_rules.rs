@@ -476,6 +476,26 @@ async fn an_unreadable_case_next_to_a_healthy_one_is_skipped_alerted_once_and_st
     );
 }
 
+#[tokio::test]
+async fn an_order_the_poll_cannot_read_is_skipped_alerted_once_and_the_good_order_gets_its_case() {
+    let w = World::new(Strategy::AskBuyer);
+    w.market().make_unreadable("503-8888888-0000001");
+    w.order_arrives(SignedDuration::from_hours(72));
+    let first = w.svc.check_new_orders().await.unwrap();
+    assert_eq!(first.unreadable, 1);
+    assert!(first.errors.is_empty(), "{first:?}");
+    assert!(w.state().is_some(), "the good order got its case");
+    w.clock.set(w.clock.now() + SignedDuration::from_mins(10));
+    w.svc.check_new_orders().await.unwrap();
+    let alerts = w
+        .svc
+        .bus_events()
+        .into_iter()
+        .filter(|e| matches!(e, DomainEvent::Alert { alert, .. } if *alert == kenzen_core::AlertKind::UnreadableOrder))
+        .count();
+    assert_eq!(alerts, 1, "alerted once");
+}
+
 /// Reads the recording bus through the service.
 trait BusEvents {
     fn bus_events(&self) -> Vec<DomainEvent>;

@@ -135,11 +135,51 @@ async fn search_orders_follows_every_page() -> Result<()> {
     }
     w.clock.set(t0() + hours(1));
     let c = contract_client(&w);
-    let (orders, before) = c.search_orders(t0() - hours(1)).await?;
+    let search = c.search_orders(t0() - hours(1)).await?;
+    let (orders, before) = (search.orders, search.before);
+    assert!(search.unreadable.is_empty());
     assert_eq!(orders.len(), 5);
     // Amazon answers up to now minus its indexing lag.
     assert_eq!(before, Some(t0() + hours(1) - mins(2)));
     assert!(count_op(&w, "searchOrders") >= 3, "page size 2");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_order_the_search_cannot_read_is_set_apart_and_the_others_are_read() -> Result<()> {
+    let w = world().await?;
+    let c = client(&w, None);
+    let good = r#"{"orderId":"503-0000011-0000001","createdTime":"2026-12-01T00:00:00Z","lastUpdatedTime":"2026-12-01T00:00:00Z","salesChannel":{"marketplaceId":"A1VC38T7YXB528"},"fulfillment":{"fulfillmentStatus":"UNSHIPPED","fulfilledBy":"MERCHANT","shipByWindow":{"latestDateTime":"2026-12-03T14:59:00Z"}},"orderItems":[{"orderItemId":"1","quantityOrdered":1,"product":{"sellerSku":"CUP","title":"Cup"}}]}"#;
+    let unknown_status = good
+        .replace("503-0000011-0000001", "503-0000011-0000002")
+        .replace("UNSHIPPED", "ON_THE_MOON");
+    let no_fulfillment = r#"{"orderId":"503-0000011-0000003","lastUpdatedTime":"2026-12-01T00:00:00Z","salesChannel":{},"orderItems":[]}"#;
+    w.sim.inject(
+        "searchOrders",
+        200,
+        &format!(r#"{{"orders":[{good},{unknown_status},{no_fulfillment}]}}"#),
+        1,
+    );
+    let search = c.search_orders(t0() - hours(1)).await?;
+    let ids: Vec<String> = search
+        .orders
+        .iter()
+        .map(|o| o.order_id.to_string())
+        .collect();
+    assert_eq!(ids, ["503-0000011-0000001"]);
+    let bad: Vec<Option<String>> = search
+        .unreadable
+        .iter()
+        .map(|u| u.order_id.clone())
+        .collect();
+    assert_eq!(
+        bad,
+        [
+            Some("503-0000011-0000002".to_string()),
+            Some("503-0000011-0000003".to_string())
+        ]
+    );
+    assert!(search.unreadable[0].detail.contains("ON_THE_MOON"));
     Ok(())
 }
 

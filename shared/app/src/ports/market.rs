@@ -109,6 +109,22 @@ pub enum CancelBatchStatus {
     Failed(String),
 }
 
+/// One page run of the order search: the orders kenzen could read, the ones it could not (one
+/// unreadable order never stops the others), and the search's `lastUpdatedBefore` if given.
+#[derive(Debug, Clone, Default)]
+pub struct OrderSearch {
+    pub orders: Vec<OrderView>,
+    pub unreadable: Vec<UnreadableOrder>,
+    pub before: Option<Timestamp>,
+}
+
+/// An order in a search answer that kenzen cannot read: its id when the answer has one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableOrder {
+    pub order_id: Option<String>,
+    pub detail: String,
+}
+
 /// A cancel feed Amazon holds for this application, as `getFeeds` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedSummary {
@@ -121,11 +137,11 @@ pub struct FeedSummary {
 /// The marketplace (Amazon's SP-API). Every method returns a [`MarketError`] on failure, whose
 /// [`MarketErrorKind`] says what the caller can do about it.
 pub trait Marketplace: Send + Sync {
-    /// Orders updated after `after` (all pages), and the search's `lastUpdatedBefore` if given.
+    /// Orders updated after `after` (all pages).
     fn search_orders(
         &self,
         after: Timestamp,
-    ) -> impl Future<Output = Result<(Vec<OrderView>, Option<Timestamp>), MarketError>> + Send;
+    ) -> impl Future<Output = Result<OrderSearch, MarketError>> + Send;
 
     fn get_order(
         &self,

@@ -13,7 +13,7 @@ pub mod store;
 pub use events::{EventPublisher, PublishError};
 pub use market::{
     CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
-    SendOutcome,
+    OrderSearch, SendOutcome, UnreadableOrder,
 };
 pub use store::{
     CancelBatchStore, CaseStore, CasesRead, IntakeStore, StockStore, Store, StoreError,

@@ -156,6 +156,14 @@ pub trait IntakeStore: Send + Sync {
         id: &str,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that order `key` could not be read; true the first time (kept for 30 days), so
+    /// its alert goes out once.
+    fn mark_unreadable_order(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Submitted cancel batches: which orders each one carries.

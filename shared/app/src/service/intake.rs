@@ -2,7 +2,10 @@
 //! own commands (flag an order, withdraw a case). An order that cannot be filled gets a case.
 
 use jiff::{SignedDuration, Timestamp};
-use kenzen_core::{Assessment, Case, CaseState, Input, OpenReason, OrderId, OrderView, assess};
+use kenzen_core::{
+    AlertKind, Assessment, Case, CaseState, DomainEvent, Input, OpenReason, OrderId, OrderView,
+    assess,
+};
 
 use super::{Service, ServiceError, record_failure};
 use crate::ports::{EventPublisher, Marketplace, Store};
@@ -182,7 +185,36 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             .poll_cursor()
             .await?
             .unwrap_or(now - self.initial_lookback);
-        let (orders, before) = self.market.search_orders(after).await?;
+        let search = self.market.search_orders(after).await?;
+        let (orders, before) = (search.orders, search.before);
+        // An order kenzen cannot read is skipped (counted, logged by its id, alerted once);
+        // the poll goes on and its cursor moves past it.
+        for u in &search.unreadable {
+            report.unreadable += 1;
+            let key = u.order_id.as_deref().unwrap_or("(no order id)");
+            tracing::error!(order_id = key, detail = %u.detail, "order in the search unreadable; skipped");
+            match self.store.mark_unreadable_order(key, now).await {
+                Ok(true) => {
+                    if let Some(order_id) = u.order_id.as_deref().and_then(|id| id.parse().ok()) {
+                        let alert = DomainEvent::Alert {
+                            order_id,
+                            alert: AlertKind::UnreadableOrder,
+                            detail: format!(
+                                "Amazon's answer for this order cannot be read: {}",
+                                u.detail
+                            ),
+                        };
+                        if let Err(e) = self.publish(&[alert], &mut report).await {
+                            tracing::error!(order_id = key, error = %e, "unreadable-order alert not published");
+                        }
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(order_id = key, error = %e, "unreadable order not marked")
+                }
+            }
+        }
         let mut newest = after;
         let mut oldest_failed: Option<Timestamp> = None;
         for order in orders {

@@ -610,6 +610,33 @@ impl IntakeStore for DynamoStore {
             .map_err(|e| db_err("PutItem(notification)", e))?;
         Ok(())
     }
+
+    async fn mark_unreadable_order(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let month = jiff::SignedDuration::from_hours(30 * 24);
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(format!("UNREADABLE#{key}")))
+            .item("sk", AttributeValue::S("ORDER".into()))
+            .item(
+                "expires_at",
+                AttributeValue::N((now + month).as_second().to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db_err("PutItem(unreadable order)", e)),
+        }
+    }
 }
 
 impl CancelBatchStore for DynamoStore {

@@ -29,7 +29,7 @@ use kenzen_core::ids::encode_segment;
 use crate::clock::Clock;
 use crate::ports::{
     CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
-    SendOutcome,
+    OrderSearch, SendOutcome, UnreadableOrder,
 };
 use rate::{Op, RateLimits};
 
@@ -607,11 +607,8 @@ impl SpApiClient {
 
 /// Percent-encodes one URL path segment (SKUs may hold any character).
 impl SpApiClient {
-    pub async fn search_orders(
-        &self,
-        updated_after: Timestamp,
-    ) -> Result<(Vec<OrderView>, Option<Timestamp>), SpApiError> {
-        let mut out = Vec::new();
+    pub async fn search_orders(&self, updated_after: Timestamp) -> Result<OrderSearch, SpApiError> {
+        let mut out = OrderSearch::default();
         let mut next: Option<String> = None;
         let mut before = None;
         loop {
@@ -632,17 +629,23 @@ impl SpApiClient {
                 .get_json(Op::SearchOrders, "/orders/2026-01-01/orders", &q)
                 .await?;
             before = page.last_updated_before.or(before);
-            for o in page.orders {
-                out.push(o.into_view(&self.cfg.marketplace_id).map_err(|detail| {
-                    SpApiError::Decode {
-                        op: Op::SearchOrders.name(),
-                        detail,
-                    }
-                })?);
+            for raw in page.orders {
+                let order_id = raw
+                    .get("orderId")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string);
+                let view = serde_json::from_value::<wire::Order>(raw)
+                    .map_err(|e| e.to_string())
+                    .and_then(|o| o.into_view(&self.cfg.marketplace_id));
+                match view {
+                    Ok(v) => out.orders.push(v),
+                    Err(detail) => out.unreadable.push(UnreadableOrder { order_id, detail }),
+                }
             }
             next = page.pagination.and_then(|p| p.next_token);
             if next.is_none() {
-                return Ok((out, before));
+                out.before = before;
+                return Ok(out);
             }
         }
     }
@@ -972,10 +975,7 @@ impl SpApiClient {
 
 /// The port, over the client's own operations (their errors mapped to [`MarketError`]).
 impl Marketplace for SpApiClient {
-    async fn search_orders(
-        &self,
-        after: Timestamp,
-    ) -> Result<(Vec<OrderView>, Option<Timestamp>), MarketError> {
+    async fn search_orders(&self, after: Timestamp) -> Result<OrderSearch, MarketError> {
         Ok(SpApiClient::search_orders(self, after).await?)
     }
 

@@ -9,7 +9,9 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchOrdersResponse {
-    pub orders: Vec<Order>,
+    /// Each order is read on its own (see [`Order`]), so one that does not decode never hides
+    /// the others.
+    pub orders: Vec<serde_json::Value>,
     pub pagination: Option<Pagination>,
     pub last_updated_before: Option<Timestamp>,
 }
