@@ -15,7 +15,8 @@ use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, S
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, EventPublisher,
     FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, OrderSearch, PublishError,
-    SendOutcome, StockStore, StoreError, TimelineEntry, Unreadable, UnreadableOrder, Versioned,
+    Reserve, SendOutcome, StockStore, StoreError, TimelineEntry, Unreadable, UnreadableOrder,
+    Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -413,6 +414,8 @@ struct StoreState {
     batches: BTreeMap<String, Vec<CancelRequest>>,
     /// Items that cannot be read as cases (every index lists them), and whether reported.
     unreadable: Vec<(Unreadable, bool)>,
+    /// Stock reservations: (SKU, order).
+    reserved: Vec<(Sku, OrderId)>,
 }
 
 /// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
@@ -561,6 +564,48 @@ impl StockStore for MemoryStore {
             .iter()
             .filter_map(|s| st.stock.get(s).map(|i| (s.clone(), i.clone())))
             .collect())
+    }
+
+    async fn reserve(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        order_id: &OrderId,
+    ) -> Result<Reserve, StoreError> {
+        let mut st = lock(&self.state);
+        let key = (sku.clone(), order_id.clone());
+        if st.reserved.contains(&key) {
+            return Ok(Reserve::Reserved);
+        }
+        let Some(on_hand) = st.stock.get(sku).and_then(|i| i.on_hand) else {
+            return Ok(Reserve::Unmanaged);
+        };
+        if on_hand < quantity {
+            return Ok(Reserve::Short { on_hand });
+        }
+        if let Some(info) = st.stock.get_mut(sku) {
+            info.on_hand = Some(on_hand - quantity);
+        }
+        st.reserved.push(key);
+        Ok(Reserve::Reserved)
+    }
+
+    async fn release(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        order_id: &OrderId,
+        give_back: bool,
+    ) -> Result<(), StoreError> {
+        let mut st = lock(&self.state);
+        let key = (sku.clone(), order_id.clone());
+        if let Some(i) = st.reserved.iter().position(|k| *k == key) {
+            st.reserved.remove(i);
+            if give_back && let Some(info) = st.stock.get_mut(sku) {
+                info.on_hand = info.on_hand.map(|n| n + quantity);
+            }
+        }
+        Ok(())
     }
 
     async fn set_product_type(&self, sku: &Sku, product_type: &str) -> Result<(), StoreError> {

@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use kenzen_app::Service;
 use kenzen_app::clock::{Clock, VirtualClock};
 use kenzen_app::fakes::{FakeMarket, MarketCall, MemoryStore, RecordingBus};
+use kenzen_app::ports::StockStore;
 use kenzen_core::{
     CaseState, CloseReason, DomainEvent, OrderLine, OrderStatus, OrderView, Settings, SkuInfo,
     Strategy,
@@ -63,9 +64,14 @@ impl World {
 
     /// An unshipped MFN order for one CUP (out of stock), ship-by `ship_in` from now.
     fn order_arrives(&self, ship_in: SignedDuration) {
+        self.order_arrives_as(ORDER, ship_in);
+    }
+
+    /// [`Self::order_arrives`] with another order id.
+    fn order_arrives_as(&self, id: &str, ship_in: SignedDuration) {
         let now = self.clock.now();
         self.market().put_order(OrderView {
-            order_id: ORDER.parse().unwrap(),
+            order_id: id.parse().unwrap(),
             marketplace_id: JP.parse().unwrap(),
             status: OrderStatus::Unshipped,
             merchant_fulfilled: true,
@@ -82,7 +88,7 @@ impl World {
                 cancelled_by: None,
             }],
         });
-        self.market().set_locale(ORDER, "ja-JP");
+        self.market().set_locale(id, "ja-JP");
     }
 
     /// Runs the four sweeps at their production cadence (poll and final-cancel every 10 min,
@@ -494,6 +500,48 @@ async fn an_order_the_poll_cannot_read_is_skipped_alerted_once_and_the_good_orde
         .filter(|e| matches!(e, DomainEvent::Alert { alert, .. } if *alert == kenzen_core::AlertKind::UnreadableOrder))
         .count();
     assert_eq!(alerts, 1, "alerted once");
+}
+
+#[tokio::test]
+async fn the_last_unit_is_sold_once_and_a_cancelled_order_gives_it_back() {
+    let w = World::new(Strategy::AskBuyer);
+    w.svc.store().put_stock(
+        "CUP",
+        SkuInfo {
+            on_hand: Some(1),
+            ..SkuInfo::default()
+        },
+    );
+    const SECOND: &str = "503-1111111-0000002";
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.order_arrives_as(SECOND, SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+    // Seen again (a notification, the next poll): nothing is taken twice.
+    w.svc.check_order(&oid(), None).await.unwrap();
+    w.svc
+        .check_order(&SECOND.parse().unwrap(), None)
+        .await
+        .unwrap();
+    let cased: Vec<&str> = [ORDER, SECOND]
+        .into_iter()
+        .filter(|id| w.svc.store().case(id).is_some())
+        .collect();
+    assert_eq!(cased.len(), 1, "one order gets the unit, the other a case");
+    let on_hand = || async {
+        let skus = ["CUP".parse().unwrap()];
+        w.svc.store().sku_info(&skus).await.unwrap()[&skus[0]].on_hand
+    };
+    assert_eq!(on_hand().await, Some(0));
+    // The order that got the unit is cancelled by the buyer: the unit goes back.
+    let kept = if cased[0] == ORDER { SECOND } else { ORDER };
+    w.clock.set(w.clock.now() + SignedDuration::from_mins(10));
+    let now = w.clock.now();
+    w.market().update_order(kept, |o| {
+        o.status = OrderStatus::Cancelled;
+        o.last_updated = now;
+    });
+    w.svc.check_new_orders().await.unwrap();
+    assert_eq!(on_hand().await, Some(1));
 }
 
 /// Reads the recording bus through the service.

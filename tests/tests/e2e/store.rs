@@ -204,3 +204,49 @@ async fn an_unreadable_case_item_is_skipped_and_reported_once_and_the_healthy_on
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_reservation_takes_the_last_unit_once_per_order_and_a_release_gives_it_back() -> Result<()>
+{
+    use kenzen_app::ports::{Reserve, StockStore};
+    let w = world().await?;
+    let store = w.store();
+    store.put_stock("LAST-1", 1).await?;
+    let sku: kenzen_core::Sku = "LAST-1".parse()?;
+    let a: kenzen_core::OrderId = "503-0000014-0000001".parse()?;
+    let b: kenzen_core::OrderId = "503-0000014-0000002".parse()?;
+    let on_hand = || async {
+        store
+            .sku_info(std::slice::from_ref(&sku))
+            .await
+            .map(|m| m[&sku].on_hand)
+    };
+    assert_eq!(store.reserve(&sku, 1, &a).await?, Reserve::Reserved);
+    assert_eq!(
+        store.reserve(&sku, 1, &a).await?,
+        Reserve::Reserved,
+        "same order again"
+    );
+    assert_eq!(on_hand().await?, Some(0), "taken once");
+    assert_eq!(
+        store.reserve(&sku, 1, &b).await?,
+        Reserve::Short { on_hand: 0 }
+    );
+    let unknown: kenzen_core::Sku = "NO-COUNT".parse()?;
+    assert_eq!(store.reserve(&unknown, 1, &b).await?, Reserve::Unmanaged);
+    // b took nothing, so releasing it gives nothing back; a's cancel gives its unit back once.
+    store.release(&sku, 1, &b, true).await?;
+    assert_eq!(on_hand().await?, Some(0));
+    store.release(&sku, 1, &a, true).await?;
+    store.release(&sku, 1, &a, true).await?;
+    assert_eq!(on_hand().await?, Some(1));
+    // A shipped order's reservation ends without giving the unit back.
+    assert_eq!(store.reserve(&sku, 1, &b).await?, Reserve::Reserved);
+    store.release(&sku, 1, &b, false).await?;
+    assert_eq!(on_hand().await?, Some(0));
+    assert_eq!(
+        store.reserve(&sku, 1, &b).await?,
+        Reserve::Short { on_hand: 0 }
+    );
+    Ok(())
+}

@@ -16,6 +16,6 @@ pub use market::{
     OrderSearch, SendOutcome, UnreadableOrder,
 };
 pub use store::{
-    CancelBatchStore, CaseStore, CasesRead, IntakeStore, StockStore, Store, StoreError,
+    CancelBatchStore, CaseStore, CasesRead, IntakeStore, Reserve, StockStore, Store, StoreError,
     TimelineEntry, Unreadable, Versioned,
 };

@@ -78,6 +78,17 @@ pub struct CasesRead {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// What a stock reservation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserve {
+    /// The units are the order's (taken now, or by an earlier sight of the same order).
+    Reserved,
+    /// Fewer units on hand than the order wants: nothing was taken.
+    Short { on_hand: u32 },
+    /// kenzen does not count this SKU's stock.
+    Unmanaged,
+}
+
 /// Cases (conditional on the version read) and their append-only timeline.
 pub trait CaseStore: Send + Sync {
     fn get_case(
@@ -132,6 +143,26 @@ pub trait StockStore: Send + Sync {
         &self,
         skus: &[Sku],
     ) -> impl Future<Output = Result<BTreeMap<Sku, SkuInfo>, StoreError>> + Send;
+
+    /// Takes `quantity` units of `sku` off its stock item for `order_id`, unless this order has
+    /// them already (so a duplicate or late sight of the order takes nothing twice). `Short`
+    /// when fewer are on hand; `Unmanaged` when the SKU has no stock count.
+    fn reserve(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        order_id: &OrderId,
+    ) -> impl Future<Output = Result<Reserve, StoreError>> + Send;
+
+    /// Ends the reservation `reserve` made for `order_id` (nothing if it made none): the units go
+    /// back on hand when `give_back` (the order was cancelled), not when it shipped.
+    fn release(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        order_id: &OrderId,
+        give_back: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Caches the listing's product type on the stock item of `sku` (only if the item exists).
     fn set_product_type(

@@ -3,12 +3,12 @@
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_core::{
-    AlertKind, Assessment, Case, CaseState, DomainEvent, Input, OpenReason, OrderId, OrderView,
-    assess,
+    AlertKind, Assessment, Case, CaseState, DomainEvent, Input, OpenReason, OrderId, OrderStatus,
+    OrderView, assess,
 };
 
 use super::{Service, ServiceError, record_failure};
-use crate::ports::{EventPublisher, Marketplace, Store};
+use crate::ports::{EventPublisher, Marketplace, Reserve, Store};
 use crate::report::RunReport;
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
@@ -25,8 +25,63 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
         let skus: Vec<kenzen_core::Sku> = order.lines.iter().map(|l| l.sku.clone()).collect();
         let stock = self.store.sku_info(&skus).await?;
-        match assess(&order, &stock, self.settings.profit_floor.as_ref()) {
-            Assessment::Unfillable(reason) => self.open_case(&order, reason, now, report).await,
+        let mut wanted: std::collections::BTreeMap<&kenzen_core::Sku, u32> = Default::default();
+        for line in &order.lines {
+            *wanted.entry(&line.sku).or_default() += line.quantity;
+        }
+        let counted = |sku: &kenzen_core::Sku| stock.get(sku).is_some_and(|i| i.on_hand.is_some());
+        if order.status == OrderStatus::Cancelled || order.status.is_shipped() {
+            // The order's reservation ends: cancelled units go back on hand, shipped ones not.
+            let give_back = order.status == OrderStatus::Cancelled;
+            for (sku, qty) in wanted.into_iter().filter(|(s, _)| counted(s)) {
+                self.store
+                    .release(sku, qty, &order.order_id, give_back)
+                    .await?;
+            }
+            return Ok(());
+        }
+        if let Assessment::NotApplicable(_) = assess(&order, &Default::default(), None) {
+            return Ok(());
+        }
+        // Take the units off the stock count first, so the last one is sold once: an order that
+        // finds fewer left than it wants cannot be filled. A second sight of the same order
+        // takes nothing more (the reservation names the order).
+        let mut taken = Vec::new();
+        for (sku, qty) in wanted.into_iter().filter(|(s, _)| counted(s)) {
+            match self.store.reserve(sku, qty, &order.order_id).await? {
+                Reserve::Reserved => taken.push((sku, qty)),
+                Reserve::Unmanaged => {}
+                Reserve::Short { on_hand } => {
+                    for (s, q) in taken {
+                        self.store.release(s, q, &order.order_id, true).await?;
+                    }
+                    let reason = OpenReason::StockShort {
+                        sku: sku.clone(),
+                        on_hand,
+                        ordered: qty,
+                    };
+                    return self.open_case(&order, reason, now, report).await;
+                }
+            }
+        }
+        // The rest of the check (the profit floor), with the units now held by the order.
+        let held: std::collections::BTreeMap<kenzen_core::Sku, kenzen_core::SkuInfo> = stock
+            .into_iter()
+            .map(|(sku, info)| {
+                let info = kenzen_core::SkuInfo {
+                    on_hand: None,
+                    ..info
+                };
+                (sku, info)
+            })
+            .collect();
+        match assess(&order, &held, self.settings.profit_floor.as_ref()) {
+            Assessment::Unfillable(reason) => {
+                for (s, q) in taken {
+                    self.store.release(s, q, &order.order_id, true).await?;
+                }
+                self.open_case(&order, reason, now, report).await
+            }
             Assessment::Fillable | Assessment::NotApplicable(_) => Ok(()),
         }
     }

@@ -24,8 +24,8 @@ use jiff::Timestamp;
 use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
 
 use crate::ports::{
-    CancelBatchStore, CancelRequest, CaseStore, CasesRead, IntakeStore, StockStore, StoreError,
-    TimelineEntry, Unreadable, Versioned,
+    CancelBatchStore, CancelRequest, CaseStore, CasesRead, IntakeStore, Reserve, StockStore,
+    StoreError, TimelineEntry, Unreadable, Versioned,
 };
 
 #[cfg(feature = "test-util")]
@@ -510,6 +510,108 @@ impl StockStore for DynamoStore {
             );
         }
         Ok(out)
+    }
+
+    async fn reserve(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        order_id: &OrderId,
+    ) -> Result<Reserve, StoreError> {
+        // One conditional update: enough on hand and not yet this order's; the order's id goes
+        // into the item's `reserved` set, so a second sight of the order takes nothing.
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+            .key("sk", AttributeValue::S("STOCK".into()))
+            .update_expression("SET on_hand = on_hand - :q ADD reserved :o")
+            .condition_expression(
+                "attribute_exists(on_hand) AND on_hand >= :q AND NOT contains(reserved, :id)",
+            )
+            .expression_attribute_values(":q", AttributeValue::N(quantity.to_string()))
+            .expression_attribute_values(":o", AttributeValue::Ss(vec![order_id.to_string()]))
+            .expression_attribute_values(":id", AttributeValue::S(order_id.to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Reserve::Reserved),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                // Why: read the item (consistently) and tell the three cases apart.
+                let got = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+                    .key("sk", AttributeValue::S("STOCK".into()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| db_err("GetItem(stock)", e))?;
+                let item = got.item.unwrap_or_default();
+                let mine = matches!(item.get("reserved"), Some(AttributeValue::Ss(ids)) if ids.iter().any(|i| i == order_id.as_str()));
+                Ok(match item.get("on_hand") {
+                    _ if mine => Reserve::Reserved,
+                    Some(AttributeValue::N(n)) => Reserve::Short {
+                        on_hand: n
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|v| *v >= 0.0)
+                            .map_or(0, |v| v as u32),
+                    },
+                    _ => Reserve::Unmanaged,
+                })
+            }
+            Err(e) => Err(db_err("UpdateItem(stock reserve)", e)),
+        }
+    }
+
+    async fn release(
+        &self,
+        sku: &Sku,
+        quantity: u32,
+        order_id: &OrderId,
+        give_back: bool,
+    ) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+            .key("sk", AttributeValue::S("STOCK".into()))
+            .update_expression(if give_back {
+                "SET on_hand = on_hand + :q DELETE reserved :o"
+            } else {
+                "SET on_hand = on_hand + :z DELETE reserved :o"
+            })
+            .condition_expression("attribute_exists(on_hand) AND contains(reserved, :id)")
+            .expression_attribute_values(
+                if give_back { ":q" } else { ":z" },
+                AttributeValue::N(if give_back {
+                    quantity.to_string()
+                } else {
+                    "0".into()
+                }),
+            )
+            .expression_attribute_values(":o", AttributeValue::Ss(vec![order_id.to_string()]))
+            .expression_attribute_values(":id", AttributeValue::S(order_id.to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            // Nothing of this order's to give back.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(db_err("UpdateItem(stock release)", e)),
+        }
     }
 
     async fn set_product_type(&self, sku: &Sku, product_type: &str) -> Result<(), StoreError> {
