@@ -1,0 +1,41 @@
+//! Cases as this version stores them, committed as fixtures (`fixtures/persisted/`), must read
+//! back forever after: a later version that cannot read them would strand every deployed
+//! seller's open cases. Fields added later take serde defaults; never rename or remove one.
+
+use kenzen_core::Case;
+
+#[test]
+fn every_committed_case_fixture_still_reads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/persisted");
+    let mut read = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("case-") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let case: Case =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} no longer reads: {e}"));
+        // What reads must write back to something that reads the same.
+        let again: Case = serde_json::from_str(&serde_json::to_string(&case).unwrap()).unwrap();
+        assert_eq!(again, case, "{name}");
+        read.push((name, case.state.name()));
+    }
+    read.sort();
+    let states: Vec<&str> = read.iter().map(|(_, s)| *s).collect();
+    for want in [
+        "Requesting",
+        "FinalNotice",
+        "CancelDue",
+        "CancelSubmitted",
+        "Cancelled",
+        "Closed",
+    ] {
+        assert!(
+            states.contains(&want),
+            "no fixture in state {want}: {read:?}"
+        );
+    }
+    assert!(read.len() >= 9, "{read:?}");
+}
