@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Checks infra/template.yaml against infra/table.json, the one table definition the tests and
-the demo use: attribute definitions, key schema, indexes and the TTL attribute must agree.
+the demo use: attribute definitions, key schema, indexes and the TTL attribute must agree. Also
+that alerts can arrive (the alert topic's key grants CloudWatch and EventBridge), that every
+function keeps its failed runs (an on-failure destination), and that the Pipe's input template
+quotes its placeholders.
 
 usage: check-template.py TEMPLATE TABLE_JSON   (exit 1 with the differences)
 """
@@ -44,11 +47,39 @@ def main():
     same("BillingMode", got["BillingMode"], want["BillingMode"])
     same("TimeToLiveAttribute", got["TimeToLiveSpecification"]["AttributeName"],
          want["TimeToLiveAttribute"])
+    resources = template["Resources"]
+    # Alerts that arrive: the topic's key is one whose policy lets alarms and EventBridge publish.
+    topic_key = resources["AlertTopic"]["Properties"].get("KmsMasterKeyId")
+    if topic_key == "alias/aws/sns":
+        problems.append("AlertTopic uses alias/aws/sns, which alarms and EventBridge cannot use")
+    elif topic_key is not None:
+        key = resources.get(topic_key, {})
+        grants = [st for st in key.get("Properties", {}).get("KeyPolicy", {}).get("Statement", [])
+                  if isinstance(st.get("Principal"), dict) and "Service" in st["Principal"]]
+        services = {svc for st in grants for svc in st["Principal"]["Service"]}
+        for need in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+            if need not in services:
+                problems.append(f"AlertTopic's key {topic_key} does not grant {need}")
+    # Runs that fail are kept: every function has an on-failure destination.
+    invoke = template.get("Globals", {}).get("Function", {}).get("EventInvokeConfig", {})
+    for name, r in resources.items():
+        if r.get("Type") == "AWS::Serverless::Function":
+            own = r.get("Properties", {}).get("EventInvokeConfig", invoke)
+            if not own.get("DestinationConfig", {}).get("OnFailure"):
+                problems.append(f"{name} has no on-failure destination")
+    # The Pipe's input template quotes every placeholder (they are all string values).
+    pipe = next((r for r in resources.values() if r.get("Type") == "AWS::Pipes::Pipe"), None)
+    if pipe is not None:
+        tmpl = pipe["Properties"]["TargetParameters"]["InputTemplate"]
+        import re
+        for m in re.finditer(r"(.)<\$[^>]*>(.)", tmpl):
+            if m.group(1) != '"' or m.group(2) != '"':
+                problems.append(f"Pipe InputTemplate placeholder not quoted: {m.group(0)!r}")
     if problems:
-        print("infra/template.yaml and infra/table.json disagree:")
+        print("infra/template.yaml has problems:")
         print("\n".join(problems))
         sys.exit(1)
-    print("template table matches infra/table.json")
+    print("template table matches infra/table.json; alerts, failed runs and the Pipe template checked")
 
 
 if __name__ == "__main__":
