@@ -114,6 +114,9 @@ pub fn render_input_template(template: &str, input: &Value) -> String {
 }
 
 /// The `Cadence` mapping of `infra/template.yaml` (function key -> minutes): the one place the
+/// The functions' timeout in the template (Globals: Timeout).
+pub const LAMBDA_TIMEOUT_SECS: i64 = 300;
+
 /// schedule cadence is written. Read once.
 pub fn cadence() -> Result<&'static BTreeMap<String, i64>> {
     static CADENCE: std::sync::OnceLock<BTreeMap<String, i64>> = std::sync::OnceLock::new();
@@ -425,6 +428,10 @@ impl World {
     /// Invokes a function's real handler with `event`.
     pub async fn invoke(&mut self, f: Function, event: EventBridgeEvent<Value>) -> Invocation {
         let at = self.now();
+        // Lambda's timeout (the template's 300 s), on the virtual clock: a run stops starting
+        // new work in time, as it must in production.
+        self.svc
+            .set_deadline(Some(at + SignedDuration::from_secs(LAMBDA_TIMEOUT_SECS)));
         let trigger = event.detail_type.clone();
         let handler = async {
             match f {

@@ -11,6 +11,8 @@ async fn main() -> Result<(), Error> {
     let svc = &svc;
     run(service_fn(
         move |ev: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            // The run stops starting new work in time for Lambda's deadline.
+            svc.set_deadline(kenzen_app::wiring::deadline(ev.context.deadline));
             reply_detect::handle(svc, ev.payload).await
         },
     ))

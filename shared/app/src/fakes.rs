@@ -62,6 +62,11 @@ struct MarketState {
     now: Option<Timestamp>,
     /// Feeds stay in the queue while set (see [`FakeMarket::hold_feeds`]).
     held: bool,
+    /// Every call takes this long on this virtual clock (see [`FakeMarket::set_latency`]).
+    latency: Option<(
+        std::sync::Arc<crate::clock::VirtualClock>,
+        jiff::SignedDuration,
+    )>,
     /// Feed id → where it stands.
     feeds: BTreeMap<String, CancelBatchStatus>,
     /// Feed id → the orders it cancels.
@@ -132,6 +137,16 @@ impl FakeMarket {
     /// From now on `op` is refused for the seller's authorisation (until [`Self::recover`]).
     pub fn refuse_authorization(&self, op: &'static str) {
         lock(&self.state).unauthorized.push(op);
+    }
+
+    /// From now on every call moves `clock` on by `each`, as Amazon's rate limits and round
+    /// trips would: how a test sees whether a run keeps within its time budget.
+    pub fn set_latency(
+        &self,
+        clock: std::sync::Arc<crate::clock::VirtualClock>,
+        each: jiff::SignedDuration,
+    ) {
+        lock(&self.state).latency = Some((clock, each));
     }
 
     /// While `held`, submitted feeds stay in Amazon's queue ([`Self::process_feeds`] does nothing).
@@ -207,6 +222,9 @@ impl FakeMarket {
     fn call(&self, op: &'static str, call: MarketCall) -> Result<(), MarketError> {
         let mut st = lock(&self.state);
         st.calls.push(call);
+        if let Some((clock, each)) = &st.latency {
+            clock.advance(*each);
+        }
         if st.unauthorized.contains(&op) {
             return Err(MarketError::new(
                 MarketErrorKind::NotAuthorized,

@@ -33,6 +33,8 @@ pub struct RunReport {
     pub outcomes_unknown: u32,
     /// Stored items that could not be read and were skipped (each alerted once).
     pub unreadable: u32,
+    /// Cases (or orders) left for the next run because this one reached its time budget.
+    pub left_for_next_run: u32,
     /// Cases skipped because another invocation changed them first.
     pub conflicts: u32,
     /// Per-case failures; the run went on with the other cases.
@@ -62,6 +64,7 @@ impl RunReport {
             cases_ended = self.cases_ended,
             outcomes_unknown = self.outcomes_unknown,
             unreadable = self.unreadable,
+            left_for_next_run = self.left_for_next_run,
             conflicts = self.conflicts,
             errors = self.errors.len(),
             "run finished"
@@ -101,6 +104,7 @@ pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> Option
     put("CaseErrors".into(), report.errors.len() as u32);
     put("OutcomesUnknown".into(), report.outcomes_unknown);
     put("UnreadableItems".into(), report.unreadable);
+    put("LeftForNextRun".into(), report.left_for_next_run);
     for (reason, n) in &report.cancels_by_reason {
         put(format!("Cancels{reason}"), *n);
     }

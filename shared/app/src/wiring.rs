@@ -131,3 +131,12 @@ pub async fn from_env() -> Result<AppService, WiringError> {
     let config = Config::from_lookup(lookup)?;
     build(config, &aws, Clock::System)
 }
+
+/// The invocation's deadline (Lambda's `deadline` in Unix milliseconds) on the service's clock;
+/// `None` when the runtime gives none.
+pub fn deadline(deadline_ms: u64) -> Option<jiff::Timestamp> {
+    i64::try_from(deadline_ms)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+}

@@ -544,6 +544,71 @@ async fn the_last_unit_is_sold_once_and_a_cancelled_order_gives_it_back() {
     assert_eq!(on_hand().await, Some(1));
 }
 
+#[tokio::test]
+async fn hundreds_of_cancels_due_at_once_go_out_within_each_runs_budget_earliest_first() {
+    let w = World::new(Strategy::AskBuyer);
+    // 300 orders whose buyers asked to cancel: every case is due for final-cancel at once.
+    let ids: Vec<String> = (0..300).map(|i| format!("503-2222222-{i:07}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        w.order_arrives_as(id, SignedDuration::from_hours(30 + i as i64 % 7));
+        w.market().update_order(id, |o| {
+            o.lines[0].buyer_cancel_requested = true;
+        });
+    }
+    w.svc.check_new_orders().await.unwrap();
+    // From here every call to Amazon takes 2 s (getOrder's rate is one call in 2 s).
+    w.market()
+        .set_latency(w.clock.clone(), SignedDuration::from_secs(2));
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let start = w.clock.now();
+        let deadline = start + SignedDuration::from_secs(300);
+        w.svc.set_deadline(Some(deadline));
+        let report = w.svc.final_cancel().await.unwrap();
+        assert!(
+            w.clock.now() <= deadline,
+            "run {} ended after its deadline",
+            runs.len()
+        );
+        runs.push(report.left_for_next_run);
+        w.clock.set(start + SignedDuration::from_mins(10));
+    }
+    assert!(runs[0] > 0, "one run cannot carry 300 re-reads: {runs:?}");
+    let cancelled: usize = ids
+        .iter()
+        .filter(|id| !w.market().cancels_of(id).is_empty())
+        .count();
+    assert_eq!(
+        cancelled, 300,
+        "every cancel went out within a few runs: {runs:?}"
+    );
+    // Earliest cancel-by first: the first feed carries the earliest deadlines.
+    let feeds: Vec<Vec<(String, String)>> = w
+        .market()
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            MarketCall::SubmitCancels(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        feeds.len() >= 2 && feeds.len() <= 4,
+        "{} feeds",
+        feeds.len()
+    );
+    let cancel_by = |id: &str| w.svc.store().case(id).unwrap().cancel_by;
+    let last_of_first = feeds[0].iter().map(|(id, _)| cancel_by(id)).max().unwrap();
+    let first_of_last = feeds
+        .last()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| cancel_by(id))
+        .min()
+        .unwrap();
+    assert!(last_of_first <= first_of_last);
+}
+
 /// Reads the recording bus through the service.
 trait BusEvents {
     fn bus_events(&self) -> Vec<DomainEvent>;

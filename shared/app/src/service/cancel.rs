@@ -30,7 +30,19 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     ) -> Result<(), ServiceError> {
         let mut batch: Vec<(Versioned<Case>, CancelRequest)> = Vec::new();
         let read = self.store.due_cases(DueKind::Cancel, now).await?;
-        for vc in self.readable(read, report).await {
+        let mut cases = self.readable(read, report).await;
+        // Earliest deadline first; the claims stop in time for the feed to go out in this run.
+        cases.sort_by_key(|c| c.value.cancel_by);
+        let total = cases.len();
+        for (i, vc) in cases.into_iter().enumerate() {
+            if self.out_of_time() {
+                report.left_for_next_run += (total - i) as u32;
+                tracing::warn!(
+                    left = total - i,
+                    "run budget reached; submitting what is claimed"
+                );
+                break;
+            }
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
             // Re-read the order right before acting: a ship or a cancel elsewhere ends the
@@ -130,7 +142,14 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     ) -> Result<(), ServiceError> {
         let mut by_feed: BTreeMap<String, Vec<Versioned<Case>>> = BTreeMap::new();
         let read = self.store.due_cases(DueKind::Confirm, now).await?;
-        for vc in self.readable(read, report).await {
+        let mut cases = self.readable(read, report).await;
+        cases.sort_by_key(|c| c.value.cancel_by);
+        let total = cases.len();
+        for (i, vc) in cases.into_iter().enumerate() {
+            if self.out_of_time() {
+                report.left_for_next_run += (total - i) as u32;
+                break;
+            }
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
             match self.drive(vc, Input::Due, now, report).await {
@@ -145,6 +164,10 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
         }
         for (feed_id, cases) in by_feed {
+            if self.out_of_time() {
+                report.left_for_next_run += cases.len() as u32;
+                continue;
+            }
             let record = self.store.cancel_batch(&feed_id).await?;
             let recorded = record.is_some();
             let requests = match record {

@@ -272,7 +272,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
         let mut newest = after;
         let mut oldest_failed: Option<Timestamp> = None;
-        for order in orders {
+        let total = orders.len();
+        for (i, order) in orders.into_iter().enumerate() {
+            if self.out_of_time() {
+                // The rest are seen by the next poll: the cursor stays before them.
+                report.left_for_next_run += (total - i) as u32;
+                let updated = order.last_updated;
+                oldest_failed = Some(oldest_failed.map_or(updated, |t: Timestamp| t.min(updated)));
+                continue;
+            }
             report.orders_seen += 1;
             let updated = order.last_updated;
             newest = newest.max(updated);

@@ -16,7 +16,19 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         let now = self.clock.now();
         let mut report = RunReport::default();
         let read = self.store.due_cases(DueKind::Send, now).await?;
-        for vc in self.readable(read, &mut report).await {
+        let mut cases = self.readable(read, &mut report).await;
+        // Earliest deadline first: a run cut by its budget leaves the latest for the next.
+        cases.sort_by_key(|c| c.value.cancel_by);
+        let total = cases.len();
+        for (i, vc) in cases.into_iter().enumerate() {
+            if self.out_of_time() {
+                report.left_for_next_run += (total - i) as u32;
+                tracing::warn!(
+                    left = total - i,
+                    "run budget reached; the rest waits for the next run"
+                );
+                break;
+            }
             report.cases_checked += 1;
             let id = vc.value.order_id.clone();
             let step = async {

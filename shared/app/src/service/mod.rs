@@ -98,7 +98,13 @@ pub struct Service<M, S, P> {
     /// Amazon's list of cancel feeds as read in this run (run time, since, feeds): one
     /// `getFeeds` call serves every case of a lost batch (the operation allows one call in 45 s).
     feed_list: Mutex<Option<(Timestamp, Timestamp, Vec<FeedSummary>)>>,
+    /// When the current run must be done (the Lambda deadline, on the service's clock).
+    deadline: std::sync::Mutex<Option<Timestamp>>,
 }
+
+/// A run stops starting new work this long before its deadline (a case step, or the feed
+/// submission that ends final-cancel's claims, fits in it).
+pub const RUN_MARGIN: SignedDuration = SignedDuration::from_secs(60);
 
 impl<M, S, P> Service<M, S, P> {
     /// The service with the default poll look-back (24 h) and reply-sweep share (100 cases per
@@ -114,6 +120,7 @@ impl<M, S, P> Service<M, S, P> {
             reply_sweep_limit: REPLY_SWEEP_LIMIT,
             reply_sweep_every: REPLY_SWEEP_EVERY,
             feed_list: Mutex::new(None),
+            deadline: std::sync::Mutex::new(None),
         }
     }
 
@@ -138,6 +145,19 @@ impl<M, S, P> Service<M, S, P> {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Sets when the run about to start must be done (`None`: no limit). Each handler sets it
+    /// from its Lambda context; the sweeps stop starting new work [`RUN_MARGIN`] before it and
+    /// leave the rest, earliest cancel-by first, to the next run.
+    pub fn set_deadline(&self, deadline: Option<Timestamp>) {
+        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+    }
+
+    /// True when the run must stop starting new work.
+    pub(crate) fn out_of_time(&self) -> bool {
+        let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
+        deadline.is_some_and(|d| self.clock.now() + RUN_MARGIN >= d)
     }
 
     pub fn settings(&self) -> &Settings {

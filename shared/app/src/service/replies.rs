@@ -34,7 +34,12 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 open
             }
         };
-        for vc in cases {
+        let total = cases.len();
+        for (i, vc) in cases.into_iter().enumerate() {
+            if self.out_of_time() {
+                report.left_for_next_run += (total - i) as u32;
+                break;
+            }
             if vc.value.state.is_terminal() {
                 continue;
             }
