@@ -227,7 +227,23 @@ fn resume(case: &Case, now: Timestamp, settings: &Settings) -> CaseState {
 }
 
 /// Decides what `input` at `now` does to `case` under `settings`.
+///
+/// Whatever the input, a case still open within the resubmit margin of its ship-by raises
+/// `DeadlineRisk` (once per case): the seller hears of it before the deadline passes.
 pub fn decide(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -> Decision {
+    let mut d = decide_input(case, input, now, settings);
+    if !d.case.state.is_terminal() && now >= case.ship_by - settings.resubmit_margin {
+        let detail = format!(
+            "case still {} within {} minutes of ship-by",
+            d.case.state.name(),
+            settings.resubmit_margin.as_mins()
+        );
+        alert_once(&mut d.case, AlertKind::DeadlineRisk, detail, &mut d.effects);
+    }
+    d
+}
+
+fn decide_input(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -> Decision {
     if case.state.is_terminal() {
         return Decision::keep(case, format!("ignored: case already {}", case.state.name()));
     }
@@ -918,7 +934,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
             ..
         } => {
             if !resubmitted && now >= case.ship_by - settings.resubmit_margin {
-                return Decision::to(
+                let mut d = Decision::to(
                     case,
                     CaseState::CancelDue {
                         plan: plan.clone(),
@@ -929,17 +945,20 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                         lookup: None,
                         last_feed: Some(feed_id.clone()),
                     },
-                    vec![alert(
-                        case,
-                        AlertKind::DeadlineRisk,
-                        format!(
-                            "cancel in feed {feed_id} not confirmed one hour before ship-by; resubmitting"
-                        ),
-                    )],
+                    vec![],
                     format!(
                         "feed {feed_id} not confirmed close to ship-by; resubmitting the cancel"
                     ),
                 );
+                alert_once(
+                    &mut d.case,
+                    AlertKind::DeadlineRisk,
+                    format!(
+                        "cancel in feed {feed_id} not confirmed one hour before ship-by; resubmitting"
+                    ),
+                    &mut d.effects,
+                );
+                return d;
             }
             if now < *check_at {
                 return Decision::keep(case, "feed check not due yet");

@@ -533,3 +533,45 @@ fn a_case_stored_before_the_never_wrong_fields_existed_still_reads() {
     assert_eq!(plan.lines(&old), vec!["item-0".to_string()]);
     assert!(old.pending.is_empty() && old.final_sent.is_none());
 }
+
+#[test]
+fn a_case_still_open_near_ship_by_raises_deadline_risk_once_whatever_its_state() {
+    let s = Settings::new(Strategy::AskBuyer, JP);
+    let opened = t0();
+    let ship_by = opened + SignedDuration::from_hours(60);
+    let mut case = Case::open(
+        &order(ship_by, 1, &[false]),
+        OpenReason::ManualFlag { reason: "t".into() },
+        &s,
+        opened,
+    )
+    .unwrap();
+    case.pending.clear();
+    let risk = |d: &kenzen_core::Decision| {
+        d.effects.iter().filter(|e| matches!(e, Effect::Publish(kenzen_core::DomainEvent::Alert { alert, .. }) if *alert == kenzen_core::AlertKind::DeadlineRisk)).count()
+    };
+    // Far from ship-by: nothing.
+    let d = decide(
+        &case,
+        &Input::OrderSeen(order(ship_by, 1, &[false])),
+        opened + SignedDuration::from_hours(1),
+        &s,
+    );
+    assert_eq!(risk(&d), 0);
+    // Half an hour before ship-by, the case is somehow still asking: one alert, then no more.
+    let late = ship_by - SignedDuration::from_mins(30);
+    let d = decide(
+        &case,
+        &Input::OrderSeen(order(ship_by, 1, &[false])),
+        late,
+        &s,
+    );
+    assert_eq!(risk(&d), 1);
+    let d = decide(
+        &d.case,
+        &Input::OrderSeen(order(ship_by, 1, &[false])),
+        late + mins(5),
+        &s,
+    );
+    assert_eq!(risk(&d), 0);
+}
