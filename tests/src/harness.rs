@@ -409,6 +409,32 @@ impl World {
         Ok(())
     }
 
+    /// Damages the stored case of `order`: its state becomes one no version of kenzen knows
+    /// (as a bad write, or an item from a later version, would leave it).
+    pub async fn damage_case(&self, order: &str) -> Result<()> {
+        use aws_sdk_dynamodb::types::AttributeValue as Av;
+        aws_sdk_dynamodb::Client::new(&self.aws)
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", Av::S(format!("ORDER#{order}")))
+            .key("sk", Av::S("CASE".into()))
+            .update_expression("SET #c.#s = :s")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#c", "case")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(
+                ":s",
+                Av::M(std::collections::HashMap::from([(
+                    "state".to_string(),
+                    Av::S("FromTheFuture".into()),
+                )])),
+            )
+            .send()
+            .await
+            .with_context(|| format!("damaging the case of {order}"))?;
+        Ok(())
+    }
+
     /// A schedule tick, as EventBridge Scheduler sends it.
     pub fn schedule_event(&self, f: Function) -> EventBridgeEvent<Value> {
         serde_json::from_value(json!({

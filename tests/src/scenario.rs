@@ -50,6 +50,9 @@ pub struct Scenario {
     /// Stock changes during the run.
     #[serde(default)]
     pub stock: Vec<StockChange>,
+    /// Stored cases damaged during the run (as a bad write or a later version would leave them).
+    #[serde(default)]
+    pub damaged_cases: Vec<DamagedCase>,
     /// Points where the running function dies (once each).
     #[serde(default)]
     pub crashes: Vec<CrashFile>,
@@ -70,6 +73,14 @@ pub struct Scenario {
 pub struct StockChange {
     pub sku: String,
     pub on_hand: u32,
+    pub at: Timestamp,
+}
+
+/// At `at`, the stored case of `order` is damaged: its state becomes one no version knows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DamagedCase {
+    pub order: String,
     pub at: Timestamp,
 }
 
@@ -132,6 +143,7 @@ impl CrashFile {
 enum Step {
     Seller(&'static str, String),
     Stock(String, u32),
+    Damage(String),
     /// order, change type, NotificationId, deliveries.
     Notify(String, String, String, u32),
 }
@@ -370,6 +382,7 @@ pub const ENDINGS: &[&str] = &[
     "Withdrawn",
     "NoCase",
     "Open",
+    "Unreadable",
 ];
 
 fn dur(s: &str, what: &str) -> Result<SignedDuration> {
@@ -699,6 +712,9 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
     for c in &sc.stock {
         commands.push((c.at, Step::Stock(c.sku.clone(), c.on_hand)));
     }
+    for d in &sc.damaged_cases {
+        commands.push((d.at, Step::Damage(d.order.clone())));
+    }
     for (k, n) in sc.notifications.iter().enumerate() {
         if n.lost {
             continue;
@@ -810,6 +826,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
                     .await?
             }
             Step::Stock(sku, on_hand) => world.stock(&sku, on_hand).await?,
+            Step::Damage(order) => world.damage_case(&order).await?,
             Step::Notify(order, change, id, repeat) => {
                 world.notify(&order, &change, &id, repeat).await?
             }
@@ -824,9 +841,18 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
     let mut facts = Vec::new();
     let mut timeline = std::io::BufWriter::new(std::fs::File::create(out.join("timeline.jsonl"))?);
     for o in &sc.orders {
-        let case = world.store().get_case(&o.id.parse()?).await?;
+        // A case the scenario damaged on purpose cannot be read: its ending says so.
+        let (case, unreadable) = match world.store().get_case(&o.id.parse()?).await {
+            Ok(c) => (c, false),
+            Err(kenzen_app::ports::StoreError::Corrupt { .. }) => (None, true),
+            Err(e) => return Err(e.into()),
+        };
         let state = case.as_ref().map(|c| c.value.state.clone());
-        let actual = ending(state.as_ref());
+        let actual = if unreadable {
+            "Unreadable".to_string()
+        } else {
+            ending(state.as_ref())
+        };
         let expected = o.expected(strategy_name)?;
         for e in world.timeline(&o.id).await? {
             writeln!(timeline, "{}", serde_json::to_string(&e)?)?;
@@ -915,7 +941,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
     // Work owed when a case opens is never lost, even when the run dies right after storing
     // it: a stocked-out SKU's listing is set to 0 and the case owes nothing at the end.
     for o in &sc.orders {
-        let Some(case) = world.store().get_case(&o.id.parse()?).await? else {
+        let Ok(Some(case)) = world.store().get_case(&o.id.parse()?).await else {
             continue;
         };
         if !case.value.pending.is_empty() {
