@@ -33,7 +33,7 @@ envfile="$(mktemp)"
 "$bin/python" - "$envfile" <<PY
 import sys, yaml
 class L(yaml.SafeLoader): pass
-L.add_multi_constructor("!", lambda l, s, n: {"tag": s, "value": l.construct_scalar(n) if isinstance(n, yaml.ScalarNode) else None})
+L.add_multi_constructor("!", lambda l, s, n: {"tag": s, "value": l.construct_scalar(n) if isinstance(n, yaml.ScalarNode) else l.construct_sequence(n) if isinstance(n, yaml.SequenceNode) else None})
 t = yaml.load(open("infra/template.yaml"), Loader=L)
 params = {k: v.get("Default") for k, v in t["Parameters"].items()}
 params.update({"SellerId": "${sim[KENZEN_SELLER_ID]}", "Strategy": "ask-buyer"})
@@ -43,6 +43,11 @@ for k, v in t["Globals"]["Function"]["Environment"]["Variables"].items():
     if isinstance(v, dict) and v.get("tag") == "Ref":
         name = v["value"]
         v = local[name] if name in local else params[name]
+    elif isinstance(v, dict) and v.get("tag") == "FindInMap":
+        m, k1, k2 = v["value"]
+        v = t["Mappings"][m][k1][k2]
+    elif isinstance(v, dict):
+        sys.exit(f"{k}: the local wiring cannot resolve !{v.get('tag')}")
     out.append(f"{k}={'' if v is None else v}")
 out += ["KENZEN_SPAPI_ENDPOINT=${sim[KENZEN_SPAPI_ENDPOINT]}", "KENZEN_LWA_ENDPOINT=${sim[KENZEN_LWA_ENDPOINT]}",
         "AWS_ENDPOINT_URL=$KENZEN_TEST_AWS_ENDPOINT", "AWS_ACCESS_KEY_ID=testing",
