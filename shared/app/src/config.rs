@@ -25,6 +25,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {why}")]
     Invalid { name: &'static str, why: String },
+    /// More than one problem, all of them.
+    #[error("{} configuration problems: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Several(Vec<ConfigError>),
 }
 
 /// The SP-API part of the configuration: endpoints, LWA credentials, marketplace and seller.
@@ -82,11 +85,10 @@ impl Config {
     /// An empty value counts as unset (CloudFormation cannot leave a variable out).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let req = |name: &'static str| {
-            get(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
+        let req = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let invalid = |name: &'static str, why: String| ConfigError::Invalid { name, why };
+        // Every problem is collected and reported at once: a seller fixes them in one go.
+        let mut errs: Vec<ConfigError> = Vec::new();
         // Defaults are the settings' own (one place: `Settings::new`); at most a year.
         let hours =
             |name: &'static str, default: SignedDuration| -> Result<SignedDuration, ConfigError> {
@@ -104,94 +106,6 @@ impl Config {
                         }),
                 }
             };
-        let spapi = spapi_from_lookup(get)?;
-        let marketplace_id = spapi.marketplace_id.clone();
-        let invalid = |name: &'static str, why: String| ConfigError::Invalid { name, why };
-        let strategy: Strategy = req("KENZEN_STRATEGY")?
-            .parse()
-            .map_err(|why| invalid("KENZEN_STRATEGY", why))?;
-        let mut settings = Settings::new(strategy, &marketplace_id);
-        if let Some(v) = get("KENZEN_QUIET_HOURS") {
-            let (a, b) = v.split_once('-').ok_or_else(|| {
-                invalid(
-                    "KENZEN_QUIET_HOURS",
-                    format!("{v:?} is not like 21:00-08:00"),
-                )
-            })?;
-            settings.windows.quiet_start =
-                a.parse().map_err(|w| invalid("KENZEN_QUIET_HOURS", w))?;
-            settings.windows.quiet_end = b.parse().map_err(|w| invalid("KENZEN_QUIET_HOURS", w))?;
-        }
-        if let Some(v) = get("KENZEN_SEND_SLOTS") {
-            settings.windows.slots = v
-                .split(',')
-                .map(|s| s.parse::<LocalTime>())
-                .collect::<Result<_, _>>()
-                .map_err(|w| invalid("KENZEN_SEND_SLOTS", w))?;
-        }
-        if let Some(v) = get("KENZEN_TIME_ZONE") {
-            settings.windows.time_zone = v;
-        } else if kenzen_core::marketplace::find(&marketplace_id).is_none() {
-            return Err(invalid(
-                "KENZEN_TIME_ZONE",
-                format!("marketplace {marketplace_id} is not in kenzen's table: set its time zone"),
-            ));
-        }
-        if let Some(v) = get("KENZEN_MAX_REQUESTS") {
-            settings.max_requests = v.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "KENZEN_MAX_REQUESTS",
-                why: format!("{v:?} is not a whole number"),
-            })?;
-        }
-        settings.min_gap = hours("KENZEN_MIN_GAP_HOURS", settings.min_gap)?;
-        settings.final_notice_margin = hours(
-            "KENZEN_FINAL_NOTICE_MARGIN_HOURS",
-            settings.final_notice_margin,
-        )?;
-        settings.cancel_margin = hours("KENZEN_CANCEL_MARGIN_HOURS", settings.cancel_margin)?;
-        if let Some(v) = get("KENZEN_MIN_PROFIT") {
-            let currency = kenzen_core::marketplace::find(&marketplace_id)
-                .map(|m| m.currency)
-                .ok_or_else(|| {
-                    invalid(
-                        "KENZEN_MIN_PROFIT",
-                        format!("marketplace {marketplace_id} has no known currency"),
-                    )
-                })?;
-            let minimum =
-                Money::parse(&v, currency).map_err(|why| invalid("KENZEN_MIN_PROFIT", why))?;
-            // A percentage with up to two decimals, held as basis points.
-            let percent = Currency {
-                code: "%",
-                minor_digits: 2,
-            };
-            let fee_bp = match get("KENZEN_FEE_PERCENT") {
-                None => ProfitFloor::DEFAULT_FEE_BP,
-                Some(f) => Money::parse(&f, percent)
-                    .ok()
-                    .map(|m| m.minor)
-                    .filter(|bp| (0..=10_000).contains(bp))
-                    .ok_or_else(|| {
-                        invalid(
-                            "KENZEN_FEE_PERCENT",
-                            format!("{f:?} is not a percentage from 0 to 100"),
-                        )
-                    })?,
-            };
-            settings.profit_floor = Some(ProfitFloor { minimum, fee_bp });
-        }
-        if let Some(v) = get("KENZEN_ZERO_LISTING") {
-            settings.zero_listing = match v.trim() {
-                "true" => true,
-                "false" => false,
-                other => {
-                    return Err(invalid(
-                        "KENZEN_ZERO_LISTING",
-                        format!("{other:?} is not true or false"),
-                    ));
-                }
-            };
-        }
         // The sweeps' cadence (set by the template from its schedule mapping): due times are
         // placed so that each sweep still acts before its limit.
         let minutes = |name: &'static str, default: SignedDuration| match get(name) {
@@ -209,33 +123,194 @@ impl Config {
                     )
                 }),
         };
-        settings.send_sweep = minutes("KENZEN_MESSAGE_RESEND_MINUTES", settings.send_sweep)?;
-        settings.cancel_sweep = minutes("KENZEN_FINAL_CANCEL_MINUTES", settings.cancel_sweep)?;
-        settings
-            .validate()
-            .map_err(|why| invalid("KENZEN_QUIET_HOURS/KENZEN_SEND_SLOTS/margins", why))?;
-        Ok(Self {
-            table: req("KENZEN_TABLE")?,
-            event_bus: req("KENZEN_EVENT_BUS")?,
-            spapi,
-            settings,
-            initial_lookback: hours("KENZEN_INITIAL_LOOKBACK_HOURS", INITIAL_LOOKBACK)?,
-            reply_sweep_every: match get("KENZEN_REPLY_SWEEP_MINUTES") {
-                None => REPLY_SWEEP_EVERY,
-                Some(v) => v
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|m| (1..=1440).contains(m))
-                    .map(SignedDuration::from_mins)
+        let spapi = ok(&mut errs, spapi_from_lookup(get));
+        let marketplace_id = get("KENZEN_MARKETPLACE_ID").unwrap_or_default();
+        let strategy = ok(
+            &mut errs,
+            req("KENZEN_STRATEGY").and_then(|v| {
+                v.parse::<Strategy>()
+                    .map_err(|why| invalid("KENZEN_STRATEGY", why))
+            }),
+        );
+        // Without a strategy the other settings are still checked (against either default).
+        let mut settings =
+            Settings::new(strategy.unwrap_or(Strategy::CancelFirst), &marketplace_id);
+        if let Some(v) = get("KENZEN_QUIET_HOURS") {
+            let parsed = (|| {
+                let (a, b) = v.split_once('-').ok_or_else(|| {
+                    invalid(
+                        "KENZEN_QUIET_HOURS",
+                        format!("{v:?} is not like 21:00-08:00"),
+                    )
+                })?;
+                let a = a.parse().map_err(|w| invalid("KENZEN_QUIET_HOURS", w))?;
+                let b = b.parse().map_err(|w| invalid("KENZEN_QUIET_HOURS", w))?;
+                Ok((a, b))
+            })();
+            if let Some((a, b)) = ok(&mut errs, parsed) {
+                settings.windows.quiet_start = a;
+                settings.windows.quiet_end = b;
+            }
+        }
+        if let Some(v) = get("KENZEN_SEND_SLOTS") {
+            let slots = v
+                .split(',')
+                .map(|s| s.parse::<LocalTime>())
+                .collect::<Result<_, _>>()
+                .map_err(|w| invalid("KENZEN_SEND_SLOTS", w));
+            if let Some(slots) = ok(&mut errs, slots) {
+                settings.windows.slots = slots;
+            }
+        }
+        if let Some(v) = get("KENZEN_TIME_ZONE") {
+            settings.windows.time_zone = v;
+        } else if !marketplace_id.is_empty()
+            && kenzen_core::marketplace::find(&marketplace_id).is_none()
+        {
+            errs.push(invalid(
+                "KENZEN_TIME_ZONE",
+                format!("marketplace {marketplace_id} is not in kenzen's table: set its time zone"),
+            ));
+        }
+        if let Some(v) = get("KENZEN_MAX_REQUESTS") {
+            let n = v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "KENZEN_MAX_REQUESTS",
+                why: format!("{v:?} is not a whole number"),
+            });
+            if let Some(n) = ok(&mut errs, n) {
+                settings.max_requests = n;
+            }
+        }
+        if let Some(d) = ok(&mut errs, hours("KENZEN_MIN_GAP_HOURS", settings.min_gap)) {
+            settings.min_gap = d;
+        }
+        if let Some(d) = ok(
+            &mut errs,
+            hours(
+                "KENZEN_FINAL_NOTICE_MARGIN_HOURS",
+                settings.final_notice_margin,
+            ),
+        ) {
+            settings.final_notice_margin = d;
+        }
+        if let Some(d) = ok(
+            &mut errs,
+            hours("KENZEN_CANCEL_MARGIN_HOURS", settings.cancel_margin),
+        ) {
+            settings.cancel_margin = d;
+        }
+        if let Some(v) = get("KENZEN_MIN_PROFIT") {
+            let floor = (|| {
+                let currency = kenzen_core::marketplace::find(&marketplace_id)
+                    .map(|m| m.currency)
                     .ok_or_else(|| {
                         invalid(
-                            "KENZEN_REPLY_SWEEP_MINUTES",
-                            format!("{v:?} is not a whole number of minutes from 1 to 1440"),
+                            "KENZEN_MIN_PROFIT",
+                            format!("marketplace {marketplace_id} has no known currency"),
                         )
-                    })?,
-            },
-        })
+                    })?;
+                let minimum =
+                    Money::parse(&v, currency).map_err(|why| invalid("KENZEN_MIN_PROFIT", why))?;
+                // A percentage with up to two decimals, held as basis points.
+                let percent = Currency {
+                    code: "%",
+                    minor_digits: 2,
+                };
+                let fee_bp = match get("KENZEN_FEE_PERCENT") {
+                    None => ProfitFloor::DEFAULT_FEE_BP,
+                    Some(f) => Money::parse(&f, percent)
+                        .ok()
+                        .map(|m| m.minor)
+                        .filter(|bp| (0..=10_000).contains(bp))
+                        .ok_or_else(|| {
+                            invalid(
+                                "KENZEN_FEE_PERCENT",
+                                format!("{f:?} is not a percentage from 0 to 100"),
+                            )
+                        })?,
+                };
+                Ok(ProfitFloor { minimum, fee_bp })
+            })();
+            if let Some(floor) = ok(&mut errs, floor) {
+                settings.profit_floor = Some(floor);
+            }
+        }
+        if let Some(v) = get("KENZEN_ZERO_LISTING") {
+            match v.trim() {
+                "true" => settings.zero_listing = true,
+                "false" => settings.zero_listing = false,
+                other => errs.push(invalid(
+                    "KENZEN_ZERO_LISTING",
+                    format!("{other:?} is not true or false"),
+                )),
+            }
+        }
+        if let Some(d) = ok(
+            &mut errs,
+            minutes("KENZEN_MESSAGE_RESEND_MINUTES", settings.send_sweep),
+        ) {
+            settings.send_sweep = d;
+        }
+        if let Some(d) = ok(
+            &mut errs,
+            minutes("KENZEN_FINAL_CANCEL_MINUTES", settings.cancel_sweep),
+        ) {
+            settings.cancel_sweep = d;
+        }
+        if errs.is_empty()
+            && let Err(why) = settings.validate()
+        {
+            errs.push(invalid("KENZEN_QUIET_HOURS/KENZEN_SEND_SLOTS/margins", why));
+        }
+        let table = ok(&mut errs, req("KENZEN_TABLE"));
+        let event_bus = ok(&mut errs, req("KENZEN_EVENT_BUS"));
+        let initial_lookback = ok(
+            &mut errs,
+            hours("KENZEN_INITIAL_LOOKBACK_HOURS", INITIAL_LOOKBACK),
+        );
+        let reply_sweep_every = ok(
+            &mut errs,
+            minutes("KENZEN_REPLY_SWEEP_MINUTES", REPLY_SWEEP_EVERY),
+        );
+        match (
+            errs.len(),
+            spapi,
+            strategy,
+            table,
+            event_bus,
+            initial_lookback,
+            reply_sweep_every,
+        ) {
+            (
+                0,
+                Some(spapi),
+                Some(_),
+                Some(table),
+                Some(event_bus),
+                Some(initial_lookback),
+                Some(reply_sweep_every),
+            ) => Ok(Self {
+                table,
+                event_bus,
+                spapi,
+                settings,
+                initial_lookback,
+                reply_sweep_every,
+            }),
+            (1, ..) => Err(errs.remove(0)),
+            _ => Err(ConfigError::Several(errs)),
+        }
+    }
+}
+
+/// The value of `r`, or `None` with its error kept in `errs`.
+fn ok<T>(errs: &mut Vec<ConfigError>, r: Result<T, ConfigError>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errs.push(e);
+            None
+        }
     }
 }
 
@@ -346,5 +421,34 @@ mod tests {
         let c = Config::from_lookup(env(BASE)).unwrap();
         let printed = format!("{c:?}");
         assert!(!printed.contains("very-secret") && !printed.contains("Atzr|refresh"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_and_huge_numbers_never_panic() {
+        let mut pairs: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "KENZEN_TABLE" && *k != "KENZEN_STRATEGY")
+            .collect();
+        pairs.push(("KENZEN_MAX_REQUESTS", "1e20"));
+        pairs.push(("KENZEN_MIN_GAP_HOURS", "1e20"));
+        pairs.push(("KENZEN_MESSAGE_RESEND_MINUTES", "0"));
+        pairs.push(("KENZEN_ZERO_LISTING", "yes"));
+        let err = Config::from_lookup(env(&pairs)).unwrap_err();
+        let text = err.to_string();
+        for name in [
+            "KENZEN_TABLE",
+            "KENZEN_STRATEGY",
+            "KENZEN_MAX_REQUESTS",
+            "KENZEN_MIN_GAP_HOURS",
+            "KENZEN_MESSAGE_RESEND_MINUTES",
+            "KENZEN_ZERO_LISTING",
+        ] {
+            assert!(text.contains(name), "{name} missing from: {text}");
+        }
+        assert!(
+            matches!(err, ConfigError::Several(ref v) if v.len() == 6),
+            "{text}"
+        );
     }
 }
