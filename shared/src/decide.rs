@@ -907,21 +907,19 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                     "an earlier cancel submission may have reached Amazon; looking it up in Amazon's feed list",
                 );
             }
+            let (state, effects) = submit(
+                case,
+                plan,
+                *not_before,
+                *attempts,
+                *resubmitted,
+                last_feed,
+                now,
+            );
             Decision::to(
                 case,
-                CaseState::CancelDue {
-                    plan: plan.clone(),
-                    not_before: *not_before,
-                    submitting: Some(Claim { since: now }),
-                    attempts: *attempts,
-                    resubmitted: *resubmitted,
-                    lookup: None,
-                    last_feed: last_feed.clone(),
-                },
-                vec![Effect::SubmitCancel {
-                    reason: plan.reason(),
-                    order_item_ids: plan.lines(case),
-                }],
+                state,
+                effects,
                 format!("submitting cancel as {}", plan.reason().as_feed()),
             )
         }
@@ -977,6 +975,33 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
     }
 }
 
+/// The cancel claimed for submission now: its state and the effect that submits it.
+fn submit(
+    case: &Case,
+    plan: &CancelPlan,
+    not_before: Timestamp,
+    attempts: u32,
+    resubmitted: bool,
+    last_feed: &Option<String>,
+    now: Timestamp,
+) -> (CaseState, Vec<Effect>) {
+    (
+        CaseState::CancelDue {
+            plan: plan.clone(),
+            not_before,
+            submitting: Some(Claim { since: now }),
+            attempts,
+            resubmitted,
+            lookup: None,
+            last_feed: last_feed.clone(),
+        },
+        vec![Effect::SubmitCancel {
+            reason: plan.reason(),
+            order_item_ids: plan.lines(case),
+        }],
+    )
+}
+
 fn feed_found(case: &Case, feed_id: Option<&str>, now: Timestamp) -> Decision {
     let CaseState::CancelDue {
         plan,
@@ -1011,27 +1036,27 @@ fn feed_found(case: &Case, feed_id: Option<&str>, now: Timestamp) -> Decision {
                  cancel, so nothing is submitted again"
             ),
         ),
-        None => Decision::to(
-            case,
-            CaseState::CancelDue {
-                plan: plan.clone(),
-                not_before: *not_before,
-                submitting: Some(Claim { since: now }),
-                attempts: *attempts,
-                resubmitted: *resubmitted,
-                lookup: None,
-                last_feed: last_feed.clone(),
-            },
-            vec![Effect::SubmitCancel {
-                reason: plan.reason(),
-                order_item_ids: plan.lines(case),
-            }],
-            format!(
-                "Amazon's feed list shows no feed from the earlier submission; submitting the \
+        None => {
+            let (state, effects) = submit(
+                case,
+                plan,
+                *not_before,
+                *attempts,
+                *resubmitted,
+                last_feed,
+                now,
+            );
+            Decision::to(
+                case,
+                state,
+                effects,
+                format!(
+                    "Amazon's feed list shows no feed from the earlier submission; submitting the \
                  cancel as {}",
-                plan.reason().as_feed()
-            ),
-        ),
+                    plan.reason().as_feed()
+                ),
+            )
+        }
     }
 }
 
