@@ -56,6 +56,26 @@ fn case_key(order_id: &str) -> HashMap<String, AttributeValue> {
 
 type Sdk<E> = SdkError<E>;
 
+type UpdateResult = Result<
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+    Sdk<aws_sdk_dynamodb::operation::update_item::UpdateItemError>,
+>;
+
+/// A conditional UpdateItem's result: `true` when applied, `false` when its condition did not
+/// hold (an expected answer, not a failure).
+fn update_applied(res: UpdateResult, op: &'static str) -> Result<bool, StoreError> {
+    match res {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(db_err(op, e)),
+    }
+}
+
 fn db_err<E>(op: &'static str, e: Sdk<E>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -351,16 +371,7 @@ impl CaseStore for DynamoStore {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(db_err("UpdateItem(unreadable)", e)),
-        }
+        update_applied(res, "UpdateItem(unreadable)")
     }
 
     async fn open_cases(&self) -> Result<CasesRead, StoreError> {
@@ -535,39 +546,33 @@ impl StockStore for DynamoStore {
             .expression_attribute_values(":id", AttributeValue::S(order_id.to_string()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Reserve::Reserved),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                // Why: read the item (consistently) and tell the three cases apart.
-                let got = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", AttributeValue::S(format!("SKU#{sku}")))
-                    .key("sk", AttributeValue::S("STOCK".into()))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| db_err("GetItem(stock)", e))?;
-                let item = got.item.unwrap_or_default();
-                let mine = matches!(item.get("reserved"), Some(AttributeValue::Ss(ids)) if ids.iter().any(|i| i == order_id.as_str()));
-                Ok(match item.get("on_hand") {
-                    _ if mine => Reserve::Reserved,
-                    Some(AttributeValue::N(n)) => Reserve::Short {
-                        on_hand: n
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|v| *v >= 0.0)
-                            .map_or(0, |v| v as u32),
-                    },
-                    _ => Reserve::Unmanaged,
-                })
-            }
-            Err(e) => Err(db_err("UpdateItem(stock reserve)", e)),
+        if update_applied(res, "UpdateItem(stock reserve)")? {
+            return Ok(Reserve::Reserved);
         }
+        // Why: read the item (consistently) and tell the three cases apart.
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("SKU#{sku}")))
+            .key("sk", AttributeValue::S("STOCK".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| db_err("GetItem(stock)", e))?;
+        let item = got.item.unwrap_or_default();
+        let mine = matches!(item.get("reserved"), Some(AttributeValue::Ss(ids)) if ids.iter().any(|i| i == order_id.as_str()));
+        Ok(match item.get("on_hand") {
+            _ if mine => Reserve::Reserved,
+            Some(AttributeValue::N(n)) => Reserve::Short {
+                on_hand: n
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| *v >= 0.0)
+                    .map_or(0, |v| v as u32),
+            },
+            _ => Reserve::Unmanaged,
+        })
     }
 
     async fn release(
@@ -601,17 +606,8 @@ impl StockStore for DynamoStore {
             .expression_attribute_values(":id", AttributeValue::S(order_id.to_string()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            // Nothing of this order's to give back.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(db_err("UpdateItem(stock release)", e)),
-        }
+        // Not applied: nothing of this order's to give back.
+        update_applied(res, "UpdateItem(stock release)").map(|_| ())
     }
 
     async fn set_product_type(&self, sku: &Sku, product_type: &str) -> Result<(), StoreError> {
@@ -626,17 +622,8 @@ impl StockStore for DynamoStore {
             .expression_attribute_values(":t", AttributeValue::S(product_type.into()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            // No stock item for the SKU: nothing to cache on.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(db_err("UpdateItem(stock product type)", e)),
-        }
+        // Not applied: no stock item for the SKU, nothing to cache on.
+        update_applied(res, "UpdateItem(stock product type)").map(|_| ())
     }
 }
 
