@@ -14,9 +14,9 @@ use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, S
 
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, EventPublisher,
-    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, OrderSearch, PublishError,
-    Reserve, SendOutcome, StockStore, StoreError, TimelineEntry, Unreadable, UnreadableOrder,
-    Versioned,
+    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, OrderPage, PollState,
+    PublishError, Reserve, SendOutcome, StockStore, StoreError, TimelineEntry, Unreadable,
+    UnreadableOrder, Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -73,6 +73,8 @@ struct MarketState {
     feed_orders: BTreeMap<String, Vec<String>>,
     calls: Vec<MarketCall>,
     next_feed: u32,
+    /// Orders per search page (0: 100, Amazon's largest).
+    page_size: usize,
 }
 
 /// A marketplace that answers from orders a test puts in it. Submitted cancels are pending
@@ -147,6 +149,11 @@ impl FakeMarket {
         each: jiff::SignedDuration,
     ) {
         lock(&self.state).latency = Some((clock, each));
+    }
+
+    /// The search answers `n` orders per page (readable or not), as Amazon pages its answers.
+    pub fn set_page_size(&self, n: usize) {
+        lock(&self.state).page_size = n;
     }
 
     /// While `held`, submitted feeds stay in Amazon's queue ([`Self::process_feeds`] does nothing).
@@ -270,31 +277,63 @@ impl FakeMarket {
 }
 
 impl Marketplace for FakeMarket {
-    async fn search_orders(&self, after: Timestamp) -> Result<OrderSearch, MarketError> {
+    async fn search_orders_page(
+        &self,
+        after: Timestamp,
+        before: Timestamp,
+        token: Option<&str>,
+    ) -> Result<OrderPage, MarketError> {
         self.call("searchOrders", MarketCall::SearchOrders)?;
         let st = lock(&self.state);
-        Ok(OrderSearch {
-            orders: st
-                .orders
-                .values()
-                .filter(|o| o.last_updated >= after)
-                .filter(|o| {
-                    !st.unreadable_orders
-                        .iter()
-                        .any(|u| u == o.order_id.as_str())
-                })
-                .cloned()
-                .collect(),
-            unreadable: st
+        let size = if st.page_size == 0 { 100 } else { st.page_size };
+        let start = match token {
+            None => 0,
+            Some(t) => t
+                .strip_prefix("page-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| {
+                    MarketError::new(
+                        MarketErrorKind::InvalidInput,
+                        "searchOrders",
+                        "searchOrders: HTTP 400 Invalid paginationToken.",
+                    )
+                })?,
+        };
+        let matching: Vec<&OrderView> = st
+            .orders
+            .values()
+            .filter(|o| o.last_updated >= after && o.last_updated <= before)
+            .collect();
+        let mut page = OrderPage::default();
+        for o in matching.iter().skip(start).take(size) {
+            if st
                 .unreadable_orders
                 .iter()
-                .map(|id| UnreadableOrder {
-                    order_id: Some(id.clone()),
+                .any(|u| u == o.order_id.as_str())
+            {
+                page.unreadable.push(UnreadableOrder {
+                    order_id: Some(o.order_id.to_string()),
                     detail: "unknown variant `ON_THE_MOON` for fulfillmentStatus".into(),
-                })
-                .collect(),
-            before: None,
-        })
+                });
+            } else {
+                page.orders.push((*o).clone());
+            }
+        }
+        if token.is_none() {
+            // An unreadable entry with no order behind it (only its id can be read).
+            for id in &st.unreadable_orders {
+                if !st.orders.keys().any(|k| k.as_str() == id) {
+                    page.unreadable.push(UnreadableOrder {
+                        order_id: Some(id.clone()),
+                        detail: "missing field `fulfillment`".into(),
+                    });
+                }
+            }
+        }
+        if start + size < matching.len() {
+            page.next_token = Some(format!("page-{}", start + size));
+        }
+        Ok(page)
     }
 
     async fn get_order(&self, order_id: &OrderId) -> Result<OrderView, MarketError> {
@@ -428,6 +467,7 @@ struct StoreState {
     timeline: Vec<TimelineEntry>,
     stock: BTreeMap<Sku, SkuInfo>,
     cursor: Option<Timestamp>,
+    poll: PollState,
     notifications: Vec<String>,
     batches: BTreeMap<String, Vec<CancelRequest>>,
     /// Items that cannot be read as cases (every index lists them), and whether reported.
@@ -641,6 +681,15 @@ impl IntakeStore for MemoryStore {
 
     async fn set_poll_cursor(&self, t: Timestamp) -> Result<(), StoreError> {
         lock(&self.state).cursor = Some(t);
+        Ok(())
+    }
+
+    async fn poll_state(&self) -> Result<PollState, StoreError> {
+        Ok(lock(&self.state).poll.clone())
+    }
+
+    async fn set_poll_state(&self, state: &PollState) -> Result<(), StoreError> {
+        lock(&self.state).poll = state.clone();
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! The store's own items as this version writes them (timeline entries, cancel batches),
+//! The store's own items as this version writes them (timeline entries, cancel batches, the poll state),
 //! committed as fixtures, must read back forever after (the cases' fixtures are in kenzen-core).
 
 use kenzen_app::ports::{CancelRequest, TimelineEntry};
@@ -20,4 +20,16 @@ fn a_committed_timeline_entry_and_cancel_batch_still_read() {
     assert_eq!(batch.len(), 2);
     assert_eq!(batch[1].order_item_ids.len(), 2);
     assert_eq!(batch[1].reason.as_feed(), "GeneralAdjustment");
+}
+
+#[test]
+fn a_committed_poll_state_still_reads_and_an_empty_one_is_the_default() {
+    use kenzen_app::ports::PollState;
+    let state: PollState = serde_json::from_str(&fixture("poll-state.json")).unwrap();
+    let window = state.window.unwrap();
+    assert_eq!(window.next_token, "eyJzIjoxMDB9");
+    assert_eq!(window.until, "2026-12-01T01:00:00Z".parse().unwrap());
+    assert_eq!(state.retry[0].attempts, 2);
+    let empty: PollState = serde_json::from_str("{}").unwrap();
+    assert_eq!(empty, PollState::default());
 }

@@ -76,7 +76,8 @@ impl World {
             status: OrderStatus::Unshipped,
             merchant_fulfilled: true,
             ship_by: Some(now + ship_in),
-            last_updated: now,
+            // Placed a few minutes ago: the search (which runs a little behind now) finds it.
+            last_updated: now - SignedDuration::from_mins(5),
             lines: vec![OrderLine {
                 order_item_id: "item-1".into(),
                 sku: "CUP".parse().unwrap(),
@@ -540,6 +541,8 @@ async fn the_last_unit_is_sold_once_and_a_cancelled_order_gives_it_back() {
         o.status = OrderStatus::Cancelled;
         o.last_updated = now;
     });
+    // The search runs behind now: the cancel shows a few minutes later.
+    w.clock.set(now + SignedDuration::from_mins(5));
     w.svc.check_new_orders().await.unwrap();
     assert_eq!(on_hand().await, Some(1));
 }
@@ -618,4 +621,102 @@ impl BusEvents for Svc {
     fn bus_events(&self) -> Vec<DomainEvent> {
         self.events().events()
     }
+}
+
+#[tokio::test]
+async fn a_backlog_of_days_is_worked_off_page_by_page_across_runs_within_each_budget() {
+    let w = World::new(Strategy::AskBuyer);
+    // Three days of orders nobody saw (an outage): 60 unfillable orders, 10 to a page.
+    let ids: Vec<String> = (0..60).map(|i| format!("503-3333333-{i:07}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        w.order_arrives_as(id, SignedDuration::from_hours(96));
+        w.market().update_order(id, |o| {
+            o.last_updated = t0() - SignedDuration::from_mins(70 * (60 - i as i64));
+        });
+    }
+    kenzen_app::ports::IntakeStore::set_poll_cursor(
+        w.svc.store(),
+        t0() - SignedDuration::from_hours(72),
+    )
+    .await
+    .unwrap();
+    w.market().set_page_size(10);
+    // Every call to Amazon takes 5 s: a run carries only part of the backlog.
+    w.market()
+        .set_latency(w.clock.clone(), SignedDuration::from_secs(5));
+    let mut runs = 0;
+    let mut cut = 0;
+    while ids.iter().any(|id| w.svc.store().case(id).is_none()) {
+        runs += 1;
+        assert!(runs <= 40, "the backlog is not worked off");
+        let start = w.clock.now();
+        let deadline = start + SignedDuration::from_secs(300);
+        w.svc.set_deadline(Some(deadline));
+        let report = w.svc.check_new_orders().await.unwrap();
+        assert!(report.errors.is_empty(), "{report:?}");
+        assert!(w.clock.now() <= deadline, "run {runs} overran its budget");
+        if report.left_for_next_run > 0 {
+            cut += 1;
+        }
+        w.clock.set(start + SignedDuration::from_mins(10));
+    }
+    assert!(
+        runs > 3 && cut > 0,
+        "runs {runs}, cut {cut}: the backlog took several runs"
+    );
+    // Each order was searched once: the stored page token carried the window across runs.
+    let searches = w
+        .market()
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, MarketCall::SearchOrders))
+        .count();
+    assert!(searches <= 6 + runs, "{searches} searches in {runs} runs");
+    // The window is done: the cursor is past every order and no page is left.
+    w.svc.set_deadline(None);
+    w.svc.check_new_orders().await.unwrap();
+    let state = kenzen_app::ports::IntakeStore::poll_state(w.svc.store())
+        .await
+        .unwrap();
+    assert_eq!(state, Default::default());
+    let cursor = kenzen_app::ports::IntakeStore::poll_cursor(w.svc.store())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cursor >= t0(), "{cursor}");
+}
+
+#[tokio::test]
+async fn an_expired_page_token_starts_the_window_again_and_nothing_is_missed() {
+    let w = World::new(Strategy::AskBuyer);
+    let ids: Vec<String> = (0..25).map(|i| format!("503-4444444-{i:07}")).collect();
+    for id in &ids {
+        w.order_arrives_as(id, SignedDuration::from_hours(96));
+    }
+    w.market().set_page_size(10);
+    kenzen_app::ports::IntakeStore::set_poll_state(
+        w.svc.store(),
+        &kenzen_app::ports::PollState {
+            window: Some(kenzen_app::ports::PollWindow {
+                until: t0(),
+                next_token: "not-a-token".into(),
+                token_issued: t0() - SignedDuration::from_hours(1),
+            }),
+            retry: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
+    kenzen_app::ports::IntakeStore::set_poll_cursor(
+        w.svc.store(),
+        t0() - SignedDuration::from_hours(24),
+    )
+    .await
+    .unwrap();
+    // The first run finds its token refused; the next one searches the window anew.
+    for _ in 0..3 {
+        w.svc.check_new_orders().await.unwrap();
+        w.clock.set(w.clock.now() + SignedDuration::from_mins(10));
+    }
+    assert!(ids.iter().all(|id| w.svc.store().case(id).is_some()));
 }

@@ -118,6 +118,15 @@ pub struct OrderSearch {
     pub before: Option<Timestamp>,
 }
 
+/// One page of the order search: the orders kenzen could read, the ones it could not, and the
+/// token for the next page (none on the last).
+#[derive(Debug, Clone, Default)]
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    pub unreadable: Vec<UnreadableOrder>,
+    pub next_token: Option<String>,
+}
+
 /// An order in a search answer that kenzen cannot read: its id when the answer has one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadableOrder {
@@ -137,11 +146,21 @@ pub struct FeedSummary {
 /// The marketplace (Amazon's SP-API). Every method returns a [`MarketError`] on failure, whose
 /// [`MarketErrorKind`] says what the caller can do about it.
 pub trait Marketplace: Send + Sync {
-    /// Orders updated after `after` (all pages).
-    fn search_orders(
+    /// One page of the orders updated at or after `after` and at or before `before` (which must
+    /// be at least two minutes in the past); `token` is the previous page's `next_token`, for
+    /// the same `after` and `before`. An expired or foreign token is an
+    /// [`MarketErrorKind::InvalidInput`] error.
+    fn search_orders_page(
         &self,
         after: Timestamp,
-    ) -> impl Future<Output = Result<OrderSearch, MarketError>> + Send;
+        before: Timestamp,
+        token: Option<&str>,
+    ) -> impl Future<Output = Result<OrderPage, MarketError>> + Send;
+
+    /// The run's deadline, so that no call waits for its rate budget past it (a call that
+    /// would is refused at once as [`MarketErrorKind::Transient`]). Adapters without rate
+    /// limits ignore it.
+    fn set_run_deadline(&self, _deadline: Option<Timestamp>) {}
 
     fn get_order(
         &self,

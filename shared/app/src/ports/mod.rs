@@ -13,9 +13,9 @@ pub mod store;
 pub use events::{EventPublisher, PublishError};
 pub use market::{
     CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
-    OrderSearch, SendOutcome, UnreadableOrder,
+    OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
 };
 pub use store::{
-    CancelBatchStore, CaseStore, CasesRead, IntakeStore, Reserve, StockStore, Store, StoreError,
-    TimelineEntry, Unreadable, Versioned,
+    CancelBatchStore, CaseStore, CasesRead, IntakeStore, PollRetry, PollState, PollWindow, Reserve,
+    StockStore, Store, StoreError, TimelineEntry, Unreadable, Versioned,
 };

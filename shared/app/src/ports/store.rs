@@ -78,6 +78,35 @@ pub struct CasesRead {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// Where the backstop poll stands between runs (persisted): the search window being worked
+/// through page by page, and orders whose handling failed, to be read again on their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollState {
+    /// The window in progress (orders updated from the cursor to `until`), if a run stopped
+    /// between its pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<PollWindow>,
+    /// Orders whose handling failed; the next runs read them again with getOrder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry: Vec<PollRetry>,
+}
+
+/// A search window worked through page by page: its upper bound and the next page's token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollWindow {
+    pub until: Timestamp,
+    pub next_token: String,
+    /// When the token was issued (Amazon's tokens expire).
+    pub token_issued: Timestamp,
+}
+
+/// An order whose handling failed, and how often.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRetry {
+    pub order_id: String,
+    pub attempts: u32,
+}
+
 /// What a stock reservation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reserve {
@@ -177,6 +206,14 @@ pub trait IntakeStore: Send + Sync {
     fn poll_cursor(&self) -> impl Future<Output = Result<Option<Timestamp>, StoreError>> + Send;
 
     fn set_poll_cursor(&self, t: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The poll's state between runs (default when none is stored).
+    fn poll_state(&self) -> impl Future<Output = Result<PollState, StoreError>> + Send;
+
+    fn set_poll_state(
+        &self,
+        state: &PollState,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// True when notification `id` was handled already.
     fn notification_seen(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;

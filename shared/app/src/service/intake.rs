@@ -8,7 +8,10 @@ use kenzen_core::{
 };
 
 use super::{Service, ServiceError, record_failure};
-use crate::ports::{EventPublisher, Marketplace, Reserve, Store};
+use crate::ports::{
+    EventPublisher, MarketErrorKind, Marketplace, PollRetry, PollState, PollWindow, Reserve, Store,
+    StoreError, UnreadableOrder,
+};
 use crate::report::RunReport;
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
@@ -232,6 +235,13 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
 
     /// new-order-check: polls orders updated since the cursor, opens cases for unfillable new
     /// orders (sending the first request), and updates cases whose orders changed.
+    ///
+    /// The search runs up to [`SEARCH_LAG`] before now (Amazon indexes late) and is worked
+    /// through page by page: after each page the next page's token is stored, so a backlog
+    /// larger than one run (an outage, a burst) is worked off across runs at the search's rate,
+    /// and the cursor moves to the window's end when its last page is done. An order whose
+    /// handling failed is kept in the poll's state and read again by the next runs (an order
+    /// that keeps failing is alerted as unreadable and given up after [`POLL_RETRIES`]).
     pub async fn check_new_orders(&self) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
@@ -240,67 +250,209 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             .poll_cursor()
             .await?
             .unwrap_or(now - self.initial_lookback);
-        let search = self.market.search_orders(after).await?;
-        let (orders, before) = (search.orders, search.before);
-        // An order kenzen cannot read is skipped (counted, logged by its id, alerted once);
-        // the poll goes on and its cursor moves past it.
-        for u in &search.unreadable {
-            report.unreadable += 1;
-            let key = u.order_id.as_deref().unwrap_or("(no order id)");
-            tracing::error!(order_id = key, detail = %u.detail, "order in the search unreadable; skipped");
-            match self.store.mark_unreadable_order(key, now).await {
-                Ok(true) => {
-                    if let Some(order_id) = u.order_id.as_deref().and_then(|id| id.parse().ok()) {
-                        let alert = DomainEvent::Alert {
-                            order_id,
-                            alert: AlertKind::UnreadableOrder,
-                            detail: format!(
-                                "Amazon's answer for this order cannot be read: {}",
-                                u.detail
-                            ),
-                        };
-                        if let Err(e) = self.publish(&[alert], &mut report).await {
-                            tracing::error!(order_id = key, error = %e, "unreadable-order alert not published");
-                        }
+        let mut state = match self.store.poll_state().await {
+            Ok(s) => s,
+            Err(StoreError::Corrupt { key, detail }) => {
+                // The window starts again from the cursor (handling an order twice is harmless).
+                tracing::error!(
+                    key,
+                    detail,
+                    "poll state unreadable; the search starts again from the cursor"
+                );
+                PollState::default()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.retry_failed_orders(&mut state, now, &mut report).await;
+        let (until, mut token, mut token_issued) = match state.window.take() {
+            Some(w) if w.until > after && now < w.token_issued + TOKEN_LIFETIME => {
+                (w.until, Some(w.next_token), w.token_issued)
+            }
+            _ => (now - SEARCH_LAG, None, now),
+        };
+        if until <= after {
+            self.store.set_poll_state(&state).await?;
+            return Ok(report);
+        }
+        loop {
+            if self.out_of_time() {
+                report.left_for_next_run += 1;
+                if let Some(t) = token.take() {
+                    state.window = Some(PollWindow {
+                        until,
+                        next_token: t,
+                        token_issued,
+                    });
+                }
+                break;
+            }
+            let issued = self.clock.now();
+            let page = match self
+                .market
+                .search_orders_page(after, until, token.as_deref())
+                .await
+            {
+                Ok(p) => p,
+                Err(e) if token.is_some() && e.kind == MarketErrorKind::InvalidInput => {
+                    // An expired or refused page token: the next run searches the window anew.
+                    tracing::warn!(error = %e, "page token refused; the window starts again");
+                    break;
+                }
+                Err(e) => {
+                    // Keep where the window stands (and the orders to read again).
+                    if let Some(t) = token.take() {
+                        state.window = Some(PollWindow {
+                            until,
+                            next_token: t,
+                            token_issued,
+                        });
+                    }
+                    self.store.set_poll_state(&state).await?;
+                    return Err(e.into());
+                }
+            };
+            for u in &page.unreadable {
+                self.note_unreadable_order(u, now, &mut report).await;
+            }
+            let total = page.orders.len();
+            let mut cut = false;
+            for (i, order) in page.orders.into_iter().enumerate() {
+                if self.out_of_time() {
+                    // The page is searched again by the next run (its token is kept); the
+                    // orders handled already change nothing the second time.
+                    report.left_for_next_run += (total - i) as u32;
+                    cut = true;
+                    break;
+                }
+                report.orders_seen += 1;
+                let id = order.order_id.clone();
+                if let Err(e) = self.handle_polled_order(order, now, &mut report).await {
+                    record_failure(&mut report, &id, &e);
+                    if !e.is_conflict() && !state.retry.iter().any(|r| r.order_id == id.as_str()) {
+                        state.retry.push(PollRetry {
+                            order_id: id.to_string(),
+                            attempts: 1,
+                        });
                     }
                 }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::error!(order_id = key, error = %e, "unreadable order not marked")
+            }
+            if cut {
+                if let Some(t) = token.take() {
+                    state.window = Some(PollWindow {
+                        until,
+                        next_token: t,
+                        token_issued,
+                    });
+                }
+                break;
+            }
+            match page.next_token {
+                Some(t) => {
+                    state.window = Some(PollWindow {
+                        until,
+                        next_token: t.clone(),
+                        token_issued: issued,
+                    });
+                    self.store.set_poll_state(&state).await?;
+                    state.window = None;
+                    token = Some(t);
+                    token_issued = issued;
+                }
+                None => {
+                    // The cursor first: a run that dies between the two writes searches the
+                    // window's end again, which changes nothing.
+                    self.store.set_poll_cursor(until).await?;
+                    state.window = None;
+                    break;
                 }
             }
         }
-        let mut newest = after;
-        let mut oldest_failed: Option<Timestamp> = None;
-        let total = orders.len();
-        for (i, order) in orders.into_iter().enumerate() {
-            if self.out_of_time() {
-                // The rest are seen by the next poll: the cursor stays before them.
-                report.left_for_next_run += (total - i) as u32;
-                let updated = order.last_updated;
-                oldest_failed = Some(oldest_failed.map_or(updated, |t: Timestamp| t.min(updated)));
-                continue;
-            }
-            report.orders_seen += 1;
-            let updated = order.last_updated;
-            newest = newest.max(updated);
-            let id = order.order_id.clone();
-            if let Err(e) = self.handle_polled_order(order, now, &mut report).await {
-                record_failure(&mut report, &id, &e);
-                if !e.is_conflict() {
-                    oldest_failed =
-                        Some(oldest_failed.map_or(updated, |t: Timestamp| t.min(updated)));
-                }
-            }
-        }
-        // Never skip past an order that failed: the next poll sees it again.
-        let mut cursor = before.map_or(newest, |b| b.max(newest)).min(now);
-        if let Some(t) = oldest_failed {
-            cursor = cursor.min(t - SignedDuration::from_secs(1));
-        }
-        if cursor > after {
-            self.store.set_poll_cursor(cursor).await?;
-        }
+        self.store.set_poll_state(&state).await?;
         Ok(report)
     }
+
+    /// Reads again, one by one, the orders whose handling failed in an earlier poll.
+    async fn retry_failed_orders(
+        &self,
+        state: &mut PollState,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) {
+        let mut keep = Vec::new();
+        for mut r in std::mem::take(&mut state.retry) {
+            if self.out_of_time() {
+                keep.push(r);
+                continue;
+            }
+            let result = match OrderId::parse(&r.order_id) {
+                Ok(id) => match self.market.get_order(&id).await {
+                    Ok(order) => self.handle_polled_order(order, now, report).await,
+                    Err(e) => Err(e.into()),
+                },
+                Err(e) => {
+                    tracing::error!(detail = %e, "a retried order id does not parse; dropped");
+                    continue;
+                }
+            };
+            match result {
+                Ok(()) => report.orders_seen += 1,
+                Err(e) => {
+                    r.attempts += 1;
+                    tracing::warn!(order_id = %r.order_id, attempts = r.attempts, error = %e, "order failed again");
+                    if r.attempts >= POLL_RETRIES {
+                        let u = UnreadableOrder {
+                            order_id: Some(r.order_id.clone()),
+                            detail: format!("failed {} times: {e}", r.attempts),
+                        };
+                        self.note_unreadable_order(&u, now, report).await;
+                    } else {
+                        keep.push(r);
+                    }
+                }
+            }
+        }
+        state.retry = keep;
+    }
+
+    /// An order kenzen cannot read (or handle) is skipped: counted, logged by its id, alerted
+    /// once; the poll goes on and its cursor moves past it.
+    async fn note_unreadable_order(
+        &self,
+        u: &UnreadableOrder,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) {
+        report.unreadable += 1;
+        let key = u.order_id.as_deref().unwrap_or("(no order id)");
+        tracing::error!(order_id = key, detail = %u.detail, "order unreadable; skipped");
+        match self.store.mark_unreadable_order(key, now).await {
+            Ok(true) => {
+                if let Some(order_id) = u.order_id.as_deref().and_then(|id| id.parse().ok()) {
+                    let alert = DomainEvent::Alert {
+                        order_id,
+                        alert: AlertKind::UnreadableOrder,
+                        detail: format!(
+                            "Amazon's answer for this order cannot be read: {}",
+                            u.detail
+                        ),
+                    };
+                    if let Err(e) = self.publish(&[alert], report).await {
+                        tracing::error!(order_id = key, error = %e, "unreadable-order alert not published");
+                    }
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(order_id = key, error = %e, "unreadable order not marked"),
+        }
+    }
 }
+
+/// How far behind now the poll searches: Amazon takes an order search's `lastUpdatedBefore`
+/// only at least two minutes before the request, and indexes changes late.
+pub const SEARCH_LAG: SignedDuration = SignedDuration::from_secs(2 * 60 + 10);
+
+/// How long a stored page token is used (Amazon's tokens expire; a day, less a margin).
+const TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(23);
+
+/// How often an order whose handling fails is read again before it is alerted and given up.
+pub const POLL_RETRIES: u32 = 5;

@@ -24,8 +24,8 @@ use jiff::Timestamp;
 use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
 
 use crate::ports::{
-    CancelBatchStore, CancelRequest, CaseStore, CasesRead, IntakeStore, Reserve, StockStore,
-    StoreError, TimelineEntry, Unreadable, Versioned,
+    CancelBatchStore, CancelRequest, CaseStore, CasesRead, IntakeStore, PollState, Reserve,
+    StockStore, StoreError, TimelineEntry, Unreadable, Versioned,
 };
 
 #[cfg(feature = "test-util")]
@@ -646,6 +646,45 @@ impl IntakeStore for DynamoStore {
             }),
             _ => Ok(None),
         }
+    }
+
+    async fn poll_state(&self) -> Result<PollState, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S("POLL".into()))
+            .key("sk", AttributeValue::S("STATE".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| db_err("GetItem(poll state)", e))?;
+        match got.item.as_ref().and_then(|i| i.get("data")) {
+            Some(AttributeValue::S(s)) => {
+                serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+                    key: "POLL#STATE".into(),
+                    detail: e.to_string(),
+                })
+            }
+            _ => Ok(PollState::default()),
+        }
+    }
+
+    async fn set_poll_state(&self, state: &PollState) -> Result<(), StoreError> {
+        let data = serde_json::to_string(state).map_err(|e| StoreError::Corrupt {
+            key: "POLL#STATE".into(),
+            detail: e.to_string(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S("POLL".into()))
+            .item("sk", AttributeValue::S("STATE".into()))
+            .item("data", AttributeValue::S(data))
+            .send()
+            .await
+            .map_err(|e| db_err("PutItem(poll state)", e))?;
+        Ok(())
     }
 
     async fn set_poll_cursor(&self, t: Timestamp) -> Result<(), StoreError> {

@@ -29,7 +29,7 @@ use kenzen_core::ids::encode_segment;
 use crate::clock::Clock;
 use crate::ports::{
     CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
-    OrderSearch, SendOutcome, UnreadableOrder,
+    OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
 };
 use rate::{Op, RateLimits};
 
@@ -607,47 +607,65 @@ impl SpApiClient {
 
 /// Percent-encodes one URL path segment (SKUs may hold any character).
 impl SpApiClient {
+    /// Every page of the orders updated since `updated_after` (up to what Amazon has indexed).
     pub async fn search_orders(&self, updated_after: Timestamp) -> Result<OrderSearch, SpApiError> {
         let mut out = OrderSearch::default();
         let mut next: Option<String> = None;
-        let mut before = None;
         loop {
-            let mut q = vec![
-                (
-                    "lastUpdatedAfter",
-                    updated_after.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                ),
-                ("marketplaceIds", self.cfg.marketplace_id.clone()),
-                ("fulfilledBy", "MERCHANT".to_string()),
-                ("includedData", "FULFILLMENT,CANCELLATION".to_string()),
-                ("maxResultsPerPage", "100".to_string()),
-            ];
-            if let Some(t) = &next {
-                q.push(("paginationToken", t.clone()));
-            }
-            let page: wire::SearchOrdersResponse = self
-                .get_json(Op::SearchOrders, "/orders/2026-01-01/orders", &q)
+            let (page, before) = self
+                .search_page(updated_after, None, next.as_deref())
                 .await?;
-            before = page.last_updated_before.or(before);
-            for raw in page.orders {
-                let order_id = raw
-                    .get("orderId")
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_string);
-                let view = serde_json::from_value::<wire::Order>(raw)
-                    .map_err(|e| e.to_string())
-                    .and_then(|o| o.into_view(&self.cfg.marketplace_id));
-                match view {
-                    Ok(v) => out.orders.push(v),
-                    Err(detail) => out.unreadable.push(UnreadableOrder { order_id, detail }),
-                }
-            }
-            next = page.pagination.and_then(|p| p.next_token);
+            out.orders.extend(page.orders);
+            out.unreadable.extend(page.unreadable);
+            out.before = before.or(out.before);
+            next = page.next_token;
             if next.is_none() {
-                out.before = before;
                 return Ok(out);
             }
         }
+    }
+
+    /// One page of the orders updated from `updated_after` to `updated_before` (Amazon's
+    /// indexed time when `None`), with the answer's `lastUpdatedBefore`.
+    pub async fn search_page(
+        &self,
+        updated_after: Timestamp,
+        updated_before: Option<Timestamp>,
+        token: Option<&str>,
+    ) -> Result<(OrderPage, Option<Timestamp>), SpApiError> {
+        let stamp = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let mut q = vec![
+            ("lastUpdatedAfter", stamp(updated_after)),
+            ("marketplaceIds", self.cfg.marketplace_id.clone()),
+            ("fulfilledBy", "MERCHANT".to_string()),
+            ("includedData", "FULFILLMENT,CANCELLATION".to_string()),
+            ("maxResultsPerPage", "100".to_string()),
+        ];
+        if let Some(b) = updated_before {
+            q.push(("lastUpdatedBefore", stamp(b)));
+        }
+        if let Some(t) = token {
+            q.push(("paginationToken", t.to_string()));
+        }
+        let page: wire::SearchOrdersResponse = self
+            .get_json(Op::SearchOrders, "/orders/2026-01-01/orders", &q)
+            .await?;
+        let mut out = OrderPage::default();
+        for raw in page.orders {
+            let order_id = raw
+                .get("orderId")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string);
+            let view = serde_json::from_value::<wire::Order>(raw)
+                .map_err(|e| e.to_string())
+                .and_then(|o| o.into_view(&self.cfg.marketplace_id));
+            match view {
+                Ok(v) => out.orders.push(v),
+                Err(detail) => out.unreadable.push(UnreadableOrder { order_id, detail }),
+            }
+        }
+        out.next_token = page.pagination.and_then(|p| p.next_token);
+        Ok((out, page.last_updated_before))
     }
 
     pub async fn get_order(&self, order_id: &str) -> Result<OrderView, SpApiError> {
@@ -975,8 +993,13 @@ impl SpApiClient {
 
 /// The port, over the client's own operations (their errors mapped to [`MarketError`]).
 impl Marketplace for SpApiClient {
-    async fn search_orders(&self, after: Timestamp) -> Result<OrderSearch, MarketError> {
-        Ok(SpApiClient::search_orders(self, after).await?)
+    async fn search_orders_page(
+        &self,
+        after: Timestamp,
+        before: Timestamp,
+        token: Option<&str>,
+    ) -> Result<OrderPage, MarketError> {
+        Ok(self.search_page(after, Some(before), token).await?.0)
     }
 
     async fn get_order(&self, order_id: &OrderId) -> Result<OrderView, MarketError> {
