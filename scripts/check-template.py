@@ -3,7 +3,8 @@
 the demo use: attribute definitions, key schema, indexes and the TTL attribute must agree. Also
 that alerts can arrive (the alert topic's key grants CloudWatch and EventBridge), that every
 function keeps its failed runs (an on-failure destination), and that the Pipe's input template
-quotes its placeholders.
+quotes its placeholders. And that every function may make each DynamoDB call the adapter
+(shared/app/src/adapters/dynamo/) makes.
 
 usage: check-template.py TEMPLATE TABLE_JSON   (exit 1 with the differences)
 """
@@ -75,11 +76,31 @@ def main():
         for m in re.finditer(r"(.)<\$[^>]*>(.)", tmpl):
             if m.group(1) != '"' or m.group(2) != '"':
                 problems.append(f"Pipe InputTemplate placeholder not quoted: {m.group(0)!r}")
+    # Every DynamoDB call the adapter makes is granted to every function (they share it).
+    import glob, os, re
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    used = set()
+    for path in glob.glob(os.path.join(root, "shared/app/src/adapters/dynamo/*.rs")):
+        for call in re.findall(r"\.(get_item|put_item|update_item|delete_item|query|scan|"
+                               r"batch_get_item|batch_write_item|transact_write_items)\(\)",
+                               open(path).read()):
+            used.add("dynamodb:" + "".join(w.capitalize() for w in call.split("_")))
+    for name, r in resources.items():
+        if r.get("Type") != "AWS::Serverless::Function":
+            continue
+        granted = set()
+        for pol in r.get("Properties", {}).get("Policies", []):
+            for st in (pol.get("Statement", []) if isinstance(pol, dict) else []):
+                acts = st.get("Action", [])
+                granted.update([acts] if isinstance(acts, str) else acts)
+        for need in sorted(used - granted):
+            problems.append(f"{name} may not call {need}, which the DynamoDB adapter uses")
     if problems:
         print("infra/template.yaml has problems:")
         print("\n".join(problems))
         sys.exit(1)
-    print("template table matches infra/table.json; alerts, failed runs and the Pipe template checked")
+    print("template table matches infra/table.json; alerts, failed runs, the Pipe template and "
+          "DynamoDB grants checked")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 //! clients from the standard AWS configuration chain (which honours `AWS_ENDPOINT_URL`), and
 //! JSON logs for CloudWatch.
 
-use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::dynamo::{DynamoRates, DynamoStore};
 use crate::adapters::eventbus::EventBridgePublisher;
 use crate::adapters::spapi::{SpApiClient, SpApiError};
 use crate::clock::Clock;
@@ -45,10 +45,15 @@ pub fn build(
     aws: &aws_config::SdkConfig,
     clock: Clock,
 ) -> Result<AppService, WiringError> {
-    let market = SpApiClient::new(config.spapi, clock.clone())?;
+    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    // SP-API quotas are the seller's and application's, not a container's: every container of
+    // every function draws on one budget kept on the table.
+    let market = SpApiClient::new(config.spapi, clock.clone())?.with_shared_rates(
+        std::sync::Arc::new(DynamoRates::new(dynamo.clone(), config.table.clone())),
+    );
     Ok(Service::new(
         market,
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.table),
+        DynamoStore::new(dynamo, config.table),
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(aws), config.event_bus),
         config.settings,
         clock,

@@ -8,12 +8,14 @@
 //! - `spapi_client`: the SP-API client against the simulator (token, rates, pages, errors).
 //! - `store`: the DynamoDB store against moto_server.
 //! - `bus`: the EventBridge publisher against moto_server.
+//! - `rates`: the shared SP-API rate budget on the table, against moto_server.
 //! - `scenarios`: the scenario suite, and the runner catching a broken rule.
 //! - `deploy`: deployment wiring: fixtures, notification intake, the LWA secret, the log scan,
 //!   the subscription setup.
 
 mod bus;
 mod deploy;
+mod rates;
 mod scenarios;
 mod spapi_client;
 mod store;

@@ -150,8 +150,12 @@ impl<M, S, P> Service<M, S, P> {
     /// Sets when the run about to start must be done (`None`: no limit). Each handler sets it
     /// from its Lambda context; the sweeps stop starting new work [`RUN_MARGIN`] before it and
     /// leave the rest, earliest cancel-by first, to the next run.
-    pub fn set_deadline(&self, deadline: Option<Timestamp>) {
+    pub fn set_deadline(&self, deadline: Option<Timestamp>)
+    where
+        M: Marketplace,
+    {
         *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+        self.market.set_run_deadline(deadline);
     }
 
     /// True when the run must stop starting new work.

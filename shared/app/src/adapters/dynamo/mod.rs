@@ -28,8 +28,11 @@ use crate::ports::{
     StockStore, StoreError, TimelineEntry, Unreadable, Versioned,
 };
 
+pub mod rates;
 #[cfg(feature = "test-util")]
 pub mod table;
+
+pub use rates::DynamoRates;
 
 /// How long ended cases and timeline entries are kept (DynamoDB TTL on `expires_at`): long
 /// enough for a year of account-health questions.

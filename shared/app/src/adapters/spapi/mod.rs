@@ -93,6 +93,10 @@ pub enum SpApiError {
         code: String,
         message: String,
     },
+    /// The call's rate budget (shared by the deployment) would make it wait past the run's
+    /// deadline: nothing was sent; the next run makes it.
+    #[error("{op}: no rate budget left before this run's deadline; left for the next run")]
+    NoBudget { op: &'static str },
     #[error("{op}: still failing after {attempts} attempts (last: {last}); try again later")]
     Exhausted {
         op: &'static str,
@@ -123,7 +127,9 @@ impl SpApiError {
     /// The port's kind of failure: what the caller can do about it.
     pub fn kind(&self) -> MarketErrorKind {
         match self {
-            Self::Exhausted { .. } | Self::LwaUnavailable(_) => MarketErrorKind::Transient,
+            Self::Exhausted { .. } | Self::NoBudget { .. } | Self::LwaUnavailable(_) => {
+                MarketErrorKind::Transient
+            }
             Self::LwaCredentials(_) | Self::NotAuthorized { .. } => MarketErrorKind::NotAuthorized,
             Self::OutcomeUnknown { .. } => MarketErrorKind::OutcomeUnknown,
             // A refusal about the order itself (the messaging action is not offered for it).
@@ -148,6 +154,7 @@ impl SpApiError {
             Self::Http { op, .. }
             | Self::NotAuthorized { op, .. }
             | Self::Exhausted { op, .. }
+            | Self::NoBudget { op }
             | Self::OutcomeUnknown { op, .. }
             | Self::Decode { op, .. } => op,
             Self::Document(_) => "feedDocument",
@@ -258,6 +265,18 @@ impl SpApiClient {
             max_attempts: 5,
             timeout: REQUEST_TIMEOUT,
         })
+    }
+
+    /// The same client drawing on the deployment's shared rate budget (every container and
+    /// function of the seller's stack) instead of this container's own.
+    pub fn with_shared_rates(mut self, shared: std::sync::Arc<dyn rate::SharedRates>) -> Self {
+        self.limits = RateLimits::shared(shared);
+        self
+    }
+
+    /// The run's deadline: no call waits for its rate budget (or a retry) past it.
+    pub fn set_deadline(&self, deadline: Option<Timestamp>) {
+        self.limits.set_deadline(deadline);
     }
 
     /// The same client with another request timeout (tests of a request that never answers).
@@ -429,7 +448,10 @@ impl SpApiClient {
         let mut attempt = 0;
         while attempt < self.max_attempts {
             attempt += 1;
-            self.limits.acquire(op, &self.clock).await;
+            self.limits
+                .acquire(op, &self.clock)
+                .await
+                .map_err(|_| SpApiError::NoBudget { op: op.name() })?;
             let token = self.token_for(grant).await?;
             let mut req = self
                 .http
@@ -462,7 +484,7 @@ impl SpApiClient {
                             );
                         }
                         Ok(_) if status == StatusCode::TOO_MANY_REQUESTS => {
-                            self.limits.throttled(op, self.clock.now());
+                            self.limits.throttled(op, self.clock.now()).await;
                             last = "HTTP 429".into();
                         }
                         Ok(_) if status.is_server_error() => {
@@ -518,13 +540,21 @@ impl SpApiClient {
                 }
             }
             if attempt < self.max_attempts {
+                if self
+                    .limits
+                    .latest()
+                    .is_some_and(|l| self.clock.now() + backoff > l)
+                {
+                    // No time left in this run to wait and try again.
+                    break;
+                }
                 self.clock.sleep(backoff).await;
                 backoff *= 2;
             }
         }
         Err(SpApiError::Exhausted {
             op: op.name(),
-            attempts: self.max_attempts,
+            attempts: attempt,
             last,
         })
     }
@@ -993,6 +1023,10 @@ impl SpApiClient {
 
 /// The port, over the client's own operations (their errors mapped to [`MarketError`]).
 impl Marketplace for SpApiClient {
+    fn set_run_deadline(&self, deadline: Option<Timestamp>) {
+        self.set_deadline(deadline);
+    }
+
     async fn search_orders_page(
         &self,
         after: Timestamp,
