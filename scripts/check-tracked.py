@@ -9,7 +9,9 @@ import sys
 import tempfile
 
 LIMIT = 1_000_000
-BUILD_DIRS = ("target/", ".aws-sam/", ".venv/", ".venv-sam/", "node_modules/", "out/")
+BUILD_DIRS = (
+    "target/", ".aws-sam/", ".venv/", ".venv-sam/", ".venv-checkov/", "node_modules/", "out/",
+)
 MAGIC = (b"\x7fELF", b"MZ", b"PK\x03\x04", b"\x1f\x8b", b"\xcf\xfa\xed\xfe", b"!<arch>")
 
 
@@ -49,6 +51,7 @@ def self_test():
             "blob.dat": b"ab\0cd",
             "target/debug/out.txt": b"text\n",
             "infra/.aws-sam/cache/x/notes.txt": b"text\n",
+            ".venv-checkov/lib/notes.txt": b"text\n",
         }
         for name, data in cases.items():
             os.makedirs(os.path.dirname(os.path.join(d, name)) or d, exist_ok=True)

@@ -15,7 +15,7 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2
 cargo clippy --quiet --workspace --all-targets -- -D warnings
-echo "== infra: cfn-lint, sam validate --lint, table definition" >&2
+echo "== infra: cfn-lint, sam validate --lint, table definition, checkov" >&2
 scripts/infra-check.sh
 kenzen_start_moto
 echo "== cargo test" >&2
