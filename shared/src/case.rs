@@ -519,6 +519,14 @@ pub struct Case {
     /// sent twice, even when the case comes back from a buyer's request that went away.
     #[serde(default)]
     pub final_sent: Option<Notice>,
+    /// The buyer's locale as Amazon gave it on the first send (`""`: Amazon gave none): kept so
+    /// later messages do not ask again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_locale: Option<String>,
+    /// True once Amazon's preflight offered `unexpectedProblem` for this order: later messages
+    /// go without asking again (a refusal on send still says when it no longer is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub messaging_offered: bool,
 }
 
 impl Case {
@@ -615,6 +623,8 @@ impl Case {
             cancel_by,
             state,
             pending,
+            buyer_locale: None,
+            messaging_offered: false,
             lines_cancelled: Vec::new(),
             outcomes_unknown: 0,
             alerts_raised: Vec::new(),

@@ -218,6 +218,8 @@ mod tests {
             outcomes_unknown: 0,
             alerts_raised: vec![],
             final_sent: None,
+            buyer_locale: None,
+            messaging_offered: false,
             state: CaseState::Requesting {
                 next_at: None,
                 sending: None,

@@ -720,3 +720,31 @@ async fn an_expired_page_token_starts_the_window_again_and_nothing_is_missed() {
     }
     assert!(ids.iter().all(|id| w.svc.store().case(id).is_some()));
 }
+
+#[tokio::test]
+async fn a_case_that_runs_its_course_reads_its_order_a_few_times_and_asks_about_messaging_once() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_hours(80)).await;
+    assert!(
+        matches!(w.state(), Some(CaseState::Cancelled { .. })),
+        "{:?}",
+        w.state()
+    );
+    let calls = w.market().calls();
+    let count = |f: &dyn Fn(&MarketCall) -> bool| calls.iter().filter(|c| f(c)).count();
+    let messages = count(&|c| is_message(c));
+    assert_eq!(messages, 4, "three requests and the final apology");
+    assert_eq!(
+        count(&|c| matches!(c, MarketCall::Preflight(id) if id == ORDER)),
+        1
+    );
+    assert_eq!(
+        count(&|c| matches!(c, MarketCall::BuyerLocale(id) if id == ORDER)),
+        1
+    );
+    // Read before requests 2 and 3, the final apology, the cancel and its confirmation; the
+    // poll (keeping up) saw the rest, so reply-detect read nothing.
+    let reads = count(&|c| matches!(c, MarketCall::GetOrder(id) if id == ORDER));
+    assert!(reads <= 6, "{reads} getOrder calls");
+}

@@ -48,14 +48,14 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         Ok(report)
     }
 
-    /// Sends a message: preflight, buyer locale, text, send. Never fails: every problem becomes
+    /// Sends a message: preflight, buyer locale (each asked once per case), text, send. Never fails: every problem becomes
     /// an outcome the rules handle, and the attempt goes into the timeline.
     pub(super) async fn send_message(
         &self,
         case: &Case,
         message: MessageKind,
         now: Timestamp,
-    ) -> MessageOutcome {
+    ) -> (MessageOutcome, Learned) {
         let attempt = self.attempt_message(case, message).await;
         let note = match message {
             MessageKind::Request(n) => format!("request message {n}"),
@@ -74,27 +74,49 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         {
             tracing::error!(order_id = %case.order_id, error = %e, "message attempt not recorded in the timeline");
         }
-        attempt.outcome
+        (attempt.outcome, attempt.learned)
     }
 
     /// The steps of one send, each of which can end the attempt.
     async fn attempt_message(&self, case: &Case, message: MessageKind) -> Attempt {
         let id = &case.order_id;
-        match self.market.can_send_unexpected_problem(id).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return Attempt::unavailable(
-                    None,
-                    "preflight: unexpectedProblem not offered for this order".into(),
-                );
+        let mut learned = Learned::default();
+        // Asked once per case: what the first send learned is kept on the case.
+        if !case.messaging_offered {
+            match self.market.can_send_unexpected_problem(id).await {
+                Ok(true) => learned.offered = true,
+                Ok(false) => {
+                    return Attempt::unavailable(
+                        None,
+                        "preflight: unexpectedProblem not offered for this order".into(),
+                    );
+                }
+                Err(e) => return Attempt::from_read_error(format!("preflight failed: {e}"), &e),
             }
-            Err(e) => return Attempt::from_read_error(format!("preflight failed: {e}"), &e),
         }
-        let locale = match self.market.buyer_locale(id).await {
-            Ok(locale) => locale,
-            Err(e) => return Attempt::from_read_error(format!("getAttributes failed: {e}"), &e),
+        let locale = match &case.buyer_locale {
+            Some(l) => Some(l.clone()).filter(|l| !l.is_empty()),
+            None => match self.market.buyer_locale(id).await {
+                Ok(locale) => {
+                    learned.locale = Some(locale.clone().unwrap_or_default());
+                    locale
+                }
+                Err(e) => {
+                    let mut a = Attempt::from_read_error(format!("getAttributes failed: {e}"), &e);
+                    a.learned = learned;
+                    return a;
+                }
+            },
         };
         let lang = Language::from_locale(locale.as_deref());
+        let mut attempt = self.compose_and_send(case, message, lang).await;
+        attempt.learned = learned;
+        attempt
+    }
+
+    /// The text for `lang`, checked against Amazon's rules, and the send.
+    async fn compose_and_send(&self, case: &Case, message: MessageKind, lang: Language) -> Attempt {
+        let id = &case.order_id;
         let text = match message {
             MessageKind::Request(n) => request_text(case, n, lang),
             MessageKind::FinalNotice => final_text(case, lang),
@@ -107,6 +129,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 },
                 text: Some(text),
                 answer: format!("not sent: {why}"),
+                learned: Learned::default(),
             };
         }
         match self.market.send_unexpected_problem(id, &text).await {
@@ -114,6 +137,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 outcome: MessageOutcome::Accepted,
                 text: Some(text),
                 answer: "201 accepted".into(),
+                learned: Learned::default(),
             },
             Ok(SendOutcome::Refused(why)) => Attempt::unavailable(Some(text), why),
             Err(e) if e.outcome_unknown() => Attempt {
@@ -122,6 +146,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 },
                 text: Some(text),
                 answer: format!("outcome unknown (Amazon may have taken it): {e}"),
+                learned: Learned::default(),
             },
             Err(e) => Attempt::from_error(Some(text), e.to_string(), &e),
         }
@@ -134,6 +159,16 @@ struct Attempt {
     outcome: MessageOutcome,
     text: Option<String>,
     answer: String,
+    learned: Learned,
+}
+
+/// What a send learned about messaging this buyer, to keep on the case.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Learned {
+    /// The preflight offered `unexpectedProblem`.
+    pub(super) offered: bool,
+    /// The buyer's locale (`""`: Amazon gave none).
+    pub(super) locale: Option<String>,
 }
 
 impl Attempt {
@@ -142,6 +177,7 @@ impl Attempt {
             outcome: MessageOutcome::Unavailable,
             text,
             answer,
+            learned: Learned::default(),
         }
     }
 
@@ -157,6 +193,7 @@ impl Attempt {
             outcome,
             text: None,
             answer,
+            learned: Learned::default(),
         }
     }
 
@@ -176,6 +213,7 @@ impl Attempt {
             outcome,
             text,
             answer,
+            learned: Learned::default(),
         }
     }
 }

@@ -296,7 +296,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                             Effect::SendRequest { n } => MessageKind::Request(n),
                             _ => MessageKind::FinalNotice,
                         };
-                        let outcome = self.send_message(&case.value, message, now).await;
+                        let (outcome, learned) = self.send_message(&case.value, message, now).await;
+                        // Kept with the case's next save (the result always changes the case
+                        // when a message went out).
+                        if learned.offered {
+                            case.value.messaging_offered = true;
+                        }
+                        if let Some(l) = learned.locale {
+                            case.value.buyer_locale = Some(l);
+                        }
                         match outcome {
                             MessageOutcome::Accepted => report.messages_sent += 1,
                             MessageOutcome::Unknown { .. } => {

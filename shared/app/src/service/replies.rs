@@ -1,5 +1,6 @@
 //! reply-detect's use case: re-reads the orders of open cases.
 
+use jiff::SignedDuration;
 use kenzen_core::{Input, OrderId};
 
 use super::{Service, ServiceError, record_failure};
@@ -9,6 +10,8 @@ use crate::report::RunReport;
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// reply-detect: re-reads the orders of open cases (or just `order_id`) and records what
     /// Amazon shows: the buyer's official cancellation request, a ship, a cancel elsewhere.
+    /// The sweep reads every open case only while the poll is behind ([`POLL_BEHIND`]);
+    /// otherwise only cases near their ship-by.
     pub async fn detect_replies(
         &self,
         order_id: Option<&OrderId>,
@@ -20,10 +23,25 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             None => {
                 let read = self.store.open_cases().await?;
                 let mut open = self.readable(read, &mut report).await;
+                // While the poll keeps up, every change of an order (the buyer's request, a
+                // ship, a cancel) reaches its case through the search, and the sweeps that
+                // commit (a message, a cancel) read the order right before: reading every case
+                // here too would spend the account's getOrder budget for nothing. Then only
+                // cases near their ship-by are read (a stuck case is alerted in time).
+                let cursor = self.store.poll_cursor().await?;
+                let behind = cursor.is_none_or(|c| now.duration_since(c) > POLL_BEHIND);
+                if !behind {
+                    let near = self.settings.resubmit_margin + self.reply_sweep_every;
+                    open.retain(|c| now >= c.value.ship_by - near);
+                }
+                // Earliest deadline first; a run reads at most its share, and the next run
+                // goes on where this one stopped (rotating by the run's number).
+                open.sort_by(|a, b| {
+                    (a.value.cancel_by, &a.value.order_id)
+                        .cmp(&(b.value.cancel_by, &b.value.order_id))
+                });
                 let limit = self.reply_sweep_limit;
                 if open.len() > limit {
-                    open.sort_by(|a, b| a.value.order_id.cmp(&b.value.order_id));
-                    // The run number (one per sweep interval) picks where this run starts.
                     let every = self.reply_sweep_every.as_secs().max(1);
                     let run = now.as_second().div_euclid(every) as usize;
                     let start = run.wrapping_mul(limit) % open.len();
@@ -58,3 +76,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         Ok(report)
     }
 }
+
+/// How far behind now the poll's cursor may be before reply-detect reads every open case itself
+/// (the poll runs every 10 minutes and searches up to a little over 2 minutes ago).
+pub const POLL_BEHIND: SignedDuration = SignedDuration::from_mins(30);
