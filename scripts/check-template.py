@@ -68,14 +68,22 @@ def main():
             own = r.get("Properties", {}).get("EventInvokeConfig", invoke)
             if not own.get("DestinationConfig", {}).get("OnFailure"):
                 problems.append(f"{name} has no on-failure destination")
-    # The Pipe's input template quotes every placeholder (they are all string values).
+    # The Pipe's input template quotes every placeholder of a string value; only the items (an
+    # array in Amazon's model) go unquoted. No buyer data: the postal code is never taken.
     pipe = next((r for r in resources.values() if r.get("Type") == "AWS::Pipes::Pipe"), None)
     if pipe is not None:
         tmpl = pipe["Properties"]["TargetParameters"]["InputTemplate"]
         import re
-        for m in re.finditer(r"(.)<\$[^>]*>(.)", tmpl):
-            if m.group(1) != '"' or m.group(2) != '"':
+        arrays = (".Summary.OrderItems",)
+        for m in re.finditer(r"(.)<(\$[^>]*)>(.)", tmpl):
+            quoted = m.group(1) == '"' and m.group(3) == '"'
+            if m.group(2).endswith(arrays):
+                if quoted:
+                    problems.append(f"Pipe InputTemplate quotes an array: {m.group(0)!r}")
+            elif not quoted:
                 problems.append(f"Pipe InputTemplate placeholder not quoted: {m.group(0)!r}")
+        if "PostalCode" in tmpl or "BuyerInfo" in tmpl:
+            problems.append("Pipe InputTemplate puts buyer data on the bus")
     # Every DynamoDB call the adapter makes is granted to every function (they share it).
     import glob, os, re
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")

@@ -582,6 +582,7 @@ impl World {
         repeat: u32,
     ) -> Result<()> {
         let now = self.now();
+        let summary = self.order_summary(order_id);
         let body = json!({
             "NotificationVersion": "1.0",
             "NotificationType": "ORDER_CHANGE",
@@ -593,7 +594,7 @@ impl World {
                 "AmazonOrderId": order_id,
                 "OrderChangeType": change_type,
                 "OrderChangeTrigger": {"TimeOfOrderChange": now.to_string(), "ChangeReason": change_type},
-                "Summary": {"MarketplaceId": self.sim.config.marketplace_id, "FulfillmentType": "MFN"}
+                "Summary": summary
             }},
             "NotificationMetadata": {
                 "ApplicationId": "amzn1.sp.solution.kenzen-sim",
@@ -614,6 +615,48 @@ impl World {
         }
         self.pipe().await?;
         self.deliver_events().await
+    }
+
+    /// The notification `Summary` Amazon's model describes for `order_id`, from the order as
+    /// the marketplace holds it now.
+    fn order_summary(&self, order_id: &str) -> Value {
+        let Some(o) = self.sim.order(order_id) else {
+            return json!({"MarketplaceId": self.sim.config.marketplace_id, "OrderStatus": "Pending",
+                "PurchaseDate": self.now().to_string(), "DestinationPostalCode": "100-0001",
+                "FulfillmentType": "MFN", "OrderType": "StandardOrder", "OrderItems": []});
+        };
+        let status = match o.status {
+            "PENDING" => "Pending",
+            "UNSHIPPED" => "Unshipped",
+            "PARTIALLY_SHIPPED" => "PartiallyShipped",
+            "SHIPPED" => "Shipped",
+            "CANCELLED" => "Canceled",
+            "UNFULFILLABLE" => "Unfulfillable",
+            "PENDING_AVAILABILITY" => "PendingAvailability",
+            other => other,
+        };
+        let items: Vec<Value> = o
+            .items
+            .iter()
+            .map(|i| {
+                let requested = o.buyer_request.is_some()
+                    && o.request_items
+                        .as_ref()
+                        .is_none_or(|ids| ids.contains(&i.order_item_id));
+                json!({"OrderItemId": i.order_item_id, "SellerSKU": i.sku, "SupplySourceId": "default",
+                    "Quantity": i.quantity, "IsBuyerRequestedCancel": requested})
+            })
+            .collect();
+        json!({
+            "MarketplaceId": self.sim.config.marketplace_id,
+            "OrderStatus": status,
+            "PurchaseDate": o.created.to_string(),
+            "DestinationPostalCode": "100-0001",
+            "FulfillmentType": if o.fulfilled_by == "AMAZON" { "AFN" } else { "MFN" },
+            "OrderType": "StandardOrder",
+            "LatestShipDate": o.ship_by.to_string(),
+            "OrderItems": items,
+        })
     }
 
     /// The EventBridge Pipe: each notification in the queue becomes an `OrderChange` event
@@ -711,15 +754,35 @@ mod tests {
         let body = json!({
             "Payload": {"OrderChangeNotification": {
                 "AmazonOrderId": "503-1234567-1234567",
-                "OrderChangeType": "BuyerRequestedChange"
+                "OrderChangeType": "BuyerRequestedChange",
+                "Summary": {"MarketplaceId": "A1VC38T7YXB528", "OrderStatus": "Unshipped",
+                    "PurchaseDate": "2026-12-01T01:00:00Z", "DestinationPostalCode": "100-0001",
+                    "FulfillmentType": "MFN", "OrderType": "StandardOrder",
+                    "OrderItems": [{"OrderItemId": "1", "SellerSKU": "CUP", "SupplySourceId": "s",
+                        "Quantity": 2, "IsBuyerRequestedCancel": true}]}
             }},
             "NotificationMetadata": {"NotificationId": "n-1"}
         });
         let detail = render_input_template(&pipe_input_template().unwrap(), &json!({"body": body}));
+        assert!(
+            !detail.contains("100-0001"),
+            "no postal code on the bus: {detail}"
+        );
         let detail: Value = serde_json::from_str(&detail).expect("the pipe's output is JSON");
         assert_eq!(detail["orderId"], "503-1234567-1234567");
         assert_eq!(detail["notificationId"], "n-1");
         assert_eq!(detail["changeType"], "BuyerRequestedChange");
+        // ...and it is the event new-order-check takes, with the order's summary.
+        let trigger =
+            kenzen_app::trigger::classify("kenzen.intake", "OrderChange", &detail).unwrap();
+        let kenzen_app::trigger::Trigger::Order { notified, .. } = trigger else {
+            panic!("not an order event: {trigger:?}");
+        };
+        let notified = notified.expect("the summary reaches the handler");
+        assert_eq!(
+            (notified.status.as_str(), notified.lines[0].quantity),
+            ("Unshipped", 2)
+        );
         // An unquoted string placeholder, as the template first had it, gives no JSON.
         let bare = render_input_template(
             "{\"orderId\": <$.body.Payload.OrderChangeNotification.AmazonOrderId>}",

@@ -41,8 +41,9 @@ pub async fn handle<M: Marketplace, S: Store, P: EventPublisher>(
             detail_type,
             order_id,
             notification_id,
+            notified,
         } if detail_type == "OrderChange" => {
-            svc.check_order(&order_id, notification_id.as_deref())
+            svc.check_order(&order_id, notification_id.as_deref(), notified.as_ref())
                 .await?
         }
         Trigger::Order { .. } => return Err(misdirected().into()),

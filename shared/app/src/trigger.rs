@@ -5,6 +5,8 @@
 use kenzen_core::OrderId;
 use serde_json::Value;
 
+use crate::ports::{NotifiedLine, NotifiedOrder};
+
 /// The `source` of EventBridge schedule ticks.
 pub const SCHEDULE_SOURCE: &str = "aws.events";
 /// The `source` of ORDER_CHANGE notifications put on the bus by the intake.
@@ -23,6 +25,8 @@ pub enum Trigger {
         order_id: OrderId,
         /// The SP-API NotificationId, for intake events (to drop redeliveries).
         notification_id: Option<String>,
+        /// What an intake notification's summary says about the order, when it says enough.
+        notified: Option<NotifiedOrder>,
     },
     /// The seller's command about one order, with the seller's reason.
     Seller {
@@ -114,10 +118,48 @@ pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigg
                     .and_then(Value::as_str)
                     .filter(|s| !s.is_empty() && s.len() <= 128)
                     .map(str::to_string),
+                notified: (source == INTAKE_SOURCE)
+                    .then(|| notified_order(detail))
+                    .flatten(),
             })
         }
         _ => Err(bad("not a kenzen event or schedule tick")),
     }
+}
+
+/// The order summary an intake event carries (`status`, `fulfillment`, `marketplaceId` and
+/// `items`, put there by the Pipe from the notification's `Summary`); `None` when any part is
+/// missing or not as Amazon's model describes it (the order is then read instead).
+fn notified_order(detail: &Value) -> Option<NotifiedOrder> {
+    let text = |k: &str| {
+        detail
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let lines = detail
+        .get("items")?
+        .as_array()?
+        .iter()
+        .map(|item| {
+            let sku = item.get("SellerSKU")?.as_str()?.parse().ok()?;
+            let quantity = u32::try_from(item.get("Quantity")?.as_u64()?).ok()?;
+            Some(NotifiedLine { sku, quantity })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    if lines.is_empty() {
+        return None;
+    }
+    Some(NotifiedOrder {
+        status: text("status")?.to_string(),
+        merchant_fulfilled: match text("fulfillment")? {
+            "MFN" => true,
+            "AFN" => false,
+            _ => return None,
+        },
+        marketplace_id: text("marketplaceId")?.to_string(),
+        lines,
+    })
 }
 
 #[cfg(test)]
@@ -140,7 +182,8 @@ mod tests {
             Ok(Trigger::Order {
                 detail_type: "BuyerRequestedCancel".into(),
                 order_id: OrderId::parse("503-1").unwrap(),
-                notification_id: None
+                notification_id: None,
+                notified: None,
             })
         );
     }
@@ -176,5 +219,37 @@ mod tests {
         assert!(classify("kenzen", "CaseOpened", &json!("x")).is_err());
         assert!(classify("aws.ec2", "EC2 Instance State-change", &json!({})).is_err());
         assert!(classify("aws.events", "Other", &json!({})).is_err());
+    }
+
+    #[test]
+    fn an_intake_event_carries_the_notified_summary_when_it_is_complete() {
+        let detail = json!({
+            "orderId": "503-1", "notificationId": "n-1", "changeType": "OrderStatusChange",
+            "status": "Unshipped", "fulfillment": "MFN", "marketplaceId": "A1VC38T7YXB528",
+            "items": [{"OrderItemId": "1", "SellerSKU": "CUP", "Quantity": 2, "SupplySourceId": "x"}]
+        });
+        let Ok(Trigger::Order { notified, .. }) = classify("kenzen.intake", "OrderChange", &detail)
+        else {
+            panic!("not an order event");
+        };
+        let n = notified.expect("a complete summary");
+        assert_eq!(n.status, "Unshipped");
+        assert!(n.merchant_fulfilled);
+        assert_eq!(n.lines[0].quantity, 2);
+        // Anything missing or odd: no summary, the order is read instead (not an error).
+        for broken in [
+            json!({"orderId": "503-1", "status": "Unshipped", "fulfillment": "MFN", "marketplaceId": "X", "items": []}),
+            json!({"orderId": "503-1", "status": "", "fulfillment": "MFN", "marketplaceId": "X", "items": [{"SellerSKU": "A", "Quantity": 1}]}),
+            json!({"orderId": "503-1", "status": "Unshipped", "fulfillment": "XYZ", "marketplaceId": "X", "items": [{"SellerSKU": "A", "Quantity": 1}]}),
+            json!({"orderId": "503-1", "status": "Unshipped", "fulfillment": "MFN", "marketplaceId": "X", "items": [{"SellerSKU": "A", "Quantity": -1}]}),
+            json!({"orderId": "503-1", "status": "Unshipped", "fulfillment": "MFN", "marketplaceId": "X", "items": "no"}),
+        ] {
+            let Ok(Trigger::Order { notified, .. }) =
+                classify("kenzen.intake", "OrderChange", &broken)
+            else {
+                panic!("still an order event");
+            };
+            assert_eq!(notified, None, "{broken}");
+        }
     }
 }

@@ -266,9 +266,9 @@ async fn an_order_shipped_meanwhile_closes_its_case_quietly() {
 async fn a_redelivered_notification_changes_nothing() {
     let w = World::new(Strategy::AskBuyer);
     w.order_arrives(SignedDuration::from_hours(72));
-    w.svc.check_order(&oid(), Some("n-1")).await.unwrap();
+    w.svc.check_order(&oid(), Some("n-1"), None).await.unwrap();
     let calls = w.market().calls().len();
-    let report = w.svc.check_order(&oid(), Some("n-1")).await.unwrap();
+    let report = w.svc.check_order(&oid(), Some("n-1"), None).await.unwrap();
     assert_eq!(report.orders_seen, 0);
     assert_eq!(w.market().calls().len(), calls, "not even re-read");
     assert_eq!(w.market().messages_to(ORDER).len(), 1);
@@ -279,10 +279,10 @@ async fn an_outage_at_the_deadline_submits_nothing_blindly_and_the_cancel_goes_o
     let w = World::new(Strategy::CancelFirst);
     w.order_arrives(SignedDuration::from_hours(72));
     w.market().fail("getOrder");
-    w.svc.check_order(&oid(), None).await.unwrap_err();
+    w.svc.check_order(&oid(), None, None).await.unwrap_err();
     assert!(w.state().is_none(), "no case without reading the order");
     w.market().recover();
-    w.svc.check_order(&oid(), None).await.unwrap();
+    w.svc.check_order(&oid(), None, None).await.unwrap();
     // The apology went out; now Amazon cannot be read when the cancel is due.
     w.market().fail("getOrder");
     let report = w.svc.final_cancel().await.unwrap();
@@ -518,9 +518,9 @@ async fn the_last_unit_is_sold_once_and_a_cancelled_order_gives_it_back() {
     w.order_arrives_as(SECOND, SignedDuration::from_hours(72));
     w.svc.check_new_orders().await.unwrap();
     // Seen again (a notification, the next poll): nothing is taken twice.
-    w.svc.check_order(&oid(), None).await.unwrap();
+    w.svc.check_order(&oid(), None, None).await.unwrap();
     w.svc
-        .check_order(&SECOND.parse().unwrap(), None)
+        .check_order(&SECOND.parse().unwrap(), None, None)
         .await
         .unwrap();
     let cased: Vec<&str> = [ORDER, SECOND]
@@ -747,4 +747,67 @@ async fn a_case_that_runs_its_course_reads_its_order_a_few_times_and_asks_about_
     // poll (keeping up) saw the rest, so reply-detect read nothing.
     let reads = count(&|c| matches!(c, MarketCall::GetOrder(id) if id == ORDER));
     assert!(reads <= 6, "{reads} getOrder calls");
+}
+
+#[tokio::test]
+async fn a_notification_that_says_enough_settles_its_order_without_reading_it() {
+    use kenzen_app::ports::{NotifiedLine, NotifiedOrder};
+    let w = World::new(Strategy::AskBuyer);
+    w.svc.store().put_stock(
+        "CUP",
+        SkuInfo {
+            on_hand: Some(1),
+            ..SkuInfo::default()
+        },
+    );
+    let notified = |status: &str| NotifiedOrder {
+        status: status.into(),
+        merchant_fulfilled: true,
+        marketplace_id: JP.into(),
+        lines: vec![NotifiedLine {
+            sku: "CUP".parse().unwrap(),
+            quantity: 1,
+        }],
+    };
+    const SECOND: &str = "503-1111111-0000002";
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.order_arrives_as(SECOND, SignedDuration::from_hours(72));
+    let on_hand = || async {
+        let skus = ["CUP".parse().unwrap()];
+        w.svc.store().sku_info(&skus).await.unwrap()[&skus[0]].on_hand
+    };
+    let reads = || {
+        w.market()
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, MarketCall::GetOrder(_)))
+            .count()
+    };
+    // The first order takes the last unit from its notification alone.
+    w.svc
+        .check_order(&oid(), Some("n-1"), Some(&notified("Unshipped")))
+        .await
+        .unwrap();
+    assert_eq!((reads(), on_hand().await), (0, Some(0)));
+    assert!(w.state().is_none());
+    // The second finds none left: it is read in full and gets a case.
+    let second: kenzen_core::OrderId = SECOND.parse().unwrap();
+    w.svc
+        .check_order(&second, Some("n-2"), Some(&notified("Unshipped")))
+        .await
+        .unwrap();
+    assert_eq!(reads(), 1);
+    assert!(w.svc.store().case(SECOND).is_some());
+    // The first is cancelled: its notification gives the unit back, still without a read.
+    w.svc
+        .check_order(&oid(), Some("n-3"), Some(&notified("Canceled")))
+        .await
+        .unwrap();
+    assert_eq!((reads(), on_hand().await), (1, Some(1)));
+    // A notification about an order with a case is always read (the case decides on it).
+    w.svc
+        .check_order(&second, Some("n-4"), Some(&notified("Unshipped")))
+        .await
+        .unwrap();
+    assert_eq!(reads(), 2);
 }

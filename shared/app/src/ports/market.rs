@@ -127,6 +127,24 @@ pub struct OrderPage {
     pub next_token: Option<String>,
 }
 
+/// What an ORDER_CHANGE notification's summary says about an order: enough to settle most
+/// orders (fillable, shipped, cancelled) without reading them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifiedOrder {
+    /// `OrderStatus` as the notification spells it (`Unshipped`, `Shipped`, `Canceled`, ...).
+    pub status: String,
+    pub merchant_fulfilled: bool,
+    pub marketplace_id: String,
+    pub lines: Vec<NotifiedLine>,
+}
+
+/// One item of a notified order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifiedLine {
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
 /// An order in a search answer that kenzen cannot read: its id when the answer has one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadableOrder {

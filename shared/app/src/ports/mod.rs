@@ -13,7 +13,7 @@ pub mod store;
 pub use events::{EventPublisher, PublishError};
 pub use market::{
     CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
-    OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
+    NotifiedLine, NotifiedOrder, OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
 };
 pub use store::{
     CancelBatchStore, CaseStore, CasesRead, IntakeStore, PollRetry, PollState, PollWindow, Reserve,

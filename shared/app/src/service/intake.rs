@@ -9,8 +9,8 @@ use kenzen_core::{
 
 use super::{Service, ServiceError, record_failure};
 use crate::ports::{
-    EventPublisher, MarketErrorKind, Marketplace, PollRetry, PollState, PollWindow, Reserve, Store,
-    StoreError, UnreadableOrder,
+    EventPublisher, MarketErrorKind, Marketplace, NotifiedOrder, PollRetry, PollState, PollWindow,
+    Reserve, Store, StoreError, UnreadableOrder,
 };
 use crate::report::RunReport;
 
@@ -146,14 +146,16 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         Ok(())
     }
 
-    /// An ORDER_CHANGE notification named `order_id`: reads the order and handles it like a
-    /// polled one (opens a case if it cannot be filled, or updates its case). A notification
+    /// An ORDER_CHANGE notification named `order_id`: settled from its summary when that says
+    /// enough (`notified`), else the order is read and handled like a polled one (opens a case
+    /// if it cannot be filled, or updates its case). A notification
     /// handled before (same NotificationId) is dropped; one that failed is not marked, so its
     /// retry is handled.
     pub async fn check_order(
         &self,
         order_id: &OrderId,
         notification_id: Option<&str>,
+        notified: Option<&NotifiedOrder>,
     ) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let mut report = RunReport::default();
@@ -167,6 +169,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             );
             return Ok(report);
         }
+        if let Some(notified) = notified
+            && self.settle_notified(order_id, notified).await?
+        {
+            report.orders_seen += 1;
+            if let Some(n) = notification_id {
+                self.store.mark_notification(n, now).await?;
+            }
+            return Ok(report);
+        }
         let order = self.market.get_order(order_id).await?;
         report.orders_seen += 1;
         match self.handle_polled_order(order, now, &mut report).await {
@@ -178,6 +189,57 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
         }
         Ok(report)
+    }
+
+    /// Settles an order from what its notification says, without reading it: true when that
+    /// was enough. An order without a case that is fulfilled by Amazon, or whose units are all
+    /// on hand (now held for it) with no profit floor to check, needs nothing more; a shipped or
+    /// cancelled one ends its reservation. Anything else (a case, a short SKU, a price to
+    /// check, another status) is read and handled in full.
+    async fn settle_notified(
+        &self,
+        order_id: &OrderId,
+        notified: &NotifiedOrder,
+    ) -> Result<bool, ServiceError> {
+        // (The subscription names the seller's marketplace only.)
+        if self.store.get_case(order_id).await?.is_some() {
+            return Ok(false);
+        }
+        if !notified.merchant_fulfilled {
+            return Ok(true);
+        }
+        let mut wanted: std::collections::BTreeMap<&kenzen_core::Sku, u32> = Default::default();
+        for line in &notified.lines {
+            *wanted.entry(&line.sku).or_default() += line.quantity;
+        }
+        let skus: Vec<kenzen_core::Sku> = wanted.keys().map(|s| (*s).clone()).collect();
+        let stock = self.store.sku_info(&skus).await?;
+        let counted = |sku: &kenzen_core::Sku| stock.get(sku).is_some_and(|i| i.on_hand.is_some());
+        match notified.status.as_str() {
+            "Shipped" | "Canceled" => {
+                let give_back = notified.status == "Canceled";
+                for (sku, qty) in wanted.into_iter().filter(|(s, _)| counted(s)) {
+                    self.store.release(sku, qty, order_id, give_back).await?;
+                }
+                Ok(true)
+            }
+            "Unshipped" => {
+                let priced = self.settings.profit_floor.is_some()
+                    && stock.values().any(|i| i.unit_cost.is_some());
+                if priced {
+                    return Ok(false);
+                }
+                for (sku, qty) in wanted.into_iter().filter(|(s, _)| counted(s)) {
+                    match self.store.reserve(sku, qty, order_id).await? {
+                        Reserve::Reserved | Reserve::Unmanaged => {}
+                        // Read in full: it opens the case (and gives back what was taken).
+                        Reserve::Short { .. } => return Ok(false),
+                    }
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// The seller flagged `order_id` by hand (an event on the bus): opens a case for it, unless
