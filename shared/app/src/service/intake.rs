@@ -10,7 +10,7 @@ use kenzen_core::{
 use super::{Service, ServiceError, record_failure};
 use crate::ports::{
     EventPublisher, MarketErrorKind, Marketplace, NotifiedOrder, PollRetry, PollState, PollWindow,
-    Reserve, Store, StoreError, UnreadableOrder,
+    Reserve, Store, StoreError, UnreadableOrder, Versioned,
 };
 use crate::report::RunReport;
 
@@ -135,7 +135,26 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             .await?;
         }
         let vc = self.flush_pending(vc, now, report).await?;
-        // Message work due now is done at detection; a cancel is left to final-cancel.
+        // A poll sends first messages once every order of its run is handled.
+        if let Some(opened) = self
+            .opened
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            opened.push((vc.value.cancel_by, vc.value.order_id.clone()));
+            return Ok(());
+        }
+        self.first_message(vc, now, report).await
+    }
+
+    /// Message work due now is done at detection; a cancel is left to final-cancel.
+    async fn first_message(
+        &self,
+        vc: Versioned<Case>,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
         let message_due = matches!(
             vc.value.state,
             CaseState::Requesting { .. } | CaseState::FinalNotice { .. }
@@ -144,6 +163,34 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             self.drive(vc, Input::Due, now, report).await?;
         }
         Ok(())
+    }
+
+    /// The first messages of the cases a poll opened, earliest cancel-by first, while the run
+    /// has time; the rest stay due and message-resend sends them.
+    async fn send_first_messages(
+        &self,
+        mut opened: Vec<(Timestamp, OrderId)>,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) {
+        opened.sort();
+        let total = opened.len();
+        for (i, (_, id)) in opened.into_iter().enumerate() {
+            if self.out_of_time() {
+                report.left_for_next_run += (total - i) as u32;
+                tracing::warn!(left = total - i, "first messages left for message-resend");
+                break;
+            }
+            let step = async {
+                if let Some(vc) = self.store.get_case(&id).await? {
+                    self.first_message(vc, now, report).await?;
+                }
+                Ok::<_, ServiceError>(())
+            };
+            if let Err(e) = step.await {
+                record_failure(report, &id, &e);
+            }
+        }
     }
 
     /// An ORDER_CHANGE notification named `order_id`: settled from its summary when that says
@@ -325,7 +372,29 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
             Err(e) => return Err(e.into()),
         };
-        self.retry_failed_orders(&mut state, now, &mut report).await;
+        // Cases open first; their first messages go out after every order of the run.
+        *self.opened.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+        let result = self.poll_pages(after, &mut state, now, &mut report).await;
+        let opened = self
+            .opened
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default();
+        self.send_first_messages(opened, now, &mut report).await;
+        result?;
+        Ok(report)
+    }
+
+    /// The poll's search, page by page (see [`Self::check_new_orders`]).
+    async fn poll_pages(
+        &self,
+        after: Timestamp,
+        state: &mut PollState,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        self.retry_failed_orders(state, now, report).await;
         let (until, mut token, mut token_issued) = match state.window.take() {
             Some(w) if w.until > after && now < w.token_issued + TOKEN_LIFETIME => {
                 (w.until, Some(w.next_token), w.token_issued)
@@ -333,8 +402,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             _ => (now - SEARCH_LAG, None, now),
         };
         if until <= after {
-            self.store.set_poll_state(&state).await?;
-            return Ok(report);
+            self.store.set_poll_state(state).await?;
+            return Ok(());
         }
         loop {
             if self.out_of_time() {
@@ -369,12 +438,12 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                             token_issued,
                         });
                     }
-                    self.store.set_poll_state(&state).await?;
+                    self.store.set_poll_state(state).await?;
                     return Err(e.into());
                 }
             };
             for u in &page.unreadable {
-                self.note_unreadable_order(u, now, &mut report).await;
+                self.note_unreadable_order(u, now, report).await;
             }
             let total = page.orders.len();
             let mut cut = false;
@@ -388,8 +457,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
                 report.orders_seen += 1;
                 let id = order.order_id.clone();
-                if let Err(e) = self.handle_polled_order(order, now, &mut report).await {
-                    record_failure(&mut report, &id, &e);
+                if let Err(e) = self.handle_polled_order(order, now, report).await {
+                    record_failure(report, &id, &e);
                     if !e.is_conflict() && !state.retry.iter().any(|r| r.order_id == id.as_str()) {
                         state.retry.push(PollRetry {
                             order_id: id.to_string(),
@@ -415,7 +484,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                         next_token: t.clone(),
                         token_issued: issued,
                     });
-                    self.store.set_poll_state(&state).await?;
+                    self.store.set_poll_state(state).await?;
                     state.window = None;
                     token = Some(t);
                     token_issued = issued;
@@ -429,8 +498,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
             }
         }
-        self.store.set_poll_state(&state).await?;
-        Ok(report)
+        self.store.set_poll_state(state).await?;
+        Ok(())
     }
 
     /// Reads again, one by one, the orders whose handling failed in an earlier poll.

@@ -22,8 +22,8 @@ use std::collections::VecDeque;
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_core::{
-    Case, DomainEvent, Effect, Input, MessageKind, MessageOutcome, OpenReason, Pending, Settings,
-    decide,
+    Case, DomainEvent, Effect, Input, MessageKind, MessageOutcome, OpenReason, OrderId, Pending,
+    Settings, decide,
 };
 use tokio::sync::Mutex;
 
@@ -100,6 +100,9 @@ pub struct Service<M, S, P> {
     feed_list: Mutex<Option<(Timestamp, Timestamp, Vec<FeedSummary>)>>,
     /// When the current run must be done (the Lambda deadline, on the service's clock).
     deadline: std::sync::Mutex<Option<Timestamp>>,
+    /// While a poll runs: the cases it opened (cancel-by, order), whose first messages go out
+    /// after every order of the run is handled, so a burst opens every case first.
+    opened: std::sync::Mutex<Option<Vec<(Timestamp, OrderId)>>>,
 }
 
 /// A run stops starting new work this long before its deadline (a case step, or the feed
@@ -121,6 +124,7 @@ impl<M, S, P> Service<M, S, P> {
             reply_sweep_every: REPLY_SWEEP_EVERY,
             feed_list: Mutex::new(None),
             deadline: std::sync::Mutex::new(None),
+            opened: std::sync::Mutex::new(None),
         }
     }
 
@@ -372,7 +376,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                     let Some(order_id) = u
                         .key
                         .strip_prefix("ORDER#")
-                        .and_then(|id| id.parse::<kenzen_core::OrderId>().ok())
+                        .and_then(|id| id.parse::<OrderId>().ok())
                     else {
                         continue;
                     };
