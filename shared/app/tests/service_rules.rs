@@ -839,7 +839,11 @@ async fn a_burst_opens_every_case_at_once_and_first_messages_follow_earliest_shi
             _ => None,
         })
         .collect();
-    assert!(!sent.is_empty() && sent.len() < 300, "{} sent in the run", sent.len());
+    assert!(
+        !sent.is_empty() && sent.len() < 300,
+        "{} sent in the run",
+        sent.len()
+    );
     assert!(report.left_for_next_run > 0);
     // The ones sent are the earliest deadlines.
     let cancel_by = |id: &str| w.svc.store().case(id).unwrap().cancel_by;
@@ -862,4 +866,34 @@ async fn a_burst_opens_every_case_at_once_and_first_messages_follow_earliest_shi
         .filter(|id| !w.market().messages_to(id).is_empty())
         .count();
     assert_eq!(messaged, 300);
+}
+
+#[tokio::test]
+async fn a_flagged_order_that_held_the_last_unit_gives_it_back_when_cancelled() {
+    let w = World::new(Strategy::CancelFirst);
+    w.svc.store().put_stock(
+        "CUP",
+        SkuInfo {
+            on_hand: Some(1),
+            ..SkuInfo::default()
+        },
+    );
+    let on_hand = || async {
+        let skus = ["CUP".parse().unwrap()];
+        w.svc.store().sku_info(&skus).await.unwrap()[&skus[0]].on_hand
+    };
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+    assert_eq!(on_hand().await, Some(0), "the order holds the unit");
+    w.svc
+        .flag_order(&oid(), "damaged in storage")
+        .await
+        .unwrap();
+    w.run_for(SignedDuration::from_hours(6)).await;
+    assert!(
+        matches!(w.state(), Some(CaseState::Cancelled { .. })),
+        "{:?}",
+        w.state()
+    );
+    assert_eq!(on_hand().await, Some(1), "the unit is back on hand");
 }

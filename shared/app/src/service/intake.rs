@@ -22,9 +22,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         now: Timestamp,
         report: &mut RunReport,
     ) -> Result<(), ServiceError> {
+        let ended = order.status == OrderStatus::Cancelled || order.status.is_shipped();
         if let Some(vc) = self.store.get_case(&order.order_id).await? {
-            self.drive(vc, Input::OrderSeen(order), now, report).await?;
-            return Ok(());
+            // An order that ended still gives back what it held (a case opened by the seller's
+            // flag, after its units were taken), below.
+            self.drive(vc, Input::OrderSeen(order.clone()), now, report)
+                .await?;
+            if !ended {
+                return Ok(());
+            }
         }
         let skus: Vec<kenzen_core::Sku> = order.lines.iter().map(|l| l.sku.clone()).collect();
         let stock = self.store.sku_info(&skus).await?;
@@ -33,7 +39,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             *wanted.entry(&line.sku).or_default() += line.quantity;
         }
         let counted = |sku: &kenzen_core::Sku| stock.get(sku).is_some_and(|i| i.on_hand.is_some());
-        if order.status == OrderStatus::Cancelled || order.status.is_shipped() {
+        if ended {
             // The order's reservation ends: cancelled units go back on hand, shipped ones not.
             let give_back = order.status == OrderStatus::Cancelled;
             for (sku, qty) in wanted.into_iter().filter(|(s, _)| counted(s)) {
