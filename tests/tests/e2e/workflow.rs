@@ -388,7 +388,7 @@ async fn malformed_or_foreign_events_are_refused_and_change_nothing() -> Result<
 }
 
 #[tokio::test]
-async fn the_reply_sweep_reads_a_bounded_share_of_open_cases_per_run_and_reaches_all_in_turn()
+async fn the_reply_sweep_reads_nothing_while_the_poll_keeps_up_else_a_bounded_share_reaching_all_in_turn()
 -> Result<()> {
     let mut w = world().await?;
     w.svc.set_reply_sweep_limit(2);
@@ -400,9 +400,17 @@ async fn the_reply_sweep_reads_a_bounded_share_of_open_cases_per_run_and_reaches
     }
     w.clock.set(t0() + mins(5));
     w.tick(Function::NewOrderCheck).await?;
+    // While the poll keeps up, the sweep reads no case (the poll sees every change).
+    w.clock.set(t0() + mins(15));
+    let before = count_op(&w, "getOrder");
+    let inv = w.tick(Function::ReplyDetect).await?;
+    assert_eq!(inv.result.as_ref().unwrap().cases_checked, 0);
+    assert_eq!(count_op(&w, "getOrder"), before);
+    // The poll has not run for an hour (its schedule, or Amazon's search, is down): the sweep
+    // reads the open cases itself, a share per run.
     let mut seen = std::collections::BTreeSet::new();
     for run in 0..3 {
-        w.clock.set(t0() + mins(30 * (run + 1)));
+        w.clock.set(t0() + mins(60 + 30 * run));
         let before = count_op(&w, "getOrder");
         let inv = w.tick(Function::ReplyDetect).await?;
         assert_eq!(inv.result.as_ref().unwrap().cases_checked, 2);
