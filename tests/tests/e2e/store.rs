@@ -151,6 +151,21 @@ async fn the_due_and_open_indexes_hold_only_what_is_due_and_open() -> Result<()>
     store.set_poll_cursor(t0() + hours(2)).await?;
     store.set_poll_cursor(t0() + hours(1)).await?;
     assert_eq!(store.poll_cursor().await?, Some(t0() + hours(2)));
+    // The poll's state between runs (a window's next page, orders to read again) reads back.
+    assert_eq!(store.poll_state().await?, Default::default());
+    let state = kenzen_app::ports::PollState {
+        window: Some(kenzen_app::ports::PollWindow {
+            until: t0() + hours(3),
+            next_token: "token-2".into(),
+            token_issued: t0() + hours(3),
+        }),
+        retry: vec![kenzen_app::ports::PollRetry {
+            order_id: "503-0000012-0000009".into(),
+            attempts: 2,
+        }],
+    };
+    store.set_poll_state(&state).await?;
+    assert_eq!(store.poll_state().await?, state);
     Ok(())
 }
 
