@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use jiff::Timestamp;
 use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
 
@@ -56,10 +57,8 @@ fn case_key(order_id: &str) -> HashMap<String, AttributeValue> {
 
 type Sdk<E> = SdkError<E>;
 
-type UpdateResult = Result<
-    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
-    Sdk<aws_sdk_dynamodb::operation::update_item::UpdateItemError>,
->;
+type UpdateResult =
+    Result<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput, Sdk<UpdateItemError>>;
 
 /// A conditional UpdateItem's result: `true` when applied, `false` when its condition did not
 /// hold (an expected answer, not a failure).
@@ -544,23 +543,20 @@ impl StockStore for DynamoStore {
             .expression_attribute_values(":q", AttributeValue::N(quantity.to_string()))
             .expression_attribute_values(":o", AttributeValue::Ss(vec![order_id.to_string()]))
             .expression_attribute_values(":id", AttributeValue::S(order_id.to_string()))
+            // A refusal carries the item as the condition saw it: no second read to tell why.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        if update_applied(res, "UpdateItem(stock reserve)")? {
-            return Ok(Reserve::Reserved);
-        }
-        // Why: read the item (consistently) and tell the three cases apart.
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("SKU#{sku}")))
-            .key("sk", AttributeValue::S("STOCK".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| db_err("GetItem(stock)", e))?;
-        let item = got.item.unwrap_or_default();
+        // Why: the item the condition failed on tells the three cases apart.
+        let item = match res {
+            Ok(_) => return Ok(Reserve::Reserved),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    refused.item.clone().unwrap_or_default()
+                }
+                _ => return Err(db_err("UpdateItem(stock reserve)", e)),
+            },
+        };
         let mine = matches!(item.get("reserved"), Some(AttributeValue::Ss(ids)) if ids.iter().any(|i| i == order_id.as_str()));
         Ok(match item.get("on_hand") {
             _ if mine => Reserve::Reserved,
