@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fails when git tracks a build output: a file over 1 MB, a binary (NUL bytes or an
-executable/archive header), or anything under a build folder (target/, .aws-sam/, .venv*/).
+executable/archive header), or anything under a build folder (target/, .aws-sam/, .venv*/, .peer/).
 
 Run by scripts/test.sh; `scripts/check-tracked.py --self-test` shows that it catches each kind."""
 import os
@@ -10,7 +10,8 @@ import tempfile
 
 LIMIT = 1_000_000
 BUILD_DIRS = (
-    "target/", ".aws-sam/", ".venv/", ".venv-sam/", ".venv-checkov/", "node_modules/", "out/",
+    "target/", ".aws-sam/", ".venv/", ".venv-sam/", ".venv-checkov/", ".venv-peer/", ".peer/",
+    "node_modules/", "out/",
 )
 MAGIC = (b"\x7fELF", b"MZ", b"PK\x03\x04", b"\x1f\x8b", b"\xcf\xfa\xed\xfe", b"!<arch>")
 

@@ -1,6 +1,9 @@
-//! Sets up a world for `scripts/bench.sh` and `scripts/contract.sh`: a table, bus and queue in
-//! moto_server and a running marketplace simulator (on `KENZEN_SIM_ADDR` if set) with one order,
-//! then prints the function environment as `K=V` lines and serves until stdin closes.
+//! Sets up a world for `scripts/bench.sh`, `scripts/contract.sh` and `scripts/lambda-local.sh`: a
+//! table, bus and queue in moto_server and a running marketplace simulator (on `KENZEN_SIM_ADDR`
+//! if set) with two orders, then prints the function environment as `K=V` lines and serves until
+//! stdin closes. Order `503-9999999-0000001` cannot be filled (its SKU has none on hand), so it
+//! gets a case; order `503-9999999-0000002` can (the bench's stock check: an ORDER_CHANGE for it
+//! runs the whole check and opens nothing).
 
 use std::io::BufRead;
 
@@ -14,21 +17,27 @@ async fn main() -> anyhow::Result<()> {
     let opts = WorldOptions::at(&start.to_string()).from_env()?;
     let world = World::start(opts).await?;
     world.stock("BENCH-SKU", 0).await?;
-    world.sim.add_order(SimOrder::new(
-        "503-9999999-0000001",
-        start,
-        start + SignedDuration::from_hours(48),
-        vec![SimItem {
-            order_item_id: "99999999999999".into(),
-            sku: "BENCH-SKU".into(),
-            asin: "B0BENCH001".into(),
-            title: "Bench item".into(),
-            quantity: 1,
-            unit_price: "1000".into(),
-        }],
-        Buyer::Silent,
-        "ja-JP",
-    ));
+    world.stock("BENCH-SKU-STOCKED", 1_000_000).await?;
+    for (order_id, item_id, sku) in [
+        ("503-9999999-0000001", "99999999999999", "BENCH-SKU"),
+        ("503-9999999-0000002", "99999999999998", "BENCH-SKU-STOCKED"),
+    ] {
+        world.sim.add_order(SimOrder::new(
+            order_id,
+            start,
+            start + SignedDuration::from_hours(48),
+            vec![SimItem {
+                order_item_id: item_id.into(),
+                sku: sku.into(),
+                asin: "B0BENCH001".into(),
+                title: "Bench item".into(),
+                quantity: 1,
+                unit_price: "1000".into(),
+            }],
+            Buyer::Silent,
+            "ja-JP",
+        ));
+    }
     let c = &world.sim.config;
     let base = world.sim.base_url();
     for (k, v) in [

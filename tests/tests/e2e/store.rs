@@ -265,3 +265,83 @@ async fn a_reservation_takes_the_last_unit_once_per_order_and_a_release_gives_it
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_stock_of_many_skus_is_read_in_batches_each_sku_once_and_ones_without_an_item_left_out()
+-> Result<()> {
+    use kenzen_app::ports::StockStore;
+    use kenzen_core::{Sku, SkuInfo};
+    let w = world().await?;
+    let store = w.store();
+    // More SKUs than one BatchGetItem takes (100), some twice, every third without a stock item.
+    let mut skus: Vec<Sku> = Vec::new();
+    for i in 0..130u32 {
+        let sku = format!("MANY-{i:03}");
+        if i % 3 != 0 {
+            store.put_stock(&sku, i).await?;
+        }
+        skus.push(sku.parse()?);
+    }
+    skus.extend([skus[1].clone(), skus[129].clone()]);
+    let costed = SkuInfo {
+        on_hand: Some(2),
+        unit_cost: Some("480.5".into()),
+        shipping_cost: Some("120".into()),
+        product_type: None,
+    };
+    store.put_sku("MANY-COSTED", costed.clone()).await?;
+    let costed_sku: Sku = "MANY-COSTED".parse()?;
+    store.set_product_type(&costed_sku, "KITCHEN").await?;
+    skus.push(costed_sku.clone());
+
+    let got = store.sku_info(&skus).await?;
+    assert_eq!(
+        got.len(),
+        130 - 44 + 1,
+        "one entry per SKU with a stock item"
+    );
+    for i in 0..130u32 {
+        let sku: Sku = format!("MANY-{i:03}").parse()?;
+        let want = (i % 3 != 0).then_some(SkuInfo {
+            on_hand: Some(i),
+            ..SkuInfo::default()
+        });
+        assert_eq!(got.get(&sku), want.as_ref(), "{sku}");
+    }
+    assert_eq!(
+        got[&costed_sku],
+        SkuInfo {
+            product_type: Some("KITCHEN".into()),
+            ..costed
+        }
+    );
+    assert!(store.sku_info(&[]).await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stock_item_with_a_count_that_is_not_whole_is_unreadable_and_named_by_its_key()
+-> Result<()> {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    use kenzen_app::ports::StockStore;
+    let w = world().await?;
+    let store = w.store();
+    store.put_stock("FINE", 3).await?;
+    aws_sdk_dynamodb::Client::new(&w.aws)
+        .put_item()
+        .table_name(&w.table)
+        .item("pk", Av::S("SKU#HALF".into()))
+        .item("sk", Av::S("STOCK".into()))
+        .item("on_hand", Av::N("1.5".into()))
+        .send()
+        .await?;
+    let skus = ["FINE".parse()?, "HALF".parse()?];
+    match store.sku_info(&skus).await {
+        Err(StoreError::Corrupt { key, detail }) => {
+            assert_eq!(key, "SKU#HALF");
+            assert!(detail.contains("on_hand"), "{detail}");
+        }
+        other => panic!("expected the item to be unreadable, got {other:?}"),
+    }
+    Ok(())
+}

@@ -14,12 +14,15 @@
 //! Every case write is conditional on the version read; this module owns the key schema and the
 //! error mapping and nothing else.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,
+};
 use jiff::Timestamp;
 use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
 
@@ -59,10 +62,8 @@ fn case_key(order_id: &str) -> HashMap<String, AttributeValue> {
 
 type Sdk<E> = SdkError<E>;
 
-type UpdateResult = Result<
-    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
-    Sdk<aws_sdk_dynamodb::operation::update_item::UpdateItemError>,
->;
+type UpdateResult =
+    Result<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput, Sdk<UpdateItemError>>;
 
 /// A conditional UpdateItem's result: `true` when applied, `false` when its condition did not
 /// hold (an expected answer, not a failure).
@@ -261,6 +262,61 @@ impl DynamoStore {
         Ok(out)
     }
 
+    /// The stock items at `keys` (at most [`BATCH_GET_KEYS`], no key twice; absent ones are
+    /// left out), eventually consistent, [`STOCK_ATTRIBUTES`] only. Keys DynamoDB leaves
+    /// unprocessed are asked for again after a short, growing pause; still unprocessed after
+    /// [`BATCH_GET_ATTEMPTS`] requests, the read fails as a retryable database error.
+    async fn stock_items(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        const OP: &str = "BatchGetItem(stock)";
+        let mut items = Vec::new();
+        let mut pending = keys;
+        for attempt in 1..=BATCH_GET_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .projection_expression(STOCK_ATTRIBUTES)
+                .build()
+                .map_err(|e| StoreError::Db {
+                    op: OP,
+                    detail: e.to_string(),
+                    source: Box::new(e),
+                })?;
+            let mut got = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| db_err(OP, e))?;
+            if let Some(found) = got.responses.as_mut().and_then(|r| r.remove(&self.table)) {
+                items.extend(found);
+            }
+            pending = got
+                .unprocessed_keys
+                .as_mut()
+                .and_then(|u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(items);
+            }
+            if attempt < BATCH_GET_ATTEMPTS {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+        }
+        Err(StoreError::Db {
+            op: OP,
+            detail: format!(
+                "{} keys still unprocessed after {BATCH_GET_ATTEMPTS} requests (throttled); \
+                 retry later",
+                pending.len()
+            ),
+            source: "UnprocessedKeys left in every answer".into(),
+        })
+    }
+
     async fn query_keys(
         &self,
         index: &str,
@@ -296,6 +352,68 @@ impl DynamoStore {
             }
         }
     }
+}
+
+/// BatchGetItem's largest request.
+const BATCH_GET_KEYS: usize = 100;
+/// How often keys DynamoDB leaves unprocessed (throttled) are asked for, in all.
+const BATCH_GET_ATTEMPTS: u32 = 5;
+/// What the stock check reads of a stock item (its key, to match the answer to the SKU).
+const STOCK_ATTRIBUTES: &str = "pk, on_hand, unit_cost, shipping_cost, product_type";
+
+fn stock_key(pk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_string(), AttributeValue::S(pk)),
+        ("sk".to_string(), AttributeValue::S("STOCK".into())),
+    ])
+}
+
+/// A stock item as the rules see it; numbers that are negative, not finite or (for `on_hand`)
+/// not whole make the item unreadable.
+fn read_sku(sku: &Sku, item: &HashMap<String, AttributeValue>) -> Result<SkuInfo, StoreError> {
+    let number = |name: &str| -> Result<Option<f64>, StoreError> {
+        match item.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::N(n)) => n
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: format!("SKU#{sku}"),
+                    detail: format!("{name} {n:?} is not a non-negative number"),
+                }),
+            Some(_) => Err(StoreError::Corrupt {
+                key: format!("SKU#{sku}"),
+                detail: format!("{name} is not a number"),
+            }),
+        }
+    };
+    // Costs go to the rules as the decimal text the table holds (checked above), so they become
+    // exact amounts of the marketplace currency there.
+    let decimal = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(n)) => n.trim().to_string(),
+        _ => String::new(),
+    };
+    let on_hand = match number("on_hand")? {
+        Some(v) if v.fract() == 0.0 && v <= f64::from(u32::MAX) => Some(v as u32),
+        Some(v) => {
+            return Err(StoreError::Corrupt {
+                key: format!("SKU#{sku}"),
+                detail: format!("on_hand {v} is not a whole number"),
+            });
+        }
+        None => None,
+    };
+    Ok(SkuInfo {
+        on_hand,
+        unit_cost: number("unit_cost")?.map(|_| decimal("unit_cost")),
+        shipping_cost: number("shipping_cost")?.map(|_| decimal("shipping_cost")),
+        product_type: match item.get("product_type") {
+            Some(AttributeValue::S(t)) if !t.trim().is_empty() => Some(t.trim().to_string()),
+            _ => None,
+        },
+    })
 }
 
 impl CaseStore for DynamoStore {
@@ -459,71 +577,27 @@ impl CaseStore for DynamoStore {
 
 impl StockStore for DynamoStore {
     async fn sku_info(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, SkuInfo>, StoreError> {
-        let mut out = BTreeMap::new();
-        for sku in skus {
-            if out.contains_key(sku) {
-                continue;
+        // One BatchGetItem per BATCH_GET_KEYS distinct SKUs, not a GetItem each.
+        let distinct: Vec<&Sku> = skus.iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let mut found = BTreeMap::new();
+        for chunk in distinct.chunks(BATCH_GET_KEYS) {
+            let by_pk: HashMap<String, &Sku> =
+                chunk.iter().map(|s| (format!("SKU#{s}"), *s)).collect();
+            let keys = by_pk.keys().map(|pk| stock_key(pk.clone())).collect();
+            for item in self.stock_items(keys).await? {
+                if let Some(AttributeValue::S(pk)) = item.get("pk")
+                    && let Some(sku) = by_pk.get(pk.as_str())
+                {
+                    found.insert(*sku, item);
+                }
             }
-            let got = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(format!("SKU#{sku}")))
-                .key("sk", AttributeValue::S("STOCK".into()))
-                .send()
-                .await
-                .map_err(|e| db_err("GetItem(stock)", e))?;
-            let Some(item) = got.item else { continue };
-            let number = |name: &str| -> Result<Option<f64>, StoreError> {
-                match item.get(name) {
-                    None => Ok(None),
-                    Some(AttributeValue::N(n)) => n
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| v.is_finite() && *v >= 0.0)
-                        .map(Some)
-                        .ok_or_else(|| StoreError::Corrupt {
-                            key: format!("SKU#{sku}"),
-                            detail: format!("{name} {n:?} is not a non-negative number"),
-                        }),
-                    Some(_) => Err(StoreError::Corrupt {
-                        key: format!("SKU#{sku}"),
-                        detail: format!("{name} is not a number"),
-                    }),
-                }
-            };
-            // Costs go to the rules as the decimal text the table holds (checked above), so
-            // they become exact amounts of the marketplace currency there.
-            let decimal = |name: &str| match item.get(name) {
-                Some(AttributeValue::N(n)) => n.trim().to_string(),
-                _ => String::new(),
-            };
-            let on_hand = match number("on_hand")? {
-                Some(v) if v.fract() == 0.0 && v <= f64::from(u32::MAX) => Some(v as u32),
-                Some(v) => {
-                    return Err(StoreError::Corrupt {
-                        key: format!("SKU#{sku}"),
-                        detail: format!("on_hand {v} is not a whole number"),
-                    });
-                }
-                None => None,
-            };
-            out.insert(
-                sku.clone(),
-                SkuInfo {
-                    on_hand,
-                    unit_cost: number("unit_cost")?.map(|_| decimal("unit_cost")),
-                    shipping_cost: number("shipping_cost")?.map(|_| decimal("shipping_cost")),
-                    product_type: match item.get("product_type") {
-                        Some(AttributeValue::S(t)) if !t.trim().is_empty() => {
-                            Some(t.trim().to_string())
-                        }
-                        _ => None,
-                    },
-                },
-            );
         }
-        Ok(out)
+        // Read in SKU order, so the unreadable item named is the same whatever order the
+        // answer came in.
+        found
+            .into_iter()
+            .map(|(sku, item)| Ok((sku.clone(), read_sku(sku, &item)?)))
+            .collect()
     }
 
     async fn reserve(
@@ -547,23 +621,20 @@ impl StockStore for DynamoStore {
             .expression_attribute_values(":q", AttributeValue::N(quantity.to_string()))
             .expression_attribute_values(":o", AttributeValue::Ss(vec![order_id.to_string()]))
             .expression_attribute_values(":id", AttributeValue::S(order_id.to_string()))
+            // A refusal carries the item as the condition saw it: no second read to tell why.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        if update_applied(res, "UpdateItem(stock reserve)")? {
-            return Ok(Reserve::Reserved);
-        }
-        // Why: read the item (consistently) and tell the three cases apart.
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("SKU#{sku}")))
-            .key("sk", AttributeValue::S("STOCK".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| db_err("GetItem(stock)", e))?;
-        let item = got.item.unwrap_or_default();
+        // Why: the item the condition failed on tells the three cases apart.
+        let item = match res {
+            Ok(_) => return Ok(Reserve::Reserved),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    refused.item.clone().unwrap_or_default()
+                }
+                _ => return Err(db_err("UpdateItem(stock reserve)", e)),
+            },
+        };
         let mine = matches!(item.get("reserved"), Some(AttributeValue::Ss(ids)) if ids.iter().any(|i| i == order_id.as_str()));
         Ok(match item.get("on_hand") {
             _ if mine => Reserve::Reserved,
