@@ -3,7 +3,8 @@
 # (../shared/tools/lambda-init-bench: init time, first and warm invoke latency, peak memory).
 #   scripts/bench.sh [--stock-only] [ROUNDS]     (default 5)
 # 1. The stock check beside its peer (docs/peer-bench.md in ../shared): new-order-check handling
-#    an ORDER_CHANGE for an order it can fill (getOrder, its case, its SKU's stock) and Amazon's
+#    an ORDER_CHANGE for an order it can fill (its case and its SKU's stock read at once, the
+#    unit reserved; the notification's summary spares the getOrder) and Amazon's
 #    Python/boto3 inventory-check Lambda reading one SKU (set up outside git by
 #    scripts/peer-setup.sh), in alternating rounds so both see the same machine load. Each round
 #    prints both and kenzen ÷ peer; then the medians across rounds against the targets. Without
@@ -55,13 +56,18 @@ work="$(mktemp -d)"
 start_world
 
 # --- 1. The stock check beside the peer -------------------------------------------------------
-# kenzen: an ORDER_CHANGE for the bench world's fillable order. It carries no notificationId: the
-# same event comes back every invoke, and a notification seen before is dropped before the check.
+# kenzen: an ORDER_CHANGE for the bench world's fillable order, as the template's Pipe puts it on
+# the bus (the summary's status and items: the check needs no getOrder). It carries no
+# notificationId: the same event comes back every invoke, and a notification seen before is
+# dropped before the check.
 cat > "$work/kenzen-event.json" <<'JSON'
 {"version": "0", "id": "2f0c7c8e-6c1e-4a51-9f0a-8d3e1b2c4a55", "detail-type": "OrderChange",
  "source": "kenzen.intake", "account": "123456789012", "time": "2026-12-01T01:00:00Z",
  "region": "ap-northeast-1", "resources": [],
- "detail": {"orderId": "503-9999999-0000002", "changeType": "OrderStatusChange"}}
+ "detail": {"orderId": "503-9999999-0000002", "changeType": "OrderStatusChange",
+            "status": "Unshipped", "fulfillment": "MFN", "marketplaceId": "A1VC38T7YXB528",
+            "items": [{"OrderItemId": "99999999999998", "SellerSKU": "BENCH-SKU-STOCKED",
+                       "SupplySourceId": "default", "Quantity": 1, "IsBuyerRequestedCancel": false}]}}
 JSON
 # The peer: one order item, one SKU, as docs/peer-bench.md gives it.
 cat > "$work/peer-event.json" <<'JSON'
