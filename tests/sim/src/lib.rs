@@ -430,13 +430,9 @@ impl Sim {
         let mut w = self.world();
         match order.buyer {
             Buyer::RequestsAt(t) => {
-                w.pending
-                    .push((t, order.order_id.clone(), Action::BuyerRequestsCancellation))
+                w.schedule(t, order.order_id.clone(), Action::BuyerRequestsCancellation)
             }
-            Buyer::CancelsAt(t) => {
-                w.pending
-                    .push((t, order.order_id.clone(), Action::BuyerCancels))
-            }
+            Buyer::CancelsAt(t) => w.schedule(t, order.order_id.clone(), Action::BuyerCancels),
             _ => {}
         }
         w.orders.insert(order.order_id.clone(), order);
@@ -444,9 +440,7 @@ impl Sim {
 
     /// Schedules a world action for `order_id` at `at`.
     pub fn schedule(&self, at: Timestamp, order_id: &str, action: Action) {
-        self.world()
-            .pending
-            .push((at, order_id.to_string(), action));
+        self.world().schedule(at, order_id.to_string(), action);
     }
 
     /// The seller ships `order_id` now (if it is still unshipped).
