@@ -20,7 +20,7 @@ use kenzen_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{Limits, OrderFacts, check};
-use crate::harness::{World, WorldOptions};
+use crate::harness::{Notification, World, WorldOptions};
 use crate::sim::{
     Action, Buyer, CrashPoint, FaultRate, FaultSide, FeedOutcome, ReportCharset, SimConfig,
     SimItem, SimOrder,
@@ -40,6 +40,13 @@ pub struct Scenario {
     pub end: Timestamp,
     #[serde(default)]
     pub duplicate_deliveries: bool,
+    /// Containers per function (0, the default: one service instance runs every function, one
+    /// invocation at a time); see [`crate::harness::WorldOptions::containers`].
+    #[serde(default)]
+    pub containers: usize,
+    /// Invocations of one function that may run at once with containers (default: the
+    /// template's reserved concurrency).
+    pub concurrency: Option<usize>,
     #[serde(default)]
     pub settings: SettingsFile,
     #[serde(default)]
@@ -144,8 +151,8 @@ enum Step {
     Seller(&'static str, String),
     Stock(String, u32),
     Damage(String),
-    /// order, change type, NotificationId, deliveries.
-    Notify(String, String, String, u32),
+    /// ORDER_CHANGE notifications sent at the same moment.
+    Notify(Vec<Notification>),
 }
 
 /// `after` the order was placed, or `at`: exactly one of the two.
@@ -467,6 +474,9 @@ impl Scenario {
                 bail!("fault window on {}: until must be after from", w.op);
             }
         }
+        if self.concurrency == Some(0) {
+            bail!("concurrency must be at least 1");
+        }
         for o in &self.orders {
             if o.ship_by <= o.placed {
                 bail!("order {}: ship_by must be after placed", o.id);
@@ -648,6 +658,17 @@ pub struct Finished {
 /// Plays `sc` under `strategy`, writes `requests.jsonl`, `timeline.jsonl` and `summary.json`
 /// to `out`, checks the rules and the endings.
 pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finished> {
+    run_with(sc, strategy, out, None).await
+}
+
+/// [`run`], printing a progress line to stderr every `progress` of virtual time (unless
+/// `KENZEN_PROGRESS_HOURS` says otherwise).
+pub async fn run_with(
+    sc: &Scenario,
+    strategy: Strategy,
+    out: &Path,
+    progress: Option<SignedDuration>,
+) -> Result<Finished> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let settings = sc.settings(strategy)?;
     let mut fault_rates = Vec::new();
@@ -687,6 +708,9 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
         settings: settings.clone(),
         sim,
         duplicate_deliveries: sc.duplicate_deliveries,
+        containers: sc.containers,
+        concurrency: sc.concurrency,
+        progress_every: progress,
         ..WorldOptions::at("2026-01-01T00:00:00Z")
     }
     .from_env()?;
@@ -731,19 +755,24 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             .unwrap_or_else(|| format!("scenario-notification-{k}"));
         commands.push((
             when(placed, n.after.as_deref(), n.at)?,
-            Step::Notify(n.order.clone(), n.change_type.clone(), id, n.repeat),
+            Step::Notify(vec![Notification {
+                order_id: n.order.clone(),
+                change_type: n.change_type.clone(),
+                notification_id: id,
+                repeat: n.repeat,
+            }]),
         ));
     }
     if sc.notify_on_placement {
         for o in &sc.orders {
             commands.push((
                 o.placed + SignedDuration::from_mins(1),
-                Step::Notify(
-                    o.id.clone(),
-                    "OrderStatusChange".into(),
-                    format!("placed-{}", o.id),
-                    1,
-                ),
+                Step::Notify(vec![Notification {
+                    order_id: o.id.clone(),
+                    change_type: "OrderStatusChange".into(),
+                    notification_id: format!("placed-{}", o.id),
+                    repeat: 1,
+                }]),
             ));
         }
     }
@@ -817,7 +846,19 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
         }
     }
     commands.sort_by_key(|(at, _)| *at);
+    // Notifications sent at the same moment go out together (so they can run concurrently).
+    let mut merged: Vec<(Timestamp, Step)> = Vec::with_capacity(commands.len());
     for (at, step) in commands {
+        if let (Some((last_at, Step::Notify(batch))), Step::Notify(more)) =
+            (merged.last_mut(), &step)
+            && *last_at == at
+        {
+            batch.extend(more.iter().cloned());
+            continue;
+        }
+        merged.push((at, step));
+    }
+    for (at, step) in merged {
         world.run_until(at).await?;
         match step {
             Step::Seller(command, id) => {
@@ -827,9 +868,7 @@ pub async fn run(sc: &Scenario, strategy: Strategy, out: &Path) -> Result<Finish
             }
             Step::Stock(sku, on_hand) => world.stock(&sku, on_hand).await?,
             Step::Damage(order) => world.damage_case(&order).await?,
-            Step::Notify(order, change, id, repeat) => {
-                world.notify(&order, &change, &id, repeat).await?
-            }
+            Step::Notify(batch) => world.notify_all(&batch).await?,
         }
     }
     world.run_until(sc.end).await?;
