@@ -487,8 +487,11 @@ impl Sim {
     /// Writes the log as JSONL.
     pub fn write_log(&self, path: &std::path::Path) -> std::io::Result<()> {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for line in self.log() {
-            writeln!(f, "{line}")?;
+        // Written under the lock, without a copy of the log (it is large in a volume run).
+        let w = self.world();
+        for line in &w.log {
+            serde_json::to_writer(&mut f, line)?;
+            f.write_all(b"\n")?;
         }
         f.flush()
     }
