@@ -167,6 +167,9 @@ pub struct SimOrder {
     pub cancelled_items: BTreeMap<String, String>,
     /// Who fulfils the order: `MERCHANT` (the seller, MFN) or `AMAZON` (FBA).
     pub fulfilled_by: &'static str,
+    /// searchOrders pages carry this order with a fulfillmentStatus outside Amazon's model (a
+    /// test of how kenzen meets an order it cannot decode; getOrder serves it whole).
+    pub damaged_in_search: bool,
 }
 
 impl SimOrder {
@@ -202,6 +205,7 @@ impl SimOrder {
             feed_errors: 0,
             cancelled_items: BTreeMap::new(),
             fulfilled_by: "MERCHANT",
+            damaged_in_search: false,
         }
     }
 }
