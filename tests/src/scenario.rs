@@ -229,6 +229,23 @@ pub struct Faults {
     pub feed_outcome_feeds: Option<u32>,
     /// Processing reports in "utf-8" (default) or "windows-31j".
     pub report_charset: Option<String>,
+    /// ORDER_CHANGE notifications due in these windows are never delivered.
+    #[serde(default)]
+    pub lost_notifications: Vec<TimeWindow>,
+}
+
+/// A span of virtual time; either end may be left out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeWindow {
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+impl TimeWindow {
+    fn covers(&self, t: Timestamp) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
+    }
 }
 
 impl Faults {
@@ -381,6 +398,11 @@ pub struct OrderFile {
     /// checked), e.g. `{ UnreadableOrder = 1 }`.
     #[serde(default)]
     pub alerts: BTreeMap<String, u32>,
+    /// kenzen cannot see this order in time (an outage hides it past its cancel-by): instead of
+    /// the cancel-by and ship-by rules, its case must end before ship-by or raise a
+    /// DeadlineRisk alert.
+    #[serde(default)]
+    pub deadline_unreachable: bool,
     pub expect: Expect,
 }
 
@@ -481,6 +503,13 @@ impl Scenario {
                 && u <= f
             {
                 bail!("fault window on {}: until must be after from", w.op);
+            }
+        }
+        for w in &self.faults.lost_notifications {
+            if let (Some(f), Some(u)) = (w.from, w.until)
+                && u <= f
+            {
+                bail!("lost_notifications: until must be after from");
             }
         }
         if self.concurrency == Some(0) {
@@ -766,8 +795,12 @@ pub async fn run_with(
             .notification_id
             .clone()
             .unwrap_or_else(|| format!("scenario-notification-{k}"));
+        let at = when(placed, n.after.as_deref(), n.at)?;
+        if sc.faults.lost_notifications.iter().any(|w| w.covers(at)) {
+            continue;
+        }
         commands.push((
-            when(placed, n.after.as_deref(), n.at)?,
+            at,
             Step::Notify(vec![Notification {
                 order_id: n.order.clone(),
                 change_type: n.change_type.clone(),
@@ -778,8 +811,12 @@ pub async fn run_with(
     }
     if sc.notify_on_placement {
         for o in &sc.orders {
+            let at = o.placed + SignedDuration::from_mins(1);
+            if sc.faults.lost_notifications.iter().any(|w| w.covers(at)) {
+                continue;
+            }
             commands.push((
-                o.placed + SignedDuration::from_mins(1),
+                at,
                 Step::Notify(vec![Notification {
                     order_id: o.id.clone(),
                     change_type: "OrderStatusChange".into(),
@@ -977,17 +1014,26 @@ pub async fn run_with(
                 ..
             })
         );
+        let alerted = |kind: &str| {
+            alerts_seen
+                .get(&(o.id.clone(), kind.to_string()))
+                .copied()
+                .unwrap_or(0)
+        };
         facts.push(OrderFacts {
             order_id: o.id.clone(),
             ship_by: o.ship_by,
             has_case: case.is_some(),
             ended_at,
             notice_excused,
-            // An order placed inside the cancel margin gets an hour to be seen and handled.
-            cancel_by: Some(
-                (o.ship_by - settings.cancel_margin).max(o.placed + SignedDuration::from_hours(1)),
-            ),
+            // An order placed inside the cancel margin gets an hour to be seen and handled; one
+            // an outage hid past it is judged by its ship-by and its alert instead.
+            cancel_by: (!o.deadline_unreachable).then(|| {
+                (o.ship_by - settings.cancel_margin).max(o.placed + SignedDuration::from_hours(1))
+            }),
             lines: o.items.len(),
+            deadline_unreachable: o.deadline_unreachable,
+            deadline_alerted: alerted("DeadlineRisk") > 0,
         });
         orders.push(OrderResult {
             order_id: o.id.clone(),
