@@ -455,7 +455,8 @@ impl Scenario {
         Ok(sc)
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the scenario as `load` does (for scenarios built in code).
+    pub fn validate(&self) -> Result<()> {
         if self.end <= self.start {
             bail!("end must be after start");
         }

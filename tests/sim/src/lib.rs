@@ -499,4 +499,10 @@ impl Sim {
         }
         f.flush()
     }
+
+    /// Amazon's usage plan for `operation` (a model operation id): (requests per second,
+    /// burst); `None` for calls without one (the token endpoint, document transfers).
+    pub fn usage_plan(operation: &str) -> Option<(f64, f64)> {
+        kenzen_spapi_rates::usage_plan(operation).map(|p| (p.rate, p.burst))
+    }
 }
