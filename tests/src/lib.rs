@@ -8,7 +8,9 @@
 //! - [`checks`]: the never-break rules, judged from the simulator's log.
 //! - [`demo`]: the demo the README's first command runs.
 //! - [`volume`]: the volume benchmark (`scripts/volume.sh`).
+//! - [`calls`]: SP-API calls per case, from a run's log (`scripts/calls-per-case.sh`).
 
+pub mod calls;
 pub mod checks;
 pub mod demo;
 pub mod harness;
