@@ -27,6 +27,11 @@ pub struct OrderFacts {
     pub cancel_by: Option<Timestamp>,
     /// How many lines the order has (a cancel of fewer lines leaves the order open).
     pub lines: usize,
+    /// kenzen could not see the order in time (an outage hid it past its cancel-by): it must
+    /// end before ship-by or raise a DeadlineRisk alert (`cancel_by` is then not checked).
+    pub deadline_unreachable: bool,
+    /// kenzen raised a DeadlineRisk alert for the order.
+    pub deadline_alerted: bool,
 }
 
 /// Settings the checks need.
@@ -327,6 +332,16 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
         if !o.has_case || o.ship_by > limits.end {
             continue;
         }
+        let in_time = o.ended_at.is_some_and(|t| t < o.ship_by);
+        if o.deadline_unreachable {
+            if !in_time && !o.deadline_alerted {
+                broken.push(format!(
+                    "{}: case not ended before ship-by {} and no DeadlineRisk alert raised",
+                    o.order_id, o.ship_by
+                ));
+            }
+            continue;
+        }
         match o.ended_at {
             Some(t) if t < o.ship_by => {}
             Some(t) => broken.push(format!(
@@ -414,6 +429,8 @@ mod tests {
             notice_excused: false,
             cancel_by: None,
             lines: 1,
+            deadline_unreachable: false,
+            deadline_alerted: false,
         }];
         let broken = check(&log, &l);
         let want = [
@@ -438,6 +455,34 @@ mod tests {
                 .iter()
                 .any(|b| b.contains("beyond the cap"))
         );
+    }
+
+    #[test]
+    fn an_order_hidden_past_its_cancel_by_must_end_before_ship_by_or_be_alerted() {
+        let fact = |ended: Option<&str>, alerted: bool| OrderFacts {
+            order_id: "H".into(),
+            ship_by: "2026-12-04T03:30:00Z".parse().unwrap(),
+            has_case: true,
+            ended_at: ended.map(|t| t.parse().unwrap()),
+            notice_excused: false,
+            cancel_by: None,
+            lines: 1,
+            deadline_unreachable: true,
+            deadline_alerted: alerted,
+        };
+        let mut l = Limits::basic(9, Vec::new());
+        let late = "2026-12-04T04:00:00Z";
+        for (ended, alerted, ok) in [
+            (Some("2026-12-04T03:10:00Z"), false, true),
+            (Some(late), true, true),
+            (None, true, true),
+            (Some(late), false, false),
+            (None, false, false),
+        ] {
+            l.orders = vec![fact(ended, alerted)];
+            let broken = check(&[], &l);
+            assert_eq!(broken.is_empty(), ok, "{ended:?} {alerted}: {broken:?}");
+        }
     }
 
     fn lost(mut line: Value) -> Value {
@@ -481,6 +526,8 @@ mod tests {
             notice_excused: false,
             cancel_by: Some("2026-12-02T21:00:00Z".parse().unwrap()),
             lines: 1,
+            deadline_unreachable: false,
+            deadline_alerted: false,
         }];
         let log = vec![
             json!({"time": "2026-12-01T02:00:00Z", "actor": "buyer", "action": "requestCancellation", "orderId": "A"}),

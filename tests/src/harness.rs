@@ -4,6 +4,14 @@
 //! It plays the part of AWS around the functions: schedule ticks at production cadence, and the
 //! bus rules that route domain events to functions (events really go through moto's EventBridge
 //! into an SQS queue, and are read back from there). It never touches a case itself.
+//!
+//! By default one service instance serves all four functions, one invocation at a time. With
+//! [`WorldOptions::containers`] each function gets that many containers of its own (separate
+//! service instances: their own SP-API rate buckets and LWA token cache), used in turn, and the
+//! events of one delivery batch run concurrently, each function up to its reserved concurrency
+//! in the template (as Lambda would). All of them share the one virtual clock, so a wait in one
+//! concurrent invocation moves time for the others too: run times measured that way are upper
+//! bounds.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -113,10 +121,10 @@ pub fn render_input_template(template: &str, input: &Value) -> String {
     out
 }
 
-/// The `Cadence` mapping of `infra/template.yaml` (function key -> minutes): the one place the
 /// The functions' timeout in the template (Globals: Timeout).
 pub const LAMBDA_TIMEOUT_SECS: i64 = 300;
 
+/// The `Cadence` mapping of `infra/template.yaml` (function key -> minutes): the one place the
 /// schedule cadence is written. Read once.
 pub fn cadence() -> Result<&'static BTreeMap<String, i64>> {
     static CADENCE: std::sync::OnceLock<BTreeMap<String, i64>> = std::sync::OnceLock::new();
@@ -155,6 +163,41 @@ pub fn cadence() -> Result<&'static BTreeMap<String, i64>> {
     Ok(CADENCE.get_or_init(|| found))
 }
 
+/// Each function's `ReservedConcurrentExecutions` in `infra/template.yaml` (1 when a function
+/// sets none: the harness then runs it one invocation at a time). Read once.
+pub fn reserved_concurrency() -> Result<&'static BTreeMap<Function, usize>> {
+    static RESERVED: std::sync::OnceLock<BTreeMap<Function, usize>> = std::sync::OnceLock::new();
+    if let Some(r) = RESERVED.get() {
+        return Ok(r);
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let mut found = BTreeMap::new();
+    let mut current = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("FunctionName:") {
+            current = Function::ALL.into_iter().find(|f| {
+                name.trim_end()
+                    .trim_end_matches('"')
+                    .ends_with(&format!("-{}", f.name()))
+            });
+        } else if let (Some(f), Some(n)) =
+            (current, line.strip_prefix("ReservedConcurrentExecutions:"))
+        {
+            let n: usize = n
+                .trim()
+                .parse()
+                .with_context(|| format!("{path}: ReservedConcurrentExecutions of {}", f.name()))?;
+            found.insert(f, n.max(1));
+            current = None;
+        }
+    }
+    for f in Function::ALL {
+        found.entry(f).or_insert(1);
+    }
+    Ok(RESERVED.get_or_init(|| found))
+}
+
 /// The bus rules: which function an event (detail-type) goes to.
 pub fn route(detail_type: &str) -> Option<Function> {
     match detail_type {
@@ -179,6 +222,16 @@ pub struct WorldOptions {
     /// Deliver every schedule tick and bus event twice, and each batch of events in reverse
     /// order (at-least-once, unordered delivery).
     pub duplicate_deliveries: bool,
+    /// Containers per function: 0 (the default) runs all four functions on one service
+    /// instance, one invocation at a time; n gives each function n service instances of its
+    /// own, invoked in turn, with a delivery batch's events run concurrently up to each
+    /// function's reserved concurrency (or `concurrency`).
+    pub containers: usize,
+    /// How many invocations of one function may run at once, instead of the template's
+    /// reserved concurrency (never more than `containers`).
+    pub concurrency: Option<usize>,
+    /// Print a progress line to stderr every this much virtual time (`KENZEN_PROGRESS_HOURS`).
+    pub progress_every: Option<SignedDuration>,
 }
 
 impl WorldOptions {
@@ -191,6 +244,9 @@ impl WorldOptions {
             sim_addr: None,
             spapi_endpoint: None,
             sim: SimConfig::default(),
+            containers: 0,
+            concurrency: None,
+            progress_every: None,
         }
     }
 
@@ -206,6 +262,14 @@ impl WorldOptions {
         {
             self.spapi_endpoint = Some(e);
         }
+        if let Ok(h) = std::env::var("KENZEN_PROGRESS_HOURS")
+            && !h.is_empty()
+        {
+            let h: i64 = h
+                .parse()
+                .with_context(|| format!("KENZEN_PROGRESS_HOURS={h}"))?;
+            self.progress_every = Some(SignedDuration::from_hours(h.max(1)));
+        }
         Ok(self)
     }
 }
@@ -214,7 +278,11 @@ impl WorldOptions {
 #[derive(Debug, Clone)]
 pub struct Invocation {
     pub at: Timestamp,
+    /// The virtual time it returned at (see the module note on concurrent invocations).
+    pub ended: Timestamp,
     pub function: Function,
+    /// Which of the function's containers ran it (0 with one shared service).
+    pub container: usize,
     pub trigger: String,
     pub result: Result<RunReport, String>,
 }
@@ -233,8 +301,18 @@ impl Invocation {
 pub struct World {
     pub clock: Arc<VirtualClock>,
     pub sim: Arc<Sim>,
+    /// The service every function runs on without containers; with them, the harness's own
+    /// instance (for reading the table and the settings), never invoked.
     pub svc: AppService,
+    /// Each function's containers (empty without containers), and which one is next.
+    containers: BTreeMap<Function, Vec<AppService>>,
+    next_container: BTreeMap<Function, usize>,
+    /// How many invocations of each function may run at once (with containers).
+    concurrency: BTreeMap<Function, usize>,
     pub aws: aws_config::SdkConfig,
+    /// The harness's own clients (the bus and the queues it plays AWS with).
+    sqs: aws_sdk_sqs::Client,
+    eb: aws_sdk_eventbridge::Client,
     pub table: String,
     pub bus: String,
     queue_url: String,
@@ -246,6 +324,8 @@ pub struct World {
     pub events: Vec<(Timestamp, String, Value)>,
     /// The SP-API notification queue (ORDER_CHANGE), read by the pipe emulation.
     pub notification_queue_url: String,
+    /// Progress lines: every this much virtual time, the next one due, and the wall start.
+    progress: Option<(SignedDuration, Timestamp, std::time::Instant)>,
     /// Notifications the pipe could not put on the bus, with why (the Pipe's DLQ).
     pub pipe_failures: Vec<String>,
 }
@@ -374,13 +454,39 @@ impl World {
         ]);
         let mut config = Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| anyhow!(e))?;
         config.settings = opts.settings.clone();
-        let svc = kenzen_app::wiring::build(config, &aws, Clock::Virtual(clock.clone()))
-            .map_err(|e| anyhow!(e))?;
+        let build = || {
+            kenzen_app::wiring::build(config.clone(), &aws, Clock::Virtual(clock.clone()))
+                .map_err(|e| anyhow!(e))
+        };
+        let svc = build()?;
+        let mut containers = BTreeMap::new();
+        let mut concurrency = BTreeMap::new();
+        if opts.containers > 0 {
+            let reserved = reserved_concurrency()?;
+            for f in Function::ALL {
+                containers.insert(
+                    f,
+                    (0..opts.containers)
+                        .map(|_| build())
+                        .collect::<Result<Vec<_>>>()?,
+                );
+                let allowed = opts.concurrency.unwrap_or(reserved[&f]);
+                concurrency.insert(f, allowed.clamp(1, opts.containers));
+            }
+        }
         let next_tick = Function::ALL.iter().map(|f| (*f, opts.start)).collect();
         Ok(World {
             clock,
             sim,
             svc,
+            sqs,
+            eb,
+            containers,
+            next_container: BTreeMap::new(),
+            concurrency,
+            progress: opts
+                .progress_every
+                .map(|every| (every, opts.start + every, std::time::Instant::now())),
             aws,
             table: name.clone(),
             bus: name,
@@ -451,38 +557,71 @@ impl World {
         .expect("schedule event shape")
     }
 
-    /// Invokes a function's real handler with `event`.
+    /// The container the next invocation of `f` runs on (0 without containers).
+    fn pick(&mut self, f: Function) -> usize {
+        let n = self.containers.get(&f).map_or(1, Vec::len).max(1);
+        let next = self.next_container.entry(f).or_default();
+        let c = *next % n;
+        *next = (c + 1) % n;
+        c
+    }
+
+    /// The service container `c` of `f` runs on.
+    fn service(&self, f: Function, c: usize) -> &AppService {
+        self.containers
+            .get(&f)
+            .and_then(|v| v.get(c))
+            .unwrap_or(&self.svc)
+    }
+
+    /// Invokes a function's real handler with `event` (on its next container).
     pub async fn invoke(&mut self, f: Function, event: EventBridgeEvent<Value>) -> Invocation {
-        let at = self.now();
-        // Lambda's timeout (the template's 300 s), on the virtual clock: a run stops starting
-        // new work in time, as it must in production.
-        self.svc
-            .set_deadline(Some(at + SignedDuration::from_secs(LAMBDA_TIMEOUT_SECS)));
-        let trigger = event.detail_type.clone();
-        let handler = async {
-            match f {
-                Function::NewOrderCheck => new_order_check::handle(&self.svc, event).await,
-                Function::MessageResend => message_resend::handle(&self.svc, event).await,
-                Function::ReplyDetect => reply_detect::handle(&self.svc, event).await,
-                Function::FinalCancel => final_cancel::handle(&self.svc, event).await,
-            }
-            .map_err(|e| e.to_string())
-        };
-        // A crash point in the simulator ends the invocation where it stands, as a Lambda
-        // timeout or crash would: nothing after it runs.
-        let sim = self.sim.clone();
-        let result = tokio::select! {
-            r = handler => r,
-            () = sim.crashed() => Err(format!("{} crashed at a crash point", f.name())),
-        };
-        let inv = Invocation {
-            at,
-            function: f,
-            trigger,
-            result,
-        };
+        let c = self.pick(f);
+        let inv = run_handler(self.service(f, c), &self.sim, &self.clock, f, c, event).await;
         self.invocations.push(inv.clone());
         inv
+    }
+
+    /// Invokes each `(function, event)`: one after the other without containers; with them,
+    /// in waves that run concurrently, each function at most its concurrency at once, on
+    /// distinct containers. Returns whether any may have published events.
+    async fn invoke_batch(&mut self, jobs: Vec<(Function, EventBridgeEvent<Value>)>) -> bool {
+        let mut published = false;
+        if self.containers.is_empty() {
+            for (f, event) in jobs {
+                published |= self.invoke(f, event).await.published();
+            }
+            return published;
+        }
+        let mut rest: std::collections::VecDeque<_> = jobs.into();
+        while !rest.is_empty() {
+            let mut wave = Vec::new();
+            let mut running: BTreeMap<Function, usize> = BTreeMap::new();
+            let mut later = std::collections::VecDeque::new();
+            while let Some((f, event)) = rest.pop_front() {
+                let n = running.entry(f).or_default();
+                if *n < self.concurrency.get(&f).copied().unwrap_or(1) {
+                    *n += 1;
+                    let c = self.pick(f);
+                    wave.push((f, c, event));
+                } else {
+                    later.push_back((f, event));
+                }
+            }
+            rest = later;
+            let runs = wave
+                .into_iter()
+                .map(|(f, c, event)| {
+                    run_handler(self.service(f, c), &self.sim, &self.clock, f, c, event)
+                })
+                .collect();
+            let done = join_all(runs).await;
+            for inv in done {
+                published |= inv.published();
+                self.invocations.push(inv);
+            }
+        }
+        published
     }
 
     /// Invokes `f` as its schedule would, then delivers the events it caused.
@@ -507,8 +646,8 @@ impl World {
         order_id: &str,
         reason: &str,
     ) -> Result<()> {
-        let eb = aws_sdk_eventbridge::Client::new(&self.aws);
-        let out = eb
+        let out = self
+            .eb
             .put_events()
             .entries(
                 aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
@@ -529,9 +668,9 @@ impl World {
     }
 
     /// Reads the domain events the bus routed to the queue and invokes the functions the rules
-    /// name, until no event is left.
+    /// name, a batch (up to 10, as one receive gives) at a time, until no event is left.
     pub async fn deliver_events(&mut self) -> Result<()> {
-        let sqs = aws_sdk_sqs::Client::new(&self.aws);
+        let sqs = self.sqs.clone();
         loop {
             let got = sqs
                 .receive_message()
@@ -540,33 +679,34 @@ impl World {
                 .send()
                 .await
                 .context("ReceiveMessage")?;
-            let mut messages = got.messages.unwrap_or_default();
+            let messages = got.messages.unwrap_or_default();
             if messages.is_empty() {
                 return Ok(());
             }
-            if self.duplicate_deliveries {
-                messages.reverse();
-                let again = messages.clone();
-                messages.extend(again);
-            }
-            for m in messages {
-                if let Some(h) = m.receipt_handle() {
-                    // A duplicate's handle is gone already: that is fine.
-                    let _ = sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(h)
-                        .send()
-                        .await;
-                }
+            delete_batch(&sqs, &self.queue_url, &messages).await?;
+            let mut events = Vec::with_capacity(messages.len());
+            for m in &messages {
                 let body = m.body().unwrap_or_default();
                 let event: EventBridgeEvent<Value> = serde_json::from_str(body)
                     .with_context(|| format!("bus delivered a non-EventBridge message: {body}"))?;
                 self.events
                     .push((self.now(), event.detail_type.clone(), event.detail.clone()));
-                if let Some(f) = route(&event.detail_type) {
-                    self.invoke(f, event).await;
-                }
+                events.push(event);
+            }
+            if self.duplicate_deliveries {
+                events.reverse();
+                let again = events.clone();
+                events.extend(again);
+            }
+            let jobs = events
+                .into_iter()
+                .filter_map(|e| route(&e.detail_type).map(|f| (f, e)))
+                .collect();
+            let published = self.invoke_batch(jobs).await;
+            // moto gives every visible message up to ten: a short batch whose runs published
+            // nothing leaves the queue empty (saves a receive per delivery in a volume run).
+            if messages.len() < 10 && !published {
+                return Ok(());
             }
         }
     }
@@ -581,37 +721,72 @@ impl World {
         notification_id: &str,
         repeat: u32,
     ) -> Result<()> {
+        self.notify_all(&[Notification {
+            order_id: order_id.into(),
+            change_type: change_type.into(),
+            notification_id: notification_id.into(),
+            repeat,
+        }])
+        .await
+    }
+
+    /// Amazon sends these ORDER_CHANGE notifications at the same moment: all go into the
+    /// notification queue, the pipe carries them onto the bus, and the bus delivers them (so
+    /// with containers they can run concurrently).
+    pub async fn notify_all(&mut self, notifications: &[Notification]) -> Result<()> {
         let now = self.now();
-        let summary = self.order_summary(order_id);
-        let body = json!({
-            "NotificationVersion": "1.0",
-            "NotificationType": "ORDER_CHANGE",
-            "PayloadVersion": "1.0",
-            "EventTime": now.to_string(),
-            "Payload": {"OrderChangeNotification": {
-                "NotificationLevel": "OrderLevel",
-                "SellerId": self.sim.config.seller_id,
-                "AmazonOrderId": order_id,
-                "OrderChangeType": change_type,
-                "OrderChangeTrigger": {"TimeOfOrderChange": now.to_string(), "ChangeReason": change_type},
-                "Summary": summary
-            }},
-            "NotificationMetadata": {
-                "ApplicationId": "amzn1.sp.solution.kenzen-sim",
-                "SubscriptionId": "kenzen-sim-subscription",
-                "PublishTime": now.to_string(),
-                "NotificationId": notification_id
+        let mut bodies = Vec::new();
+        for n in notifications {
+            let body = json!({
+                "NotificationVersion": "1.0",
+                "NotificationType": "ORDER_CHANGE",
+                "PayloadVersion": "1.0",
+                "EventTime": now.to_string(),
+                "Payload": {"OrderChangeNotification": {
+                    "NotificationLevel": "OrderLevel",
+                    "SellerId": self.sim.config.seller_id,
+                    "AmazonOrderId": n.order_id,
+                    "OrderChangeType": n.change_type,
+                    "OrderChangeTrigger": {"TimeOfOrderChange": now.to_string(), "ChangeReason": n.change_type},
+                    "Summary": self.order_summary(&n.order_id)
+                }},
+                "NotificationMetadata": {
+                    "ApplicationId": "amzn1.sp.solution.kenzen-sim",
+                    "SubscriptionId": "kenzen-sim-subscription",
+                    "PublishTime": now.to_string(),
+                    "NotificationId": n.notification_id
+                }
+            })
+            .to_string();
+            for _ in 0..n.repeat.max(1) {
+                bodies.push(body.clone());
             }
-        })
-        .to_string();
-        let sqs = aws_sdk_sqs::Client::new(&self.aws);
-        for _ in 0..repeat.max(1) {
-            sqs.send_message()
+        }
+        let sqs = self.sqs.clone();
+        for chunk in bodies.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .context("notification entry")
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = sqs
+                .send_message_batch()
                 .queue_url(&self.notification_queue_url)
-                .message_body(&body)
+                .set_entries(Some(entries))
                 .send()
                 .await
-                .context("SendMessage(notification)")?;
+                .context("SendMessageBatch(notifications)")?;
+            anyhow::ensure!(
+                out.failed.is_empty(),
+                "notification queue refused {} notifications",
+                out.failed.len()
+            );
         }
         self.pipe().await?;
         self.deliver_events().await
@@ -660,12 +835,12 @@ impl World {
     }
 
     /// The EventBridge Pipe: each notification in the queue becomes an `OrderChange` event
-    /// (source `kenzen.intake`) through the template's own InputTemplate. A notification whose
-    /// transformed input is not JSON never reaches the bus (PutEvents refuses it), as in AWS.
+    /// (source `kenzen.intake`) through the template's own InputTemplate, in batches of up to
+    /// 10 as the Pipe reads them. A notification whose transformed input is not JSON never
+    /// reaches the bus (PutEvents refuses it), as in AWS.
     async fn pipe(&mut self) -> Result<()> {
         let template = pipe_input_template()?;
-        let sqs = aws_sdk_sqs::Client::new(&self.aws);
-        let eb = aws_sdk_eventbridge::Client::new(&self.aws);
+        let (sqs, eb) = (self.sqs.clone(), self.eb.clone());
         loop {
             let got = sqs
                 .receive_message()
@@ -678,15 +853,12 @@ impl World {
             if messages.is_empty() {
                 return Ok(());
             }
+            delete_batch(&sqs, &self.notification_queue_url, &messages).await?;
+            // Nothing adds notifications while the pipe runs: a short batch (moto gives every
+            // visible message up to ten) empties the queue.
+            let last = messages.len() < 10;
+            let mut entries = Vec::new();
             for m in messages {
-                if let Some(h) = m.receipt_handle() {
-                    sqs.delete_message()
-                        .queue_url(&self.notification_queue_url)
-                        .receipt_handle(h)
-                        .send()
-                        .await
-                        .context("DeleteMessage(notifications)")?;
-                }
                 let body: Value =
                     serde_json::from_str(m.body().unwrap_or_default()).unwrap_or(Value::Null);
                 let detail = render_input_template(&template, &json!({ "body": body }));
@@ -695,18 +867,30 @@ impl World {
                         .push(format!("pipe input is not JSON: {detail}"));
                     continue;
                 }
-                eb.put_events()
-                    .entries(
-                        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                            .event_bus_name(&self.bus)
-                            .source("kenzen.intake")
-                            .detail_type("OrderChange")
-                            .detail(detail)
-                            .build(),
-                    )
+                entries.push(
+                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                        .event_bus_name(&self.bus)
+                        .source("kenzen.intake")
+                        .detail_type("OrderChange")
+                        .detail(detail)
+                        .build(),
+                );
+            }
+            if !entries.is_empty() {
+                let out = eb
+                    .put_events()
+                    .set_entries(Some(entries))
                     .send()
                     .await
                     .context("PutEvents(pipe)")?;
+                anyhow::ensure!(
+                    out.failed_entry_count == 0,
+                    "the bus refused {} piped notifications",
+                    out.failed_entry_count
+                );
+            }
+            if last {
+                return Ok(());
             }
         }
     }
@@ -728,6 +912,21 @@ impl World {
             self.clock.set(at);
             self.tick(f).await?;
             self.next_tick.insert(f, at + f.every());
+            if let Some((every, due, started)) = &mut self.progress
+                && at >= *due
+            {
+                eprintln!(
+                    "  virtual {}: {} invocations ({} failed), wall {:.0} s",
+                    at.strftime("%Y-%m-%d %H:%M UTC"),
+                    self.invocations.len(),
+                    self.invocations
+                        .iter()
+                        .filter(|i| i.result.is_err())
+                        .count(),
+                    started.elapsed().as_secs_f64()
+                );
+                *due = at + *every;
+            }
         }
     }
 
@@ -743,6 +942,113 @@ impl World {
             .filter(|i| i.result.is_err())
             .collect()
     }
+}
+
+/// One ORDER_CHANGE notification for [`World::notify_all`].
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub order_id: String,
+    /// `OrderStatusChange` or `BuyerRequestedChange`.
+    pub change_type: String,
+    pub notification_id: String,
+    /// How many times it is delivered (at least once).
+    pub repeat: u32,
+}
+
+/// Runs `f`'s real handler on `svc` with `event`, under Lambda's timeout on the virtual clock.
+async fn run_handler(
+    svc: &AppService,
+    sim: &Sim,
+    clock: &VirtualClock,
+    f: Function,
+    container: usize,
+    event: EventBridgeEvent<Value>,
+) -> Invocation {
+    let at = clock.now();
+    // Lambda's timeout (the template's 300 s), on the virtual clock: a run stops starting new
+    // work in time, as it must in production.
+    svc.set_deadline(Some(at + SignedDuration::from_secs(LAMBDA_TIMEOUT_SECS)));
+    let trigger = event.detail_type.clone();
+    let handler = async {
+        match f {
+            Function::NewOrderCheck => new_order_check::handle(svc, event).await,
+            Function::MessageResend => message_resend::handle(svc, event).await,
+            Function::ReplyDetect => reply_detect::handle(svc, event).await,
+            Function::FinalCancel => final_cancel::handle(svc, event).await,
+        }
+        .map_err(|e| e.to_string())
+    };
+    // A crash point in the simulator ends the invocation where it stands, as a Lambda timeout
+    // or crash would: nothing after it runs.
+    let result = tokio::select! {
+        r = handler => r,
+        () = sim.crashed() => Err(format!("{} crashed at a crash point", f.name())),
+    };
+    Invocation {
+        at,
+        ended: clock.now(),
+        function: f,
+        container,
+        trigger,
+        result,
+    }
+}
+
+/// Polls every future to its end, concurrently on this task; outputs in the same order.
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// Deletes received `messages` from `queue_url`, ten at a time.
+async fn delete_batch(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    messages: &[aws_sdk_sqs::types::Message],
+) -> Result<()> {
+    for chunk in messages.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                m.receipt_handle().map(|h| {
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(h)
+                        .build()
+                        .context("delete entry")
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if entries.is_empty() {
+            continue;
+        }
+        sqs.delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .context("DeleteMessageBatch")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

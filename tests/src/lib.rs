@@ -7,10 +7,14 @@
 //! - [`scenario`]: the scenario file format and runner.
 //! - [`checks`]: the never-break rules, judged from the simulator's log.
 //! - [`demo`]: the demo the README's first command runs.
+//! - [`volume`]: the volume benchmark (`scripts/volume.sh`).
+//! - [`calls`]: SP-API calls per case, from a run's log (`scripts/calls-per-case.sh`).
 
+pub mod calls;
 pub mod checks;
 pub mod demo;
 pub mod harness;
 pub mod scenario;
+pub mod volume;
 
 pub use kenzen_sim as sim;

@@ -167,6 +167,9 @@ pub struct SimOrder {
     pub cancelled_items: BTreeMap<String, String>,
     /// Who fulfils the order: `MERCHANT` (the seller, MFN) or `AMAZON` (FBA).
     pub fulfilled_by: &'static str,
+    /// searchOrders pages carry this order with a fulfillmentStatus outside Amazon's model (a
+    /// test of how kenzen meets an order it cannot decode; getOrder serves it whole).
+    pub damaged_in_search: bool,
 }
 
 impl SimOrder {
@@ -202,6 +205,7 @@ impl SimOrder {
             feed_errors: 0,
             cancelled_items: BTreeMap::new(),
             fulfilled_by: "MERCHANT",
+            damaged_in_search: false,
         }
     }
 }
@@ -430,13 +434,9 @@ impl Sim {
         let mut w = self.world();
         match order.buyer {
             Buyer::RequestsAt(t) => {
-                w.pending
-                    .push((t, order.order_id.clone(), Action::BuyerRequestsCancellation))
+                w.schedule(t, order.order_id.clone(), Action::BuyerRequestsCancellation)
             }
-            Buyer::CancelsAt(t) => {
-                w.pending
-                    .push((t, order.order_id.clone(), Action::BuyerCancels))
-            }
+            Buyer::CancelsAt(t) => w.schedule(t, order.order_id.clone(), Action::BuyerCancels),
             _ => {}
         }
         w.orders.insert(order.order_id.clone(), order);
@@ -444,9 +444,7 @@ impl Sim {
 
     /// Schedules a world action for `order_id` at `at`.
     pub fn schedule(&self, at: Timestamp, order_id: &str, action: Action) {
-        self.world()
-            .pending
-            .push((at, order_id.to_string(), action));
+        self.world().schedule(at, order_id.to_string(), action);
     }
 
     /// The seller ships `order_id` now (if it is still unshipped).
@@ -493,9 +491,18 @@ impl Sim {
     /// Writes the log as JSONL.
     pub fn write_log(&self, path: &std::path::Path) -> std::io::Result<()> {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for line in self.log() {
-            writeln!(f, "{line}")?;
+        // Written under the lock, without a copy of the log (it is large in a volume run).
+        let w = self.world();
+        for line in &w.log {
+            serde_json::to_writer(&mut f, line)?;
+            f.write_all(b"\n")?;
         }
         f.flush()
+    }
+
+    /// Amazon's usage plan for `operation` (a model operation id): (requests per second,
+    /// burst); `None` for calls without one (the token endpoint, document transfers).
+    pub fn usage_plan(operation: &str) -> Option<(f64, f64)> {
+        kenzen_spapi_rates::usage_plan(operation).map(|p| (p.rate, p.burst))
     }
 }

@@ -110,8 +110,7 @@ pub(crate) async fn unexpected_problem(
         && read
         && order.messages_read == after
     {
-        w.pending
-            .push((now + delay, order_id, Action::BuyerRequestsCancellation));
+        w.schedule(now + delay, order_id, Action::BuyerRequestsCancellation);
     }
     Ok(Answer(StatusCode::CREATED, json!({})))
 }

@@ -15,6 +15,8 @@
 //! holds only what `includedData` asks for: the order's `fulfillment` and its items'
 //! (FULFILLMENT), the items' cancellation request and execution (CANCELLATION), the buyer's name
 //! (BUYER); the other datasets are accepted and add nothing, the simulator holds no such data.
+//! The one answer outside the model is on purpose: an order marked `damaged_in_search` carries an
+//! unknown fulfillmentStatus in search pages (never in getOrder).
 //! It must not change orders: it only reads them.
 
 use std::sync::Arc;
@@ -66,6 +68,10 @@ const STATUSES: [&str; 7] = [
     "CANCELLED",
     "UNFULFILLABLE",
 ];
+
+/// The fulfillmentStatus an order marked `damaged_in_search` carries in search pages: not one of
+/// the model's values.
+const DAMAGED_STATUS: &str = "AWAITING_PICKUP";
 
 /// The model's `maxResultsPerPage` range (and its default, the top).
 const MAX_PAGE: usize = 100;
@@ -176,7 +182,16 @@ pub(crate) async fn search_orders(
         .iter()
         .skip(start)
         .take(size)
-        .map(|o| order_json(&sim.config, o, &included))
+        .map(|o| {
+            let mut order = order_json(&sim.config, o, &included);
+            if o.damaged_in_search
+                && let Some(f) = order.get_mut("fulfillment")
+            {
+                // Outside the model's enum on purpose: an order a client cannot decode.
+                f["fulfillmentStatus"] = json!(DAMAGED_STATUS);
+            }
+            order
+        })
         .collect();
     let bound = if by_created {
         "createdBefore"

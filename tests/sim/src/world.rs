@@ -17,7 +17,10 @@ use crate::{Action, Delivered, SimOrder};
 #[derive(Debug, Default)]
 pub(crate) struct World {
     pub(crate) orders: BTreeMap<String, SimOrder>,
-    pub(crate) pending: Vec<(Timestamp, String, Action)>,
+    /// Scripted actions by (time, order of scheduling): every request plays the due ones, so
+    /// finding them must not cost a pass over all of them (a volume run schedules thousands).
+    pending: BTreeMap<(Timestamp, u64), (String, Action)>,
+    scheduled: u64,
     /// Offer quantity per SKU, as set by listing patches and given back by cancels.
     pub(crate) offers: BTreeMap<String, i64>,
     /// The random failures' xorshift state (never 0).
@@ -58,13 +61,20 @@ impl World {
         self.next_id
     }
 
+    /// Schedules `action` for order `id` at `t` (actions due at the same time play in the order
+    /// they were scheduled).
+    pub(crate) fn schedule(&mut self, t: Timestamp, id: String, action: Action) {
+        self.scheduled += 1;
+        self.pending.insert((t, self.scheduled), (id, action));
+    }
+
     /// Applies every scripted action due by `now`, in time order, to orders still unshipped.
     pub(crate) fn play_due(&mut self, now: Timestamp) {
-        let (mut due, later): (Vec<_>, Vec<_>) =
-            self.pending.drain(..).partition(|(t, _, _)| *t <= now);
-        self.pending = later;
-        due.sort_by_key(|(t, _, _)| *t);
-        for (t, id, action) in due {
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let ((t, _), (id, action)) = entry.remove_entry();
             let Some(o) = self.orders.get_mut(&id) else {
                 continue;
             };
