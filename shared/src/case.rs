@@ -690,9 +690,11 @@ impl Case {
             CaseState::CancelSubmitted {
                 check_at,
                 resubmitted,
+                submitted_at,
                 ..
             } => {
-                let resubmit = self.ship_by - settings.resubmit_margin;
+                let resubmit = (self.ship_by - settings.resubmit_margin)
+                    .max(*submitted_at + settings.feed_poll);
                 Some((
                     DueKind::Confirm,
                     if *resubmitted {

@@ -926,12 +926,17 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
         CaseState::CancelSubmitted {
             plan,
             feed_id,
+            submitted_at,
             check_at,
             attempts,
             resubmitted,
-            ..
         } => {
-            if !resubmitted && now >= case.ship_by - settings.resubmit_margin {
+            // A feed gets at least one feed-poll interval before it is called late: a cancel
+            // first submitted inside the resubmit margin is not sent again in the same run.
+            if !resubmitted
+                && now >= case.ship_by - settings.resubmit_margin
+                && now >= *submitted_at + settings.feed_poll
+            {
                 let mut d = Decision::to(
                     case,
                     CaseState::CancelDue {

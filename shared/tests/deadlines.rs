@@ -575,3 +575,57 @@ fn a_case_still_open_near_ship_by_raises_deadline_risk_once_whatever_its_state()
     );
     assert_eq!(risk(&d), 0);
 }
+
+#[test]
+fn a_cancel_first_submitted_inside_the_resubmit_margin_is_not_sent_again_in_the_same_run() {
+    let s = Settings::new(Strategy::AskBuyer, JP);
+    // The buyer's request is there when the case opens, 40 minutes before ship-by.
+    let ship_by = t0() + SignedDuration::from_hours(2);
+    let opened = ship_by - mins(40);
+    let mut case = Case::open(
+        &order(ship_by, 1, &[true]),
+        OpenReason::ManualFlag { reason: "t".into() },
+        &s,
+        opened,
+    )
+    .unwrap();
+    case.pending.clear();
+    let d = decide(&case, &Input::Due, opened, &s);
+    assert!(
+        d.effects
+            .iter()
+            .any(|e| matches!(e, Effect::SubmitCancel { .. })),
+        "{d:?}"
+    );
+    let d = decide(
+        &d.case,
+        &Input::CancelSubmitted {
+            feed_id: "F1".into(),
+        },
+        opened,
+        &s,
+    );
+    let submitted = d.case.clone();
+    // Due again in the same run: no second submission before the feed had its interval.
+    let (_, due) = submitted.due(&s).unwrap();
+    assert!(due >= opened + s.feed_poll, "due {due}");
+    let d = decide(&submitted, &Input::Due, opened + mins(1), &s);
+    assert!(
+        !matches!(d.case.state, CaseState::CancelDue { .. }),
+        "resubmitted at once: {:?}",
+        d.case.state
+    );
+    // After the interval, a feed still unconfirmed so close to ship-by is resubmitted.
+    let d = decide(&submitted, &Input::Due, opened + s.feed_poll, &s);
+    assert!(
+        matches!(
+            d.case.state,
+            CaseState::CancelDue {
+                resubmitted: true,
+                ..
+            }
+        ),
+        "{:?}",
+        d.case.state
+    );
+}
