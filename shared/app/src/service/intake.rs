@@ -409,6 +409,14 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
             _ => (now - SEARCH_LAG, None, now),
         };
+        // Where the window stands, to be kept for the next run (none before its first page).
+        let kept = |token: Option<String>, token_issued: Timestamp| {
+            token.map(|next_token| PollWindow {
+                until,
+                next_token,
+                token_issued,
+            })
+        };
         if until <= after {
             self.store.set_poll_state(state).await?;
             return Ok(());
@@ -416,13 +424,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         loop {
             if self.out_of_time() {
                 report.left_for_next_run += 1;
-                if let Some(t) = token.take() {
-                    state.window = Some(PollWindow {
-                        until,
-                        next_token: t,
-                        token_issued,
-                    });
-                }
+                state.window = kept(token.take(), token_issued);
                 break;
             }
             let issued = self.clock.now();
@@ -439,13 +441,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
                 Err(e) => {
                     // Keep where the window stands (and the orders to read again).
-                    if let Some(t) = token.take() {
-                        state.window = Some(PollWindow {
-                            until,
-                            next_token: t,
-                            token_issued,
-                        });
-                    }
+                    state.window = kept(token.take(), token_issued);
                     self.store.set_poll_state(state).await?;
                     return Err(e.into());
                 }
@@ -476,22 +472,12 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
             }
             if cut {
-                if let Some(t) = token.take() {
-                    state.window = Some(PollWindow {
-                        until,
-                        next_token: t,
-                        token_issued,
-                    });
-                }
+                state.window = kept(token.take(), token_issued);
                 break;
             }
             match page.next_token {
                 Some(t) => {
-                    state.window = Some(PollWindow {
-                        until,
-                        next_token: t.clone(),
-                        token_issued: issued,
-                    });
+                    state.window = kept(Some(t.clone()), issued);
                     self.store.set_poll_state(state).await?;
                     state.window = None;
                     token = Some(t);
