@@ -2,8 +2,8 @@
 //! per-order calls held to the least a case needs (`kenzen_tests::calls::LIMITS`: getOrder ≤ 6,
 //! the messaging preflight and the buyer's attributes ≤ 1 each).
 //!
-//! EXPECTED TO FAIL until the service changes of issue 10 land (reply-detect re-reads every open
-//! case every 30 minutes; the preflight and attributes are read again for every message).
+//! It failed before issue 10's service changes (reply-detect re-read every open case every 30
+//! minutes; the preflight and attributes were read again for every message).
 //! `scripts/calls-per-case.sh` prints the same counts as a report.
 
 use anyhow::Result;
