@@ -158,14 +158,30 @@ impl<M, S, P> Service<M, S, P> {
     where
         M: Marketplace,
     {
-        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+        // The margin is a fifth of a run shorter than five margins (a short timeout, as
+        // `cargo lambda watch` gives), so such a run still does its first work.
+        let now = self.clock.now();
+        // A deadline already past is no deadline the run can keep (a local emulator's, or a
+        // clock far off): the run goes on as without one, and says so.
+        let deadline = deadline.filter(|d| {
+            let ahead = *d > now;
+            if !ahead {
+                tracing::warn!(deadline = %d, "invocation deadline already past; ignored");
+            }
+            ahead
+        });
+        let stop = deadline.map(|d| {
+            let budget = d.duration_since(now);
+            d - RUN_MARGIN.min(budget / 5).max(SignedDuration::ZERO)
+        });
+        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = stop;
         self.market.set_run_deadline(deadline);
     }
 
     /// True when the run must stop starting new work.
     pub(crate) fn out_of_time(&self) -> bool {
-        let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
-        deadline.is_some_and(|d| self.clock.now() + RUN_MARGIN >= d)
+        let stop = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
+        stop.is_some_and(|s| self.clock.now() >= s)
     }
 
     pub fn settings(&self) -> &Settings {

@@ -276,7 +276,14 @@ impl SpApiClient {
 
     /// The run's deadline: no call waits for its rate budget (or a retry) past it.
     pub fn set_deadline(&self, deadline: Option<Timestamp>) {
-        self.limits.set_deadline(deadline);
+        // The last call starts CALL_MARGIN before the deadline, or a fifth of a short run.
+        let now = self.clock.now();
+        self.limits.set_deadline(deadline.map(|d| {
+            let margin = rate::CALL_MARGIN
+                .min(d.duration_since(now) / 5)
+                .max(SignedDuration::ZERO);
+            d - margin + rate::CALL_MARGIN
+        }));
     }
 
     /// The same client with another request timeout (tests of a request that never answers).
