@@ -701,19 +701,31 @@ impl StockStore for DynamoStore {
     }
 }
 
-impl IntakeStore for DynamoStore {
-    async fn poll_cursor(&self) -> Result<Option<Timestamp>, StoreError> {
+impl DynamoStore {
+    /// The poll's item `sk` (`CURSOR` or `STATE`), read consistently.
+    async fn poll_item(
+        &self,
+        sk: &str,
+        op: &'static str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let got = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S("POLL".into()))
-            .key("sk", AttributeValue::S("CURSOR".into()))
+            .key("sk", AttributeValue::S(sk.into()))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| db_err("GetItem(cursor)", e))?;
-        match got.item.as_ref().and_then(|i| i.get("at")) {
+            .map_err(|e| db_err(op, e))?;
+        Ok(got.item)
+    }
+}
+
+impl IntakeStore for DynamoStore {
+    async fn poll_cursor(&self) -> Result<Option<Timestamp>, StoreError> {
+        let got = self.poll_item("CURSOR", "GetItem(cursor)").await?;
+        match got.as_ref().and_then(|i| i.get("at")) {
             Some(AttributeValue::S(s)) => s.parse().map(Some).map_err(|_| StoreError::Corrupt {
                 key: "POLL".into(),
                 detail: format!("cursor {s:?} is not a timestamp"),
@@ -723,17 +735,8 @@ impl IntakeStore for DynamoStore {
     }
 
     async fn poll_state(&self) -> Result<PollState, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S("POLL".into()))
-            .key("sk", AttributeValue::S("STATE".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| db_err("GetItem(poll state)", e))?;
-        match got.item.as_ref().and_then(|i| i.get("data")) {
+        let got = self.poll_item("STATE", "GetItem(poll state)").await?;
+        match got.as_ref().and_then(|i| i.get("data")) {
             Some(AttributeValue::S(s)) => {
                 serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
                     key: "POLL#STATE".into(),
