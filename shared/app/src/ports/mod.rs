@@ -16,6 +16,7 @@ pub use market::{
     NotifiedLine, NotifiedOrder, OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
 };
 pub use store::{
-    CancelBatchStore, CaseStore, CasesRead, IntakeStore, PollRetry, PollState, PollWindow, Reserve,
-    StockStore, Store, StoreError, TimelineEntry, Unreadable, Versioned,
+    CancelBatchStore, CaseStore, CasesRead, IntakeStore, ModeSetting, PollRetry, PollState,
+    PollWindow, Reserve, SettingsStore, StockStore, Store, StoreError, TimelineEntry, Unreadable,
+    Versioned,
 };
