@@ -31,8 +31,9 @@ pub mod policy;
 
 pub use assess::{Assessment, SkuInfo, assess};
 pub use case::{
-    BuyerRequest, CancelPlan, CancelReason, Case, CaseItem, CaseState, Claim, CloseReason, DueKind,
-    LinesCancelled, Notice, OpenReason, Pending, ProfitFloor, Settings, Strategy,
+    Approval, BuyerRequest, CancelPlan, CancelReason, Case, CaseItem, CaseState, Claim,
+    CloseReason, DueKind, LinesCancelled, Notice, OpenReason, Pending, ProfitFloor, Settings,
+    Strategy,
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::{AlertKind, DetailType, DomainEvent};

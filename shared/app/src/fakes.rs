@@ -277,6 +277,10 @@ impl FakeMarket {
 }
 
 impl Marketplace for FakeMarket {
+    fn cancel_feed_document(&self, cancels: &[CancelRequest]) -> String {
+        crate::adapters::spapi::feed::order_acknowledgement_feed("FAKE-SELLER", cancels)
+    }
+
     async fn search_orders_page(
         &self,
         after: Timestamp,
