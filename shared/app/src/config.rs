@@ -245,23 +245,23 @@ impl Config {
                 )),
             }
         }
-        if let Some(v) = get("KENZEN_MODE").filter(|v| !v.trim().is_empty()) {
-            if let Some(m) = ok(
+        if let Some(v) = get("KENZEN_MODE").filter(|v| !v.trim().is_empty())
+            && let Some(m) = ok(
                 &mut errs,
                 v.parse::<kenzen_core::Mode>()
                     .map_err(|why| invalid("KENZEN_MODE", why)),
-            ) {
-                settings.mode = m;
-            }
+            )
+        {
+            settings.mode = m;
         }
-        if let Some(v) = get("KENZEN_APPROVAL_DEFAULT").filter(|v| !v.trim().is_empty()) {
-            if let Some(d) = ok(
+        if let Some(v) = get("KENZEN_APPROVAL_DEFAULT").filter(|v| !v.trim().is_empty())
+            && let Some(d) = ok(
                 &mut errs,
                 v.parse::<kenzen_core::ApprovalDefault>()
                     .map_err(|why| invalid("KENZEN_APPROVAL_DEFAULT", why)),
-            ) {
-                settings.approval_default = d;
-            }
+            )
+        {
+            settings.approval_default = d;
         }
         if let Some(d) = ok(
             &mut errs,
