@@ -1050,7 +1050,11 @@ async fn the_daily_digest_goes_out_once_a_day_after_nine_naming_what_waits_for_t
         .collect();
     assert_eq!(digests.len(), 3, "one a day: {digests:?}");
     assert!(digests[2].starts_with("2026-12-03,"), "{}", digests[2]);
-    assert!(digests[0].starts_with("2026-12-01, mode approve: 1 open case(s)"), "{}", digests[0]);
+    assert!(
+        digests[0].starts_with("2026-12-01, mode approve: 1 open case(s)"),
+        "{}",
+        digests[0]
+    );
     assert!(
         digests[0].contains("1 waiting for your approval (503-1111111-0000001"),
         "{}",
