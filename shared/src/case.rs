@@ -527,6 +527,11 @@ pub struct Case {
     /// go without asking again (a refusal on send still says when it no longer is).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub messaging_offered: bool,
+    /// When the last request message went out (accepted, or sent with its answer lost): the
+    /// next request says "earlier today" or "the other day" by it. `None` before the first
+    /// request, and in cases stored before kenzen kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_request_at: Option<Timestamp>,
 }
 
 impl Case {
@@ -625,6 +630,7 @@ impl Case {
             pending,
             buyer_locale: None,
             messaging_offered: false,
+            last_request_at: None,
             lines_cancelled: Vec::new(),
             outcomes_unknown: 0,
             alerts_raised: Vec::new(),
