@@ -12,7 +12,9 @@
 //! - [`case`]: the case, its states, and the settings that shape the workflow.
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
-//! - [`message`]: the buyer message templates (Japanese for `ja-JP`, English otherwise).
+//! - [`message`]: what every buyer message must be (Amazon's rules), and the product list.
+//! - [`templates`]: the buyer messages as templates the seller owns, kenzen's defaults in six
+//!   languages, validation and rendering.
 //! - [`marketplace`]: the marketplaces kenzen knows (host, time zone, currency, language).
 //! - [`events`]: the domain events kenzen publishes.
 //! - [`ids`]: identifiers and amounts parsed at the edge (order id, SKU, marketplace, money).
@@ -26,6 +28,7 @@ pub mod marketplace;
 pub mod message;
 pub mod order;
 pub mod policy;
+pub mod templates;
 
 pub use assess::{Assessment, SkuInfo, assess};
 pub use case::{
@@ -37,3 +40,4 @@ pub use events::{AlertKind, DetailType, DomainEvent};
 pub use ids::{MarketplaceId, Money, OrderId, Sku};
 pub use order::{OrderLine, OrderStatus, OrderView};
 pub use policy::{LocalTime, SendWindows};
+pub use templates::{Rendered, SellerVars, Template, TemplateKind, TemplateSet};

@@ -3,7 +3,7 @@
 //! SDK and HTTP details onto it, and only wiring and tests construct adapters.
 //!
 //! - [`market`]: the marketplace (Amazon's SP-API).
-//! - [`store`]: cases and timeline, stock, intake records, cancel batches.
+//! - [`store`]: cases and timeline, stock, intake records, cancel batches, message templates.
 //! - [`events`]: the event bus.
 
 pub mod events;
@@ -17,5 +17,6 @@ pub use market::{
 };
 pub use store::{
     CancelBatchStore, CaseStore, CasesRead, IntakeStore, PollRetry, PollState, PollWindow, Reserve,
-    StockStore, Store, StoreError, TimelineEntry, Unreadable, Versioned,
+    StockStore, Store, StoreError, StoredTemplate, StoredTemplates, TemplateStore, TimelineEntry,
+    Unreadable, Versioned,
 };

@@ -12,11 +12,13 @@
 //! - [`messages`]: the message-resend sweep and sending one message.
 //! - [`replies`]: the reply-detect sweep (buyer requests, ships, cancels elsewhere).
 //! - [`cancel`]: the final-cancel sweep (submit the due cancels, confirm submitted ones).
+//! - [`templates`]: the seller's message templates, read once per run.
 
 mod cancel;
 mod intake;
 mod messages;
 mod replies;
+mod templates;
 
 use std::collections::VecDeque;
 
@@ -103,6 +105,8 @@ pub struct Service<M, S, P> {
     /// While a poll runs: the cases it opened (cancel-by, order), whose first messages go out
     /// after every order of the run is handled, so a burst opens every case first.
     opened: std::sync::Mutex<Option<Vec<(Timestamp, OrderId)>>>,
+    /// The seller's templates as read for the current run.
+    templates: templates::RunTemplates,
 }
 
 /// A run stops starting new work this long before its deadline (a case step, or the feed
@@ -125,6 +129,7 @@ impl<M, S, P> Service<M, S, P> {
             feed_list: Mutex::new(None),
             deadline: std::sync::Mutex::new(None),
             opened: std::sync::Mutex::new(None),
+            templates: Default::default(),
         }
     }
 

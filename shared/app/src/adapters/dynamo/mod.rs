@@ -10,6 +10,8 @@
 //! - poll cursor `POLL` / `CURSOR`: `at`.
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
 //! - handled notification `NOTIF#<NotificationId>` / `SEEN`, expiring after a week.
+//! - the seller's templates `TEMPLATE` / `<lang>#<kind>` and `TEMPLATE` / `VARS` (see
+//!   [`templates`]).
 //!
 //! Every case write is conditional on the version read; this module owns the key schema and the
 //! error mapping and nothing else.
@@ -34,6 +36,7 @@ use crate::ports::{
 pub mod rates;
 #[cfg(feature = "test-util")]
 pub mod table;
+pub mod templates;
 
 pub use rates::DynamoRates;
 
