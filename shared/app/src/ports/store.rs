@@ -277,21 +277,23 @@ pub trait TemplateStore: Send + Sync {
     /// `Db` when the read fails.
     fn stored_templates(&self) -> impl Future<Output = Result<StoredTemplates, StoreError>> + Send;
 
-    /// Stores `template` for its language and kind, in place of any stored before.
+    /// Stores `template` for its language and kind, in place of any stored before. `Db` when
+    /// the write fails.
     fn put_template(
         &self,
         template: &Template,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Removes the stored template for `lang` and `kind` (nothing if none is stored): kenzen's
-    /// default applies again.
+    /// default applies again. `Db` when the delete fails.
     fn delete_template(
         &self,
         lang: Language,
         kind: TemplateKind,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores the shop name and signature, in place of any stored before.
+    /// Stores the shop name and signature, in place of any stored before. `Db` when the write
+    /// fails.
     fn put_template_vars(
         &self,
         vars: &SellerVars,
