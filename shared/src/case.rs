@@ -565,6 +565,11 @@ pub struct Case {
     /// Approve mode: the approval deadline the seller was told of (asked once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_asked: Option<Timestamp>,
+    /// When the last request message went out (accepted, or sent with its answer lost): the
+    /// next request says "earlier today" or "the other day" by it. `None` before the first
+    /// request, and in cases stored before kenzen kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_request_at: Option<Timestamp>,
 }
 
 /// The seller's approval of a seller-initiated cancel.
@@ -678,6 +683,7 @@ impl Case {
             dry_run: settings.mode == crate::mode::Mode::DryRun,
             approved: None,
             approval_asked: None,
+            last_request_at: None,
             lines_cancelled: Vec::new(),
             outcomes_unknown: 0,
             alerts_raised: Vec::new(),

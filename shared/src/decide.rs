@@ -807,6 +807,7 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
         match &case.state {
             CaseState::Requesting { .. } => {
                 d.case.requests_sent += 1;
+                d.case.last_request_at = Some(claim.since);
                 let slot = settings.windows.slot_of(claim.since) as u8;
                 if !d.case.slots_used.contains(&slot) {
                     d.case.slots_used.push(slot);
@@ -898,6 +899,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                 if let Some(claim) = sending {
                     // The run sending the last request died before recording Amazon's answer.
                     moved.requests_sent += 1;
+                    moved.last_request_at = Some(claim.since);
                     let slot = w.slot_of(claim.since) as u8;
                     if !moved.slots_used.contains(&slot) {
                         moved.slots_used.push(slot);
@@ -943,6 +945,7 @@ fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
                 );
                 d.case.requests_sent = n;
                 d.case.slots_used = used;
+                d.case.last_request_at = Some(claim.since);
                 d.case.outcomes_unknown += 1;
                 return d;
             }
@@ -1308,6 +1311,7 @@ fn request_result(
             );
             d.case.requests_sent = n;
             d.case.slots_used = used;
+            d.case.last_request_at = Some(now);
             if matches!(outcome, MessageOutcome::Unknown { .. }) {
                 d.case.outcomes_unknown += 1;
             }

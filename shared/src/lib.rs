@@ -14,7 +14,9 @@
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`mode`]: the operating mode (live, dry-run, approve, pause).
-//! - [`message`]: the buyer message templates (Japanese for `ja-JP`, English otherwise).
+//! - [`message`]: what every buyer message must be (Amazon's rules), and the product list.
+//! - [`templates`]: the buyer messages as templates the seller owns, kenzen's defaults in six
+//!   languages, validation and rendering.
 //! - [`marketplace`]: the marketplaces kenzen knows (host, time zone, currency, language).
 //! - [`events`]: the domain events kenzen publishes.
 //! - [`ids`]: identifiers and amounts parsed at the edge (order id, SKU, marketplace, money).
@@ -30,6 +32,7 @@ pub mod message;
 pub mod mode;
 pub mod order;
 pub mod policy;
+pub mod templates;
 
 pub use assess::{Assessment, SkuInfo, assess};
 pub use case::{
@@ -43,3 +46,4 @@ pub use ids::{MarketplaceId, Money, OrderId, Sku};
 pub use mode::{ApprovalDefault, Mode};
 pub use order::{OrderLine, OrderStatus, OrderView};
 pub use policy::{LocalTime, SendWindows};
+pub use templates::{Rendered, SellerVars, Template, TemplateKind, TemplateSet};

@@ -2,20 +2,87 @@
 //! kenzen needs to know about it. The only place these facts are written down; the SP-API host,
 //! the local time zone, the currency and the default buyer language all come from here.
 
-/// The buyer's language for our templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A language kenzen has message templates in (the buyer's, or the marketplace's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Language {
     Japanese,
     English,
+    German,
+    French,
+    Italian,
+    Spanish,
 }
 
 impl Language {
-    /// `ja` / `ja-JP` (any case) is Japanese; every other locale, or none, gets English.
-    pub fn from_locale(locale: Option<&str>) -> Self {
-        match locale {
-            Some(l) if l.to_ascii_lowercase().starts_with("ja") => Self::Japanese,
-            _ => Self::English,
+    /// Every language, in the order listings show them.
+    pub const ALL: [Language; 6] = [
+        Self::Japanese,
+        Self::English,
+        Self::German,
+        Self::French,
+        Self::Italian,
+        Self::Spanish,
+    ];
+
+    /// The ISO 639-1 code: `ja`, `en`, `de`, `fr`, `it`, `es`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Japanese => "ja",
+            Self::English => "en",
+            Self::German => "de",
+            Self::French => "fr",
+            Self::Italian => "it",
+            Self::Spanish => "es",
         }
+    }
+
+    /// The language with this ISO 639-1 code (any case), if kenzen has templates in it.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(code.trim()))
+    }
+
+    /// The language of a locale tag such as `ja-JP`, `de_DE` or `fr` (any case), if kenzen has
+    /// templates in it.
+    pub fn of_locale(locale: &str) -> Option<Self> {
+        let code = locale.trim().split(['-', '_']).next().unwrap_or("");
+        Self::from_code(code)
+    }
+
+    /// `ja` / `ja-JP` (any case) is Japanese, `de-DE` German, and so on for every language
+    /// kenzen has; any other locale, or none, gets English.
+    pub fn from_locale(locale: Option<&str>) -> Self {
+        locale.and_then(Self::of_locale).unwrap_or(Self::English)
+    }
+
+    /// The language to write to a buyer in: the buyer's own (Amazon's `buyer.locale`) when
+    /// kenzen has it; English for a locale kenzen has no templates in; the marketplace's
+    /// language when Amazon gives no locale (English for a marketplace kenzen does not know).
+    pub fn for_buyer(locale: Option<&str>, marketplace_id: &str) -> Self {
+        match locale.map(str::trim).filter(|l| !l.is_empty()) {
+            Some(l) => Self::of_locale(l).unwrap_or(Self::English),
+            None => find(marketplace_id).map_or(Self::English, |m| m.language),
+        }
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for Language {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::from_code(s).ok_or_else(|| {
+            let codes: Vec<&str> = Self::ALL.iter().map(|l| l.code()).collect();
+            format!(
+                "{s:?} is not a language kenzen has templates in: use one of {}",
+                codes.join(", ")
+            )
+        })
     }
 }
 
@@ -79,10 +146,14 @@ const fn row(
     time_zone: &'static str,
     currency: Currency,
 ) -> Marketplace {
-    let language = if matches!(country.as_bytes(), b"JP") {
-        Language::Japanese
-    } else {
-        Language::English
+    // The site's own language; Belgium's default is French (Amazon.com.be also has Dutch).
+    let language = match country.as_bytes() {
+        b"JP" => Language::Japanese,
+        b"DE" => Language::German,
+        b"FR" | b"BE" => Language::French,
+        b"IT" => Language::Italian,
+        b"ES" | b"MX" => Language::Spanish,
+        _ => Language::English,
     };
     Marketplace {
         id,
@@ -192,5 +263,31 @@ mod tests {
         assert_eq!(jp.language, Language::Japanese);
         assert_eq!(find("ATVPDKIKX0DER").unwrap().language, Language::English);
         assert!(find("XX").is_none());
+        assert_eq!(find("A1PA6795UKMFR9").unwrap().language, Language::German);
+    }
+
+    #[test]
+    fn a_buyer_gets_their_own_language_and_else_the_sites_or_english() {
+        let de = "A1PA6795UKMFR9";
+        assert_eq!(Language::for_buyer(Some("fr-FR"), de), Language::French);
+        assert_eq!(Language::for_buyer(Some("it_IT"), de), Language::Italian);
+        assert_eq!(Language::for_buyer(Some("JA-jp"), de), Language::Japanese);
+        assert_eq!(Language::for_buyer(Some("zh-CN"), de), Language::English);
+        assert_eq!(Language::for_buyer(None, de), Language::German);
+        assert_eq!(
+            Language::for_buyer(Some(""), "A1RKKUPIHCS9HS"),
+            Language::Spanish
+        );
+        assert_eq!(Language::for_buyer(None, "XX"), Language::English);
+        assert_eq!(Language::from_locale(Some("es-MX")), Language::Spanish);
+        assert_eq!(Language::from_locale(None), Language::English);
+        for l in Language::ALL {
+            assert_eq!(l.code().parse::<Language>(), Ok(l));
+        }
+        assert!(
+            "pt".parse::<Language>()
+                .unwrap_err()
+                .contains("ja, en, de, fr, it, es")
+        );
     }
 }

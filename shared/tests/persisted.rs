@@ -39,3 +39,21 @@ fn every_committed_case_fixture_still_reads() {
     }
     assert!(read.len() >= 9, "{read:?}");
 }
+
+#[test]
+fn a_case_that_knows_when_its_last_request_went_out_reads_it_back() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/persisted/case-requesting-last-request.json");
+    let case: Case = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(
+        case.last_request_at,
+        Some("2026-12-01T03:30:00Z".parse().unwrap())
+    );
+    let older = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/persisted/case-requesting-after-unknown.json");
+    let older: Case = serde_json::from_str(&std::fs::read_to_string(older).unwrap()).unwrap();
+    assert_eq!(
+        older.last_request_at, None,
+        "stored before the field existed"
+    );
+}

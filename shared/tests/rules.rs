@@ -596,6 +596,8 @@ fn resends_go_in_a_new_slot_each_time_up_to_the_cap() {
         ]
     );
     assert_eq!(case.slots_used, [0, 1, 2]);
+    // The next request's wording ("earlier today") goes by when the last one went out.
+    assert_eq!(case.last_request_at, Some(tokyo("2026-12-01 19:00")));
     assert_eq!(
         case.state,
         CaseState::Requesting {
@@ -951,6 +953,10 @@ fn run(
                 log.violations.push("a closed case changed".into());
             }
             case = d.case;
+            if case.requests_sent > 0 && case.last_request_at.is_none_or(|t| t > now) {
+                log.violations
+                    .push("a request counted as sent without when it went out".into());
+            }
             for e in d.effects {
                 let is_message = matches!(e, Effect::SendRequest { .. } | Effect::SendFinalNotice);
                 if is_message {

@@ -10,13 +10,16 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
+use kenzen_core::marketplace::Language;
+use kenzen_core::templates::{SellerVars, Template, TemplateKind};
 use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, Sku, SkuInfo};
 
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, EventPublisher,
     FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, ModeSetting, OrderPage,
     PollState, PublishError, Reserve, SendOutcome, SettingsStore, StockStore, StoreError,
-    TimelineEntry, Unreadable, UnreadableOrder, Versioned,
+    StoredTemplate, StoredTemplates, TemplateStore, TimelineEntry, Unreadable, UnreadableOrder,
+    Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -479,6 +482,11 @@ struct StoreState {
     /// Stock reservations: (SKU, order).
     reserved: Vec<(Sku, OrderId)>,
     mode: Option<ModeSetting>,
+    /// The seller's templates: (language code, kind name) → text, as stored.
+    templates: BTreeMap<(String, String), String>,
+    template_vars: Option<(String, String)>,
+    /// How often the templates were read.
+    template_reads: usize,
 }
 
 /// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
@@ -508,6 +516,19 @@ impl MemoryStore {
         if let Ok(sku) = Sku::parse(sku) {
             lock(&self.state).stock.insert(sku, info);
         }
+    }
+
+    /// Stores a template text as is, unvalidated (as a later version, or a hand edit of the
+    /// table, might have left it).
+    pub fn put_raw_template(&self, lang: &str, kind: &str, text: &str) {
+        lock(&self.state)
+            .templates
+            .insert((lang.into(), kind.into()), text.into());
+    }
+
+    /// How often the templates were read.
+    pub fn template_reads(&self) -> usize {
+        lock(&self.state).template_reads
     }
 
     /// The case as stored now, if any.
@@ -753,6 +774,46 @@ impl SettingsStore for MemoryStore {
         }
         st.notifications.push(k);
         Ok(true)
+    }
+}
+
+impl TemplateStore for MemoryStore {
+    async fn stored_templates(&self) -> Result<StoredTemplates, StoreError> {
+        let mut st = lock(&self.state);
+        st.template_reads += 1;
+        Ok(StoredTemplates {
+            templates: st
+                .templates
+                .iter()
+                .map(|((lang, kind), text)| StoredTemplate {
+                    lang: lang.clone(),
+                    kind: kind.clone(),
+                    text: text.clone(),
+                })
+                .collect(),
+            vars: st.template_vars.clone(),
+        })
+    }
+
+    async fn put_template(&self, template: &Template) -> Result<(), StoreError> {
+        self.put_raw_template(
+            template.lang().code(),
+            template.kind().name(),
+            template.text(),
+        );
+        Ok(())
+    }
+
+    async fn delete_template(&self, lang: Language, kind: TemplateKind) -> Result<(), StoreError> {
+        lock(&self.state)
+            .templates
+            .remove(&(lang.code().into(), kind.name().into()));
+        Ok(())
+    }
+
+    async fn put_template_vars(&self, vars: &SellerVars) -> Result<(), StoreError> {
+        lock(&self.state).template_vars = Some((vars.shop_name().into(), vars.signature().into()));
+        Ok(())
     }
 }
 

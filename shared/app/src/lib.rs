@@ -8,6 +8,7 @@
 //! - [`service`]: the use cases, one module each (intake, messages, replies, cancel).
 //! - [`ports`]: the traits and vocabulary the service depends on.
 //! - [`adapters`]: SP-API over HTTP, DynamoDB, EventBridge.
+//! - [`templates`]: the seller's message templates, as the operator's commands manage them.
 //! - [`report`]: what a run did, and its CloudWatch EMF line.
 //! - [`handler`]: how a handler's failure reaches Lambda (retryable or not).
 //! - [`config`], [`wiring`], [`trigger`]: what `main.rs` and the handlers build on.
@@ -22,6 +23,7 @@ pub mod handler;
 pub mod ports;
 pub mod report;
 pub mod service;
+pub mod templates;
 pub mod trigger;
 pub mod wiring;
 

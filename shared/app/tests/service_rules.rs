@@ -10,6 +10,8 @@ use kenzen_app::Service;
 use kenzen_app::clock::{Clock, VirtualClock};
 use kenzen_app::fakes::{FakeMarket, MarketCall, MemoryStore, RecordingBus};
 use kenzen_app::ports::StockStore;
+use kenzen_core::marketplace::Language;
+use kenzen_core::templates::{Source, TemplateKind};
 use kenzen_core::{
     CaseState, CloseReason, DomainEvent, OrderLine, OrderStatus, OrderView, Settings, SkuInfo,
     Strategy,
@@ -914,6 +916,23 @@ async fn set_mode(w: &World, mode: kenzen_core::Mode) {
         .unwrap();
 }
 
+/// The seller's template for a first request in Japanese, and their shop name.
+async fn seller_templates(w: &World) {
+    let store = w.svc.store();
+    kenzen_app::templates::set(
+        store,
+        Language::Japanese,
+        TemplateKind::Request,
+        "【{shop_name}】ご注文番号 {order_id}「{products}」について\n\n\
+         在庫切れのため、{cancel_path}からキャンセルのリクエストをお願いいたします。\n\n{signature}",
+    )
+    .await
+    .unwrap();
+    kenzen_app::templates::set_vars(store, Some("健全茶舗"), Some(""))
+        .await
+        .unwrap();
+}
+
 fn writes(w: &World) -> Vec<MarketCall> {
     w.market()
         .calls()
@@ -1059,5 +1078,236 @@ async fn the_daily_digest_goes_out_once_a_day_after_nine_naming_what_waits_for_t
         digests[0].contains("1 waiting for your approval (503-1111111-0000001"),
         "{}",
         digests[0]
+    );
+}
+
+#[tokio::test]
+async fn the_buyer_gets_the_sellers_stored_template_filled_in_and_templates_are_read_once_a_run() {
+    let w = World::new(Strategy::AskBuyer);
+    seller_templates(&w).await;
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.order_arrives_as("503-1111111-0000002", SignedDuration::from_hours(72));
+    let reads = w.svc.store().template_reads();
+    w.svc.check_new_orders().await.unwrap();
+
+    let text = &w.market().messages_to(ORDER)[0];
+    assert_eq!(
+        text,
+        "【健全茶舗】ご注文番号 503-1111111-0000001「Tea cup」について\n\n\
+         在庫切れのため、「注文履歴」→「商品をキャンセル」からキャンセルのリクエストをお願いいたします。\n\n健全茶舗"
+    );
+    assert_eq!(w.market().messages_to("503-1111111-0000002").len(), 1);
+    assert_eq!(
+        w.svc.store().template_reads() - reads,
+        1,
+        "two messages, one read"
+    );
+    // The timeline keeps the text the buyer got.
+    assert!(
+        w.svc
+            .store()
+            .timeline_of(ORDER)
+            .iter()
+            .any(|e| e.text.as_deref() == Some(text))
+    );
+}
+
+#[tokio::test]
+async fn a_later_request_says_earlier_today_on_the_same_local_day_and_the_other_day_after() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_hours(36)).await;
+
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let sent: Vec<(jiff::civil::Date, String)> = w
+        .svc
+        .store()
+        .timeline_of(ORDER)
+        .into_iter()
+        .filter(|e| e.kind == "message" && e.note.starts_with("request"))
+        .map(|e| (e.at.to_zoned(tokyo.clone()).date(), e.text.unwrap()))
+        .collect();
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    assert!(!sent[0].1.contains("ご連絡いたしましたが"));
+    let mut seen = (false, false);
+    for pair in sent.windows(2) {
+        let ((before, _), (day, text)) = (&pair[0], &pair[1]);
+        if day == before {
+            seen.0 = true;
+            assert!(text.contains("本日先ほどもご連絡いたしましたが"), "{text}");
+        } else {
+            seen.1 = true;
+            assert!(text.contains("先日もご連絡いたしましたが"), "{text}");
+        }
+    }
+    assert_eq!(
+        seen,
+        (true, true),
+        "a resend on the same day and one on a later day"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_template_that_no_longer_validates_is_skipped_and_the_default_is_sent() {
+    let w = World::new(Strategy::AskBuyer);
+    w.svc
+        .store()
+        .put_raw_template("ja", "request", "ご注文 {order_id} {buyer_name} 様");
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+
+    let text = &w.market().messages_to(ORDER)[0];
+    assert!(
+        text.starts_with("ご注文番号 503-1111111-0000001 についてのお詫びとお願い"),
+        "{text}"
+    );
+    assert!(!text.contains("{buyer_name}"));
+}
+
+#[tokio::test]
+async fn a_german_buyer_gets_german_and_the_cancel_first_apology() {
+    let w = World::new(Strategy::CancelFirst);
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.market().set_locale(ORDER, "de-DE");
+    w.run_for(SignedDuration::from_hours(2)).await;
+
+    let texts = w.market().messages_to(ORDER);
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].starts_with("Ihre Bestellung 503-1111111-0000001: Entschuldigung"));
+    assert!(texts[0].contains("stornieren sie daher von unserer Seite aus"));
+    assert!(kenzen_core::message::is_final_text(&texts[0]));
+}
+
+#[tokio::test]
+async fn an_invalid_template_is_refused_with_what_is_wrong_and_nothing_is_stored() {
+    use kenzen_app::templates::{self as tpl, TemplatesError};
+    let store = MemoryStore::new();
+    let err = tpl::set(
+        &store,
+        Language::English,
+        TemplateKind::FinalNotice,
+        "Sorry {name}, see https://shop.example",
+    )
+    .await
+    .unwrap_err();
+    let said = err.to_string();
+    assert!(matches!(err, TemplatesError::Invalid(_)));
+    assert!(
+        said.contains("line 1, column 7: unknown variable {name}"),
+        "{said}"
+    );
+    assert!(
+        said.contains("`https://shop.example` is a web address"),
+        "{said}"
+    );
+    assert!(said.contains("does not contain {order_id}"), "{said}");
+    assert!(said.ends_with("Nothing was stored."), "{said}");
+    let shown = tpl::show(&store, Language::English, TemplateKind::FinalNotice)
+        .await
+        .unwrap();
+    assert_eq!(shown.source, Source::Default);
+    assert!(matches!(
+        tpl::set_vars(&store, Some("Shop\nName"), None).await,
+        Err(TemplatesError::InvalidVar(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_template_is_set_listed_previewed_and_reset_to_the_default() {
+    use kenzen_app::templates::{self as tpl, PreviewCase, PreviewOf, PreviewRequest};
+    let store = MemoryStore::new();
+    let set = tpl::set(
+        &store,
+        Language::German,
+        TemplateKind::RequestAgainToday,
+        "Bestellung {order_id}: heute noch einmal. {signature}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(set.warnings.len(), 2, "{:?}", set.warnings);
+    store.put_raw_template("pt", "request", "Pedido {order_id}");
+    tpl::set_vars(&store, Some("Kenzen Tee"), None)
+        .await
+        .unwrap();
+    let vars = tpl::set_vars(&store, None, Some("Ihr Kenzen-Team"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (vars.shop_name(), vars.signature()),
+        ("Kenzen Tee", "Ihr Kenzen-Team")
+    );
+
+    let listing = tpl::list(&store).await.unwrap();
+    assert_eq!(
+        listing.templates.len(),
+        Language::ALL.len() * TemplateKind::ALL.len()
+    );
+    let stored: Vec<_> = listing
+        .templates
+        .iter()
+        .filter(|e| e.source == Source::Stored)
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].lang, stored[0].kind),
+        (Language::German, TemplateKind::RequestAgainToday)
+    );
+    assert_eq!(listing.ignored[0].key, "pt#request");
+
+    // A second request at 15:00 in Berlin after one at 09:00: the same day.
+    let req = PreviewRequest {
+        lang: Language::German,
+        of: PreviewOf::Message(kenzen_core::MessageKind::Request(2)),
+        case: PreviewCase::Sample {
+            marketplace_id: "A1PA6795UKMFR9".parse().unwrap(),
+            strategy: Strategy::AskBuyer,
+        },
+        at: "2026-12-01T14:00:00Z".parse().unwrap(),
+        previous: Some("2026-12-01T08:00:00Z".parse().unwrap()),
+        draft: None,
+    };
+    let p = tpl::preview(&store, &req).await.unwrap();
+    assert_eq!(
+        p.rendered.text,
+        "Bestellung 503-0000000-0000000: heute noch einmal. Ihr Kenzen-Team"
+    );
+    assert_eq!(
+        (p.rendered.kind, p.rendered.source),
+        (TemplateKind::RequestAgainToday, Source::Stored)
+    );
+    let draft = PreviewRequest {
+        draft: Some("Entwurf {order_id}".into()),
+        ..req.clone()
+    };
+    assert_eq!(
+        tpl::preview(&store, &draft).await.unwrap().rendered.text,
+        "Entwurf 503-0000000-0000000"
+    );
+    let missing = PreviewRequest {
+        case: PreviewCase::Stored(oid()),
+        ..req.clone()
+    };
+    assert!(
+        tpl::preview(&store, &missing)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("no case for order")
+    );
+
+    let back = tpl::reset(&store, Language::German, TemplateKind::RequestAgainToday)
+        .await
+        .unwrap();
+    assert_eq!(back.source, Source::Default);
+    let p = tpl::preview(&store, &req).await.unwrap();
+    assert!(
+        p.rendered
+            .text
+            .contains("wir hatten Ihnen heute bereits geschrieben")
+    );
+    assert!(
+        p.rendered
+            .text
+            .ends_with("Mit freundlichen Grüßen\nIhr Kenzen-Team")
     );
 }

@@ -1,4 +1,5 @@
-//! The DynamoDB store against moto_server: versioned saves and the due and open indexes.
+//! The DynamoDB store against moto_server: versioned saves, the due and open indexes, and the
+//! seller's templates.
 
 use anyhow::Result;
 use jiff::Timestamp;
@@ -369,5 +370,81 @@ async fn the_sellers_mode_reads_back_as_set_and_is_absent_until_set() -> Result<
     };
     store.set_mode(&live).await?;
     assert_eq!(store.mode().await?, Some(live));
+    Ok(())
+}
+
+#[tokio::test]
+async fn templates_are_stored_and_read_back_and_an_invalid_one_is_never_written() -> Result<()> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use kenzen_app::ports::{StoredTemplate, TemplateStore};
+    use kenzen_app::templates::{self as tpl, TemplatesError};
+    use kenzen_core::marketplace::Language;
+    use kenzen_core::templates::{Source, TemplateKind};
+
+    let w = world().await?;
+    let store: &DynamoStore = w.store();
+    let listing = tpl::list(store).await?;
+    assert!(
+        listing
+            .templates
+            .iter()
+            .all(|e| e.source == Source::Default)
+    );
+    assert_eq!(listing.vars.shop_name(), "");
+
+    let text = "Commande {order_id} : nous l'annulons de notre côté.\n\n{signature}";
+    tpl::set(store, Language::French, TemplateKind::CancelFirst, text).await?;
+    tpl::set_vars(store, Some("Kenzen Thé"), Some("L'équipe Kenzen")).await?;
+    let refused = tpl::set(
+        store,
+        Language::French,
+        TemplateKind::Request,
+        "Commande {commande}, voir www.kenzen.fr",
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(TemplatesError::Invalid(_))),
+        "{refused:?}"
+    );
+
+    let raw = store.stored_templates().await?;
+    assert_eq!(
+        raw.templates,
+        [StoredTemplate {
+            lang: "fr".into(),
+            kind: "cancel-first".into(),
+            text: text.into(),
+        }]
+    );
+    assert_eq!(
+        raw.vars,
+        Some(("Kenzen Thé".to_string(), "L'équipe Kenzen".to_string()))
+    );
+    let shown = tpl::show(store, Language::French, TemplateKind::CancelFirst).await?;
+    assert_eq!((shown.source, shown.text.as_str()), (Source::Stored, text));
+
+    // An item the table holds but this version cannot use (written by hand, or by a later
+    // version) is listed as ignored and the default is in effect.
+    aws_sdk_dynamodb::Client::new(&w.aws)
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S("TEMPLATE".into()))
+        .item("sk", AttributeValue::S("fr#request".into()))
+        .item("text", AttributeValue::S("Commande {commande}".into()))
+        .send()
+        .await?;
+    let fr = tpl::show(store, Language::French, TemplateKind::Request).await?;
+    assert_eq!(fr.source, Source::Default);
+    assert!(fr.ignored.unwrap().contains("unknown variable {commande}"));
+
+    tpl::reset(store, Language::French, TemplateKind::CancelFirst).await?;
+    let left: Vec<_> = store
+        .stored_templates()
+        .await?
+        .templates
+        .into_iter()
+        .map(|t| t.kind)
+        .collect();
+    assert_eq!(left, ["request"]);
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! SDK and HTTP details onto it, and only wiring and tests construct adapters.
 //!
 //! - [`market`]: the marketplace (Amazon's SP-API).
-//! - [`store`]: cases and timeline, stock, intake records, cancel batches.
+//! - [`store`]: cases and timeline, stock, intake records, cancel batches, message templates.
 //! - [`events`]: the event bus.
 
 pub mod events;
@@ -17,6 +17,6 @@ pub use market::{
 };
 pub use store::{
     CancelBatchStore, CaseStore, CasesRead, IntakeStore, ModeSetting, PollRetry, PollState,
-    PollWindow, Reserve, SettingsStore, StockStore, Store, StoreError, TimelineEntry, Unreadable,
-    Versioned,
+    PollWindow, Reserve, SettingsStore, StockStore, Store, StoreError, StoredTemplate,
+    StoredTemplates, TemplateStore, TimelineEntry, Unreadable, Versioned,
 };

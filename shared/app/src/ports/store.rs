@@ -1,11 +1,14 @@
 //! The store ports: cases and their timeline, the stock table, the intake's own records (poll
-//! cursor, handled notifications) and submitted cancel batches. One trait per capability, so a
-//! use case names what it needs; the DynamoDB adapter implements them all on one table.
+//! cursor, handled notifications), submitted cancel batches and the seller's message templates.
+//! One trait per capability, so a use case names what it needs; the DynamoDB adapter implements
+//! them all on one table.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
+use kenzen_core::marketplace::Language;
+use kenzen_core::templates::{SellerVars, Template, TemplateKind};
 use kenzen_core::{Case, DueKind, Mode, OrderId, Sku, SkuInfo};
 use serde::{Deserialize, Serialize};
 
@@ -281,7 +284,61 @@ pub trait SettingsStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// Everything the service stores: one adapter usually implements all five capabilities.
-pub trait Store: CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore {}
+/// One stored template, as stored: its language code, kind name and text, not yet validated
+/// (a later version may have written a language or variable this one does not know).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTemplate {
+    pub lang: String,
+    pub kind: String,
+    pub text: String,
+}
 
-impl<T: CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore> Store for T {}
+/// Everything stored about the seller's templates, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredTemplates {
+    pub templates: Vec<StoredTemplate>,
+    /// The shop name and signature, if the seller set them.
+    pub vars: Option<(String, String)>,
+}
+
+/// The seller's message templates and their shop name and signature. Only validated values can
+/// be written ([`Template`], [`SellerVars`]); what is read comes back raw, for the caller to
+/// validate and to ignore what does not.
+pub trait TemplateStore: Send + Sync {
+    /// Every stored template and the shop name and signature, in one consistent read.
+    /// `Db` when the read fails.
+    fn stored_templates(&self) -> impl Future<Output = Result<StoredTemplates, StoreError>> + Send;
+
+    /// Stores `template` for its language and kind, in place of any stored before. `Db` when
+    /// the write fails.
+    fn put_template(
+        &self,
+        template: &Template,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the stored template for `lang` and `kind` (nothing if none is stored): kenzen's
+    /// default applies again. `Db` when the delete fails.
+    fn delete_template(
+        &self,
+        lang: Language,
+        kind: TemplateKind,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores the shop name and signature, in place of any stored before. `Db` when the write
+    /// fails.
+    fn put_template_vars(
+        &self,
+        vars: &SellerVars,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Everything the service stores: one adapter usually implements all six capabilities.
+pub trait Store:
+    CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore + TemplateStore
+{
+}
+
+impl<T> Store for T where
+    T: CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore + TemplateStore
+{
+}

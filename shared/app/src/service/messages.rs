@@ -1,7 +1,7 @@
 //! message-resend's use case, and sending one message (preflight, locale, text, send).
 
 use jiff::Timestamp;
-use kenzen_core::message::{Language, check_text, final_text, request_text};
+use kenzen_core::message::{Language, check_text};
 use kenzen_core::{Case, DueKind, Input, MessageKind, MessageOutcome};
 
 use super::{Service, ServiceError, record_failure};
@@ -57,7 +57,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         message: MessageKind,
         now: Timestamp,
     ) -> (MessageOutcome, Learned) {
-        let attempt = self.attempt_message(case, message).await;
+        let attempt = self.attempt_message(case, message, now).await;
         let note = match message {
             MessageKind::Request(n) => format!("request message {n}"),
             MessageKind::FinalNotice => "final message".to_string(),
@@ -79,7 +79,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     }
 
     /// The steps of one send, each of which can end the attempt.
-    async fn attempt_message(&self, case: &Case, message: MessageKind) -> Attempt {
+    async fn attempt_message(&self, case: &Case, message: MessageKind, now: Timestamp) -> Attempt {
         let id = &case.order_id;
         let mut learned = Learned::default();
         // Asked once per case: what the first send learned is kept on the case.
@@ -109,19 +109,23 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
             },
         };
-        let lang = Language::from_locale(locale.as_deref());
-        let mut attempt = self.compose_and_send(case, message, lang).await;
+        let lang = Language::for_buyer(locale.as_deref(), &case.marketplace_id);
+        let mut attempt = self.compose_and_send(case, message, lang, now).await;
         attempt.learned = learned;
         attempt
     }
 
-    /// The text for `lang`, checked against Amazon's rules, and the send.
-    async fn compose_and_send(&self, case: &Case, message: MessageKind, lang: Language) -> Attempt {
+    /// The text for `lang` (the seller's template or kenzen's), checked against Amazon's
+    /// rules, and the send.
+    async fn compose_and_send(
+        &self,
+        case: &Case,
+        message: MessageKind,
+        lang: Language,
+        now: Timestamp,
+    ) -> Attempt {
         let id = &case.order_id;
-        let text = match message {
-            MessageKind::Request(n) => request_text(case, n, lang),
-            MessageKind::FinalNotice => final_text(case, lang),
-        };
+        let text = self.message_text(case, message, lang, now).await;
         if let Err(why) = check_text(&text) {
             // The text is built from the order's own data: it will never pass. Not retried.
             return Attempt {

@@ -12,11 +12,13 @@
 //! - [`messages`]: the message-resend sweep and sending one message.
 //! - [`replies`]: the reply-detect sweep (buyer requests, ships, cancels elsewhere).
 //! - [`cancel`]: the final-cancel sweep (submit the due cancels, confirm submitted ones).
+//! - [`templates`]: the seller's message templates, read once per run.
 
 mod cancel;
 mod intake;
 mod messages;
 mod replies;
+mod templates;
 
 use std::collections::VecDeque;
 
@@ -106,6 +108,8 @@ pub struct Service<M, S, P> {
     /// The operating mode of the current run and when it was read from the store (the
     /// deployed mode, `settings.mode`, until then or when the store has none).
     mode: std::sync::Mutex<(Mode, Option<Timestamp>)>,
+    /// The seller's templates as read for the current run.
+    templates: templates::RunTemplates,
 }
 
 /// How long a container keeps the seller's mode before reading it again, for runs started by
@@ -131,6 +135,7 @@ impl<M, S, P> Service<M, S, P> {
             feed_list: Mutex::new(None),
             deadline: std::sync::Mutex::new(None),
             opened: std::sync::Mutex::new(None),
+            templates: Default::default(),
             mode: std::sync::Mutex::new((settings.mode, None)),
             settings,
         }

@@ -11,6 +11,8 @@
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
 //! - handled notification `NOTIF#<NotificationId>` / `SEEN`, expiring after a week.
 //! - the seller's mode `SETTINGS` / `MODE` (settings.rs).
+//! - the seller's templates `TEMPLATE` / `<lang>#<kind>` and `TEMPLATE` / `VARS` (see
+//!   [`templates`]).
 //!
 //! Every case write is conditional on the version read; this module owns the key schema and the
 //! error mapping and nothing else.
@@ -36,6 +38,7 @@ pub mod rates;
 mod settings;
 #[cfg(feature = "test-util")]
 pub mod table;
+pub mod templates;
 
 pub use rates::DynamoRates;
 
