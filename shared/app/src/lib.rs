@@ -9,6 +9,7 @@
 //! - [`ports`]: the traits and vocabulary the service depends on.
 //! - [`adapters`]: SP-API over HTTP, DynamoDB, EventBridge.
 //! - [`report`]: what a run did, and its CloudWatch EMF line.
+//! - [`seller_report`]: the cases and cancel rate of the last days, for the seller to read.
 //! - [`handler`]: how a handler's failure reaches Lambda (retryable or not).
 //! - [`config`], [`wiring`], [`trigger`]: what `main.rs` and the handlers build on.
 //! - `fakes` (feature `test-util`): in-memory ports for fast service-level tests.
@@ -21,6 +22,7 @@ pub mod fakes;
 pub mod handler;
 pub mod ports;
 pub mod report;
+pub mod seller_report;
 pub mod service;
 pub mod trigger;
 pub mod wiring;
