@@ -502,8 +502,9 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                         false => None,
                     }
                 };
-                let (count, handled) =
-                    tokio::join!(count, self.handle_polled_order(order, now, report));
+                // Boxed: two futures side by side would deepen every poll's stack.
+                let handle = Box::pin(self.handle_polled_order(order, now, report));
+                let (count, handled) = tokio::join!(count, handle);
                 note_count(report, count);
                 if let Err(e) = handled {
                     record_failure(report, &id, &e);
@@ -558,11 +559,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             return Counted::Skipped;
         }
         let day = kenzen_core::policy::marketplace_date(marketplace_id, placed);
-        match self
-            .store
-            .count_order(order_id, marketplace_id, day, now)
-            .await
-        {
+        // Boxed: the database call's future is large, and this one runs beside another.
+        match Box::pin(self.store.count_order(order_id, marketplace_id, day, now)).await {
             Ok(true) => Counted::Now,
             Ok(false) => Counted::Before,
             Err(e) => {
