@@ -278,6 +278,10 @@ impl FakeMarket {
 }
 
 impl Marketplace for FakeMarket {
+    fn cancel_feed_document(&self, cancels: &[CancelRequest]) -> String {
+        crate::adapters::spapi::feed::order_acknowledgement_feed("FAKE-SELLER", cancels)
+    }
+
     async fn search_orders_page(
         &self,
         after: Timestamp,
@@ -769,6 +773,16 @@ impl SettingsStore for MemoryStore {
     async fn set_mode(&self, setting: &ModeSetting) -> Result<(), StoreError> {
         lock(&self.state).mode = Some(setting.clone());
         Ok(())
+    }
+
+    async fn claim_digest(&self, date: &str, _now: Timestamp) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        let k = format!("DIGEST#{date}");
+        if st.notifications.contains(&k) {
+            return Ok(false);
+        }
+        st.notifications.push(k);
+        Ok(true)
     }
 }
 

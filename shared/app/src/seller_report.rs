@@ -286,6 +286,7 @@ fn outcome(case: &Case, tz: &TimeZone) -> Outcome {
                     CloseReason::Shipped => "shipped".into(),
                     CloseReason::CancelledElsewhere { .. } => "cancelled elsewhere".into(),
                     CloseReason::Withdrawn { .. } => "withdrawn".into(),
+                    CloseReason::NotApproved { .. } => "not approved, left to the seller".into(),
                 },
             },
             ended: Some(*at),
