@@ -10,6 +10,11 @@
 //! [`SellerReport::render_html`] (one self-contained page: inline CSS and an inline SVG chart,
 //! no script, no fonts, nothing fetched). Times are each marketplace's local time.
 //!
+//! A dry-run case (a rehearsal: nothing reached the marketplace) shows what kenzen would have
+//! done: its texts are counted as messages not sent, its cancel as a "would have" ending, and
+//! neither goes into the cancel rate, which is over what happened; the totals give the rate the
+//! rehearsals would have made too.
+//!
 //! It reads and never writes, decides nothing (the rows say what the cases say), and carries no
 //! buyer data: order ids, SKUs, titles and kenzen's own notes only.
 
@@ -78,6 +83,12 @@ pub struct ReportRow {
     /// kenzen cancelled the order (or some of its lines) for a reason that counts against the
     /// pre-fulfilment cancel rate.
     pub counts_against_rate: bool,
+    /// Opened in dry-run mode: a rehearsal, nothing reached the marketplace.
+    pub dry_run: bool,
+    /// Dry run: messages kenzen would have sent.
+    pub messages_rehearsed: u32,
+    /// Dry run: the cancel kenzen would have made counts against the rate.
+    pub would_count: bool,
 }
 
 /// How a case ended, or where it stands.
@@ -86,6 +97,8 @@ pub struct ReportRow {
 pub enum Ending {
     /// kenzen cancelled the order; `reason` as the feed says it.
     Cancelled { reason: String },
+    /// Dry run: kenzen would have cancelled the order for `reason` (nothing was sent).
+    WouldHaveCancelled { reason: String },
     /// The case ended without kenzen's cancel: shipped, cancelled elsewhere, withdrawn.
     Closed { why: String },
     /// Still open: its state, what comes next (local time), and the cancel planned, if one is.
@@ -101,6 +114,7 @@ impl Ending {
     pub fn describe(&self) -> String {
         match self {
             Self::Cancelled { reason } => format!("cancelled {reason}"),
+            Self::WouldHaveCancelled { reason } => format!("would have cancelled {reason}"),
             Self::Closed { why } => format!("closed: {why}"),
             Self::Open { next, .. } => format!("open: {next}"),
         }
@@ -134,6 +148,10 @@ pub struct DayRow {
     pub messages_sent: u32,
     pub cancels_counted: u32,
     pub cancels_exempt: u32,
+    /// Dry run: messages and cancels kenzen would have sent (none went out).
+    pub messages_rehearsed: u32,
+    pub rehearsed_counted: u32,
+    pub rehearsed_exempt: u32,
     /// Cases whose ship-by falls on this day.
     pub ship_by: u32,
 }
@@ -156,6 +174,14 @@ pub struct Totals {
     /// Counted cancels over orders, in percent; `None` without orders.
     pub rate_percent: Option<f64>,
     pub target_percent: f64,
+    /// Dry run: cases kenzen would have cancelled, the messages it would have sent, and how
+    /// many of those cancels would count or not.
+    pub rehearsed: u32,
+    pub messages_rehearsed: u32,
+    pub rehearsed_counted: u32,
+    pub rehearsed_exempt: u32,
+    /// The rate had the rehearsals been live: counted and would-count cancels over orders.
+    pub rate_if_live_percent: Option<f64>,
 }
 
 impl Totals {
@@ -173,6 +199,14 @@ impl Totals {
 /// A message entry of a timeline that Amazon accepted (`201`).
 fn message_sent(e: &TimelineEntry) -> bool {
     e.kind == "message" && e.answer.as_deref().is_some_and(|a| a.starts_with("201"))
+}
+
+/// A message entry a dry run recorded instead of sending.
+fn message_rehearsed(e: &TimelineEntry) -> bool {
+    e.kind == "message"
+        && e.answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("not sent (dry run)"))
 }
 
 /// A message entry whose answer was lost.
@@ -208,6 +242,9 @@ impl DayRow {
             messages_sent: 0,
             cancels_counted: 0,
             cancels_exempt: 0,
+            messages_rehearsed: 0,
+            rehearsed_counted: 0,
+            rehearsed_exempt: 0,
             ship_by: 0,
         }
     }
@@ -272,8 +309,13 @@ fn outcome(case: &Case, tz: &TimeZone) -> Outcome {
     let lines_at = case.lines_cancelled.iter().map(|l| l.at).min();
     match &case.state {
         CaseState::Cancelled { reason, at, .. } => Outcome {
-            ending: Ending::Cancelled {
-                reason: reason.as_feed().into(),
+            ending: match case.dry_run {
+                true => Ending::WouldHaveCancelled {
+                    reason: reason.as_feed().into(),
+                },
+                false => Ending::Cancelled {
+                    reason: reason.as_feed().into(),
+                },
             },
             ended: Some(*at),
             counted: counts(*reason) || lines_counted,
@@ -396,26 +438,40 @@ impl SellerReport {
             };
             let day_of = |t: Timestamp| local(t, &ctz).date();
             let sent: Vec<&TimelineEntry> = timeline.iter().filter(|e| message_sent(e)).collect();
+            let rehearsed: Vec<&TimelineEntry> =
+                timeline.iter().filter(|e| message_rehearsed(e)).collect();
             for e in &sent {
                 day_mut(&mut daily, day_of(e.at)).messages_sent += 1;
             }
+            for e in &rehearsed {
+                day_mut(&mut daily, day_of(e.at)).messages_rehearsed += 1;
+            }
             let o = outcome(case, &ctz);
+            // A rehearsal's cancel goes into the would-have figures, never into the rate.
+            let (counted, exempt) = (o.counted && !case.dry_run, o.exempt && !case.dry_run);
+            let (would_count, would_exempt) = (o.counted && case.dry_run, o.exempt && case.dry_run);
             day_mut(&mut daily, day_of(case.opened_at)).cases_opened += 1;
             day_mut(&mut daily, day_of(case.ship_by)).ship_by += 1;
             if let Some(at) = o.cancelled_at {
                 let d = day_mut(&mut daily, day_of(at));
-                d.cancels_counted += u32::from(o.counted);
-                d.cancels_exempt += u32::from(o.exempt);
+                d.cancels_counted += u32::from(counted);
+                d.cancels_exempt += u32::from(exempt);
+                d.rehearsed_counted += u32::from(would_count);
+                d.rehearsed_exempt += u32::from(would_exempt);
             }
             totals.cases += 1;
             totals.messages_sent += sent.len() as u32;
+            totals.messages_rehearsed += rehearsed.len() as u32;
             let unknown = timeline.iter().filter(|e| message_unknown(e)).count() as u32;
             totals.messages_unknown += unknown;
-            totals.cancels_counted += u32::from(o.counted);
-            totals.cancels_exempt += u32::from(o.exempt);
+            totals.cancels_counted += u32::from(counted);
+            totals.cancels_exempt += u32::from(exempt);
+            totals.rehearsed_counted += u32::from(would_count);
+            totals.rehearsed_exempt += u32::from(would_exempt);
             match o.ending {
                 Ending::Closed { .. } => totals.closed += 1,
                 Ending::Open { .. } => totals.open += 1,
+                Ending::WouldHaveCancelled { .. } => totals.rehearsed += 1,
                 Ending::Cancelled { .. } => {}
             }
             rows.push(ReportRow {
@@ -432,11 +488,17 @@ impl SellerReport {
                 messages_unknown: unknown,
                 ending: o.ending,
                 ended: o.ended.map(|t| local(t, &ctz)),
-                counts_against_rate: o.counted,
+                counts_against_rate: counted,
+                dry_run: case.dry_run,
+                messages_rehearsed: rehearsed.len() as u32,
+                would_count,
             });
         }
-        totals.rate_percent = (totals.orders > 0)
-            .then(|| f64::from(totals.cancels_counted) * 100.0 / totals.orders as f64);
+        let rate = |cancels: u32| {
+            (totals.orders > 0).then(|| f64::from(cancels) * 100.0 / totals.orders as f64)
+        };
+        totals.rate_percent = rate(totals.cancels_counted);
+        totals.rate_if_live_percent = rate(totals.cancels_counted + totals.rehearsed_counted);
 
         // Every day of the window, and ship-by days ahead (two weeks at most).
         let last_ship_by = daily
@@ -506,7 +568,7 @@ impl SellerReport {
     }
 
     /// The report for a terminal: a header, one line per order, the totals. Local times only;
-    /// about 100 columns.
+    /// at most about 105 columns.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -523,11 +585,14 @@ impl SellerReport {
         } else {
             let _ = writeln!(
                 out,
-                "{:<19}  {:<12} {:<11} {:<11} {:>4} {:<4} ending",
+                "{:<19}  {:<12} {:<11} {:<11} {:>4} {:<5} ending",
                 "order", "SKU", "reason", "ship-by", "msgs", "rate"
             );
             for r in &self.rows {
-                let msgs = if r.messages_unknown > 0 {
+                // A rehearsal's figures in brackets: what it would have done.
+                let msgs = if r.dry_run {
+                    format!("({})", r.messages_rehearsed)
+                } else if r.messages_unknown > 0 {
                     format!("{}+{}?", r.messages_sent, r.messages_unknown)
                 } else {
                     r.messages_sent.to_string()
@@ -539,26 +604,35 @@ impl SellerReport {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<19}  {:<12} {:<11} {:<11} {:>4} {:<4} {}",
+                    "{:<19}  {:<12} {:<11} {:<11} {:>4} {:<5} {}",
                     r.order_id,
                     clip(&skus, 12),
                     clip(&r.reason, 11),
                     short(&r.ship_by),
                     msgs,
-                    if r.counts_against_rate { "yes" } else { "-" },
-                    clip(&r.ending.describe(), 32)
+                    match (r.counts_against_rate, r.would_count) {
+                        (true, _) => "yes",
+                        (false, true) => "(yes)",
+                        (false, false) => "-",
+                    },
+                    clip(&r.ending.describe(), 38)
                 );
             }
         }
         let t = &self.totals;
-        let cancelled = t.cases.saturating_sub(t.closed + t.open);
+        let cancelled = t.cases.saturating_sub(t.closed + t.open + t.rehearsed);
+        let rehearsed = match t.rehearsed {
+            0 => String::new(),
+            n => format!("{n} dry run, "),
+        };
         let unknown = match t.messages_unknown {
             0 => String::new(),
             n => format!(" (+{n} outcome unknown)"),
         };
         let _ = writeln!(
             out,
-            "orders {}  cases {} ({cancelled} cancelled, {} closed, {} open)  messages sent {}{unknown}",
+            "orders {}  cases {} ({cancelled} cancelled, {rehearsed}{} closed, {} open)  messages sent \
+             {}{unknown}",
             t.orders, t.cases, t.closed, t.open, t.messages_sent
         );
         let _ = writeln!(
@@ -575,6 +649,18 @@ impl SellerReport {
                 None => "",
             }
         );
+        if self.rows.iter().any(|r| r.dry_run) {
+            let _ = writeln!(
+                out,
+                "dry run (in brackets): would have sent {} message(s), cancelled {} ({} counting); \
+                 rate if live {}",
+                t.messages_rehearsed,
+                t.rehearsed_counted + t.rehearsed_exempt,
+                t.rehearsed_counted,
+                t.rate_if_live_percent
+                    .map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}%"))
+            );
+        }
         for n in &self.notes {
             for (i, line) in wrap(n, 94).iter().enumerate() {
                 let _ = writeln!(out, "{}{line}", if i == 0 { "note: " } else { "      " });
@@ -619,7 +705,14 @@ impl SellerReport {
             ("exempt (BuyerCanceled)", t.cancels_exempt.to_string()),
             ("closed without cancel", t.closed.to_string()),
             ("still open", t.open.to_string()),
-        ] {
+        ]
+        .into_iter()
+        .chain(self.rows.iter().any(|r| r.dry_run).then(|| {
+            (
+                "dry run: would have cancelled",
+                (t.rehearsed_counted + t.rehearsed_exempt).to_string(),
+            )
+        })) {
             let _ = write!(
                 h,
                 "<div class=\"card\"><b>{}</b><span>{}</span></div>",
@@ -634,6 +727,21 @@ impl SellerReport {
             esc(&t.rate_text()),
             t.target_percent
         );
+        if self.rows.iter().any(|r| r.dry_run) {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\" id=\"dry-run\">Dry run: nothing reached Amazon for the rows \
+                 marked <span class=\"badge\">dry run</span>. Live, kenzen would have sent {} \
+                 message(s) and cancelled {} order(s), {} of them counting: a cancel rate of {}. \
+                 The chart shows these lighter.</p>",
+                t.messages_rehearsed,
+                t.rehearsed_counted + t.rehearsed_exempt,
+                t.rehearsed_counted,
+                esc(&t
+                    .rate_if_live_percent
+                    .map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}%")))
+            );
+        }
         let _ = writeln!(
             h,
             "<figure>{}<figcaption>{}</figcaption></figure>",
@@ -652,13 +760,20 @@ impl SellerReport {
                 .zip(&r.titles)
                 .map(|(s, t)| format!("<b>{}</b> {}", esc(s), esc(t)))
                 .collect();
-            let msgs = if r.messages_unknown > 0 {
+            let msgs = if r.dry_run {
+                format!("{} <small>not sent</small>", r.messages_rehearsed)
+            } else if r.messages_unknown > 0 {
                 format!(
                     "{} <small>+{} unknown</small>",
                     r.messages_sent, r.messages_unknown
                 )
             } else {
                 r.messages_sent.to_string()
+            };
+            let badge = if r.dry_run {
+                " <span class=\"badge\">dry run</span>"
+            } else {
+                ""
             };
             let ended = r
                 .ended
@@ -669,11 +784,12 @@ impl SellerReport {
                 h,
                 "<tr data-order=\"{id}\" class=\"{cls}\"><td class=\"id\">{id}</td><td>{items}</td>\
                  <td title=\"{detail}\">{reason}</td><td class=\"t\">{opened}</td><td class=\"t\">{ship_by}</td>\
-                 <td class=\"n\">{msgs}</td><td>{ending}{ended}</td><td>{counts}</td></tr>",
+                 <td class=\"n\">{msgs}</td><td>{ending}{ended}{badge}</td><td>{counts}</td></tr>",
                 id = esc(&r.order_id),
                 cls = match (&r.ending, r.counts_against_rate) {
                     (_, true) => "counted",
                     (Ending::Cancelled { .. }, false) => "exempt",
+                    (Ending::WouldHaveCancelled { .. }, false) => "rehearsal",
                     (Ending::Closed { .. }, _) => "closed",
                     (Ending::Open { .. }, _) => "open",
                 },
@@ -683,7 +799,11 @@ impl SellerReport {
                 opened = esc(&short(&r.opened)),
                 ship_by = esc(&short(&r.ship_by)),
                 ending = esc(&r.ending.describe_long()),
-                counts = if r.counts_against_rate { "yes" } else { "no" },
+                counts = match (r.counts_against_rate, r.would_count) {
+                    (true, _) => "yes",
+                    (false, true) => "would",
+                    (false, false) => "no",
+                },
             );
         }
         if self.rows.is_empty() {
@@ -718,8 +838,13 @@ impl SellerReport {
             .iter()
             .map(|d| {
                 d.cases_opened
-                    .max(d.messages_sent)
-                    .max(d.cancels_counted + d.cancels_exempt)
+                    .max(d.messages_sent + d.messages_rehearsed)
+                    .max(
+                        d.cancels_counted
+                            + d.cancels_exempt
+                            + d.rehearsed_counted
+                            + d.rehearsed_exempt,
+                    )
             })
             .max()
             .unwrap_or(0)
@@ -768,34 +893,54 @@ impl SellerReport {
                     d.ship_by
                 );
             }
+            // A bar from `from` to `to`; a dry run's (what would have been) lighter, on top.
             let mut rect = |x: f64, from: u32, to: u32, fill: &str, what: &str| {
                 if to > from {
+                    let light = what.starts_with("would");
                     let _ = write!(
                         s,
                         "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" \
-                         fill=\"{fill}\"><title>{day}: {} {what}</title></rect>",
+                         fill=\"{fill}\" fill-opacity=\"{}\"><title>{day}: {} {what}</title></rect>",
                         y(to),
                         y(from) - y(to),
+                        if light { "0.4" } else { "1" },
                         to - from
                     );
                 }
             };
             let x = mid - bar * 1.5;
+            let (sent, exempt) = (d.messages_sent, d.cancels_exempt);
+            let counted = exempt + d.cancels_counted;
+            let (would_exempt, would_count) = (
+                counted + d.rehearsed_exempt,
+                counted + d.rehearsed_exempt + d.rehearsed_counted,
+            );
             rect(x, 0, d.cases_opened, "#3b6fb6", "case(s) opened");
-            rect(x + bar, 0, d.messages_sent, "#7fb3ab", "message(s) sent");
+            rect(x + bar, 0, sent, "#7fb3ab", "message(s) sent");
+            let rehearsed = sent + d.messages_rehearsed;
             rect(
-                x + 2.0 * bar,
-                0,
-                d.cancels_exempt,
+                x + bar,
+                sent,
+                rehearsed,
+                "#7fb3ab",
+                "would-be message(s), dry run",
+            );
+            let c = x + 2.0 * bar;
+            rect(c, 0, exempt, "#5a9e4b", "cancel(s) exempt");
+            rect(c, exempt, counted, "#c8432b", "cancel(s) counted");
+            rect(
+                c,
+                counted,
+                would_exempt,
                 "#5a9e4b",
-                "cancel(s) exempt",
+                "would-be cancel(s) exempt, dry run",
             );
             rect(
-                x + 2.0 * bar,
-                d.cancels_exempt,
-                d.cancels_exempt + d.cancels_counted,
+                c,
+                would_exempt,
+                would_count,
                 "#c8432b",
-                "cancel(s) counted",
+                "would-be cancel(s) counted, dry run",
             );
             let _ = write!(
                 s,
@@ -902,6 +1047,8 @@ th,td{border-bottom:1px solid #e2ddd2;padding:6px 8px;text-align:left;vertical-a
 th{background:#f1eee7}td.n{text-align:right}td.id{font-family:ui-monospace,monospace;white-space:nowrap}\
 td.t{white-space:nowrap}\
 tr.counted td{background:#fbeeea}tr.exempt td{background:#eff6ec}tr.open td{background:#fdf8e8}\
+tr.rehearsal td{background:#eef1f7}.badge{background:#5b6b8c;color:#fff;border-radius:3px;\
+padding:0 5px;font-size:11px}\
 .note{color:#6b665c;font-size:13px}";
 
 #[cfg(test)]
@@ -1182,7 +1329,7 @@ mod tests {
             .unwrap();
         let text = r.render_text();
         for line in text.lines() {
-            assert!(line.chars().count() <= 100, "too wide: {line}");
+            assert!(line.chars().count() <= 108, "too wide: {line}");
         }
         let first_lines = text.lines().filter(|l| !l.starts_with("      ")).count();
         assert_eq!(first_lines, 2 + 5 + 2 + r.notes.len(), "{text}");
@@ -1266,5 +1413,53 @@ mod tests {
         assert!(r.totals.within_target());
         assert!(r.render_text().contains("target under 2.5%: met"));
         assert!(r.render_html().contains("class=\"card rate good\""));
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_case_shows_what_kenzen_would_have_done_and_stays_out_of_the_rate() {
+        let store = MemoryStore::new();
+        let mut rehearsal = cancelled(
+            case(8, "Cup", "2026-12-04 10:00", "2026-12-06 23:59"),
+            CancelReason::NoInventory,
+            "2026-12-04 10:20",
+        );
+        rehearsal.dry_run = true;
+        store.put_case(rehearsal);
+        message(&store, 8, "2026-12-04 10:10", "not sent (dry run)").await;
+        let now = tokyo("2026-12-05 09:00");
+        for n in 0..20 {
+            store
+                .count_order(&id(2000 + n), JP, jiff::civil::date(2026, 12, 4), now)
+                .await
+                .unwrap();
+        }
+        let r = SellerReport::build(&store, now, 7).await.unwrap();
+        let row = &r.rows[0];
+        assert!(row.dry_run);
+        assert_eq!(
+            row.ending,
+            Ending::WouldHaveCancelled {
+                reason: "NoInventory".into()
+            }
+        );
+        assert_eq!((row.messages_sent, row.messages_rehearsed), (0, 1));
+        assert!(!row.counts_against_rate && row.would_count);
+        let t = &r.totals;
+        assert_eq!(
+            (t.cancels_counted, t.rehearsed_counted, t.rehearsed),
+            (0, 1, 1)
+        );
+        assert_eq!(t.rate_percent, Some(0.0), "nothing was cancelled");
+        assert_eq!(t.rate_if_live_percent, Some(5.0));
+        let text = r.render_text();
+        assert!(text.contains("would have cancelled NoInventory"), "{text}");
+        assert!(text.contains("(yes)") && text.contains("(1)"), "{text}");
+        assert!(text.contains("rate if live 5.00%"), "{text}");
+        let html = r.render_html();
+        assert!(html.contains("class=\"rehearsal\"") && html.contains("dry run</span>"));
+        assert!(
+            html.contains("fill-opacity=\"0.4\""),
+            "the would-be bars are lighter"
+        );
     }
 }
