@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test kenzen has: rustfmt, clippy (-D warnings), the offline template
 # checks, then all tests with moto_server (installed into .venv on first use) started for them
-# and stopped afterwards.
+# and stopped afterwards, and the demo's seller report rendered in headless Chromium
+# (scripts/report-check.sh; installs Debian's chromium if missing).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$kenzen_root"
@@ -20,3 +21,5 @@ scripts/infra-check.sh
 kenzen_start_moto
 echo "== cargo test" >&2
 cargo test --workspace "$@"
+echo "== the seller report of the demo, rendered in headless Chromium" >&2
+scripts/report-check.sh

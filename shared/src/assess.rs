@@ -108,6 +108,7 @@ mod tests {
             merchant_fulfilled: mfn,
             ship_by: Some("2026-12-03T14:59:59Z".parse().unwrap()),
             last_updated: "2026-12-01T00:00:00Z".parse().unwrap(),
+            purchased: None,
             lines: lines
                 .iter()
                 .enumerate()

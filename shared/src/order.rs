@@ -83,6 +83,9 @@ pub struct OrderView {
     /// `fulfillment.shipByWindow.latestDateTime`.
     pub ship_by: Option<Timestamp>,
     pub last_updated: Timestamp,
+    /// When the buyer placed the order (`createdTime`), when Amazon gives it.
+    #[serde(default)]
+    pub purchased: Option<Timestamp>,
     pub lines: Vec<OrderLine>,
 }
 

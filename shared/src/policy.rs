@@ -72,6 +72,17 @@ pub fn marketplace_time_zone(marketplace_id: &str) -> &'static str {
     crate::marketplace::find(marketplace_id).map_or("UTC", |m| m.time_zone)
 }
 
+/// The marketplace's time zone, resolved (UTC for one not in [`crate::marketplace`]).
+pub fn marketplace_zone(marketplace_id: &str) -> TimeZone {
+    TimeZone::get(marketplace_time_zone(marketplace_id)).unwrap_or(TimeZone::UTC)
+}
+
+/// The local calendar day of `t` at the marketplace: the day an order counts on, and the days
+/// the seller report goes by.
+pub fn marketplace_date(marketplace_id: &str, t: Timestamp) -> Date {
+    t.to_zoned(marketplace_zone(marketplace_id)).date()
+}
+
 /// When messages may be sent, for one marketplace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendWindows {
@@ -250,6 +261,17 @@ mod tests {
             .to_zoned(TimeZone::get("Asia/Tokyo").unwrap())
             .unwrap()
             .timestamp()
+    }
+
+    #[test]
+    fn an_order_placed_after_midnight_in_tokyo_counts_on_the_tokyo_day_not_the_utc_one() {
+        let day = marketplace_date("A1VC38T7YXB528", tokyo("2026-12-02 00:30"));
+        assert_eq!(day, jiff::civil::date(2026, 12, 2));
+        // The same instant is still December 1 in UTC, and for a marketplace kenzen does not know.
+        assert_eq!(
+            marketplace_date("UNKNOWN", tokyo("2026-12-02 00:30")),
+            jiff::civil::date(2026, 12, 1)
+        );
     }
 
     #[test]

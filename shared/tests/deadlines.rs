@@ -34,6 +34,7 @@ fn order(ship_by: Timestamp, lines: usize, requested: &[bool]) -> OrderView {
         merchant_fulfilled: true,
         ship_by: Some(ship_by),
         last_updated: t0(),
+        purchased: None,
         lines: (0..lines)
             .map(|i| OrderLine {
                 order_item_id: format!("item-{i}"),

@@ -42,6 +42,7 @@ fn order_at(
         merchant_fulfilled: true,
         ship_by: Some(ship_by),
         last_updated: t0(),
+        purchased: None,
         lines: vec![OrderLine {
             order_item_id: "11111111111111".into(),
             sku: "CUP-1".parse().unwrap(),

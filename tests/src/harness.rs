@@ -355,6 +355,9 @@ pub async fn moto_config() -> Result<aws_config::SdkConfig> {
 impl World {
     /// Creates the table, bus, rule and queue in moto, starts the simulator, builds the service.
     pub async fn start(opts: WorldOptions) -> Result<World> {
+        // The handlers run in this process, so their EMF lines would fill the terminal (a
+        // Lambda's stdout goes to CloudWatch instead).
+        kenzen_app::report::keep_emf_off_stdout();
         // The cadence comes from the template; a broken mapping stops here, not mid-run.
         cadence()?;
         let aws = moto_config().await?;

@@ -13,6 +13,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use jiff::{SignedDuration, Timestamp};
 use kenzen_app::ports::CaseStore;
+use kenzen_app::seller_report::SellerReport;
 use kenzen_core::{
     CancelPlan, CaseState, CloseReason, LocalTime, Notice, ProfitFloor, SendWindows, Settings,
     SkuInfo, Strategy,
@@ -1199,6 +1200,24 @@ pub async fn run_with(
         limits,
         result,
     })
+}
+
+/// The seller report of a finished run, built from kenzen's own records on the table at the
+/// run's end over the scenario's local days, written next to the run's other files as
+/// `report.txt`, `report.json` and `report.html`.
+pub async fn write_seller_report(sc: &Scenario, f: &Finished, out: &Path) -> Result<SellerReport> {
+    let tz = kenzen_core::policy::marketplace_zone(&sc.marketplace);
+    let first = sc.start.to_zoned(tz.clone()).date();
+    let last = f.world.now().to_zoned(tz).date();
+    let days = u32::try_from((last - first).get_days() + 1).unwrap_or(1);
+    let report = SellerReport::build(f.world.store(), f.world.now(), days).await?;
+    std::fs::write(out.join("report.txt"), report.render_text())?;
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    std::fs::write(out.join("report.html"), report.render_html())?;
+    Ok(report)
 }
 
 /// The windows a scenario's strategy runs with (for printing local times).

@@ -15,11 +15,11 @@ use kenzen_core::templates::{SellerVars, Template, TemplateKind};
 use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, Sku, SkuInfo};
 
 use crate::ports::{
-    CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, EventPublisher,
-    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, ModeSetting, OrderPage,
-    PollState, PublishError, Reserve, SendOutcome, SettingsStore, StockStore, StoreError,
-    StoredTemplate, StoredTemplates, TemplateStore, TimelineEntry, Unreadable, UnreadableOrder,
-    Versioned,
+    CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, DayCount,
+    EventPublisher, FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace,
+    ModeSetting, OrderCountStore, OrderPage, PollState, PublishError, ReportStore, Reserve,
+    SendOutcome, SettingsStore, StockStore, StoreError, StoredTemplate, StoredTemplates,
+    TemplateStore, TimelineEntry, Unreadable, UnreadableOrder, Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -487,6 +487,11 @@ struct StoreState {
     template_vars: Option<(String, String)>,
     /// How often the templates were read.
     template_reads: usize,
+    /// Orders counted, and the counts by (marketplace, local day).
+    counted: std::collections::BTreeSet<OrderId>,
+    counts: BTreeMap<(String, jiff::civil::Date), u64>,
+    /// Counting fails (as a database outage would) while set.
+    counts_down: bool,
 }
 
 /// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
@@ -529,6 +534,30 @@ impl MemoryStore {
     /// How often the templates were read.
     pub fn template_reads(&self) -> usize {
         lock(&self.state).template_reads
+    }
+
+    /// Counting orders fails (a database error) while `down`, as DynamoDB in an outage.
+    pub fn set_counts_down(&self, down: bool) {
+        lock(&self.state).counts_down = down;
+    }
+
+    /// Stores `case` as it is (a test's history: cases opened and ended at given times).
+    pub fn put_case(&self, case: Case) {
+        let mut st = lock(&self.state);
+        let version = st
+            .cases
+            .get(&case.order_id)
+            .map_or(1, |(vc, _)| vc.version + 1);
+        st.cases.insert(
+            case.order_id.clone(),
+            (
+                Versioned {
+                    value: case,
+                    version,
+                },
+                None,
+            ),
+        );
     }
 
     /// The case as stored now, if any.
@@ -814,6 +843,62 @@ impl TemplateStore for MemoryStore {
     async fn put_template_vars(&self, vars: &SellerVars) -> Result<(), StoreError> {
         lock(&self.state).template_vars = Some((vars.shop_name().into(), vars.signature().into()));
         Ok(())
+    }
+}
+
+impl OrderCountStore for MemoryStore {
+    async fn count_order(
+        &self,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        day: jiff::civil::Date,
+        _now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        if st.counts_down {
+            return Err(StoreError::Db {
+                op: "PutItem(order seen)",
+                detail: "the fake store's counts are down".into(),
+                source: "counts down".into(),
+            });
+        }
+        if !st.counted.insert(order_id.clone()) {
+            return Ok(false);
+        }
+        *st.counts.entry((marketplace_id.into(), day)).or_default() += 1;
+        Ok(true)
+    }
+
+    async fn order_counts(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<DayCount>, StoreError> {
+        Ok(lock(&self.state)
+            .counts
+            .iter()
+            .filter(|((_, day), _)| (from..=to).contains(day))
+            .map(|((marketplace_id, day), n)| DayCount {
+                marketplace_id: marketplace_id.clone(),
+                day: *day,
+                orders: *n,
+            })
+            .collect())
+    }
+}
+
+impl ReportStore for MemoryStore {
+    async fn cases_opened_since(&self, since: Timestamp) -> Result<CasesRead, StoreError> {
+        let st = lock(&self.state);
+        Ok(CasesRead {
+            cases: st
+                .cases
+                .values()
+                .filter(|(vc, _)| vc.value.opened_at >= since)
+                .map(|(vc, _)| vc.clone())
+                .collect(),
+            unreadable: st.unreadable.iter().map(|(u, _)| u.clone()).collect(),
+        })
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`adapters`]: SP-API over HTTP, DynamoDB, EventBridge.
 //! - [`templates`]: the seller's message templates, as the operator's commands manage them.
 //! - [`report`]: what a run did, and its CloudWatch EMF line.
+//! - [`seller_report`]: the cases and cancel rate of the last days, for the seller to read.
 //! - [`handler`]: how a handler's failure reaches Lambda (retryable or not).
 //! - [`config`], [`wiring`], [`trigger`]: what `main.rs` and the handlers build on.
 //! - `fakes` (feature `test-util`): in-memory ports for fast service-level tests.
@@ -22,6 +23,7 @@ pub mod fakes;
 pub mod handler;
 pub mod ports;
 pub mod report;
+pub mod seller_report;
 pub mod service;
 pub mod templates;
 pub mod trigger;

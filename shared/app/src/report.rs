@@ -7,6 +7,7 @@
 //! data, and the alarms treat missing data as "nothing happened".
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jiff::Timestamp;
 use kenzen_core::AlertKind;
@@ -17,6 +18,11 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct RunReport {
     pub orders_seen: u32,
+    /// Merchant-fulfilled orders counted for the first time (the seller report's order counts).
+    pub orders_counted: u32,
+    /// Orders whose count could not be written (logged; the report's cancel rate then errs
+    /// high, never low).
+    pub orders_not_counted: u32,
     pub cases_opened: u32,
     pub cases_checked: u32,
     pub messages_sent: u32,
@@ -45,7 +51,9 @@ impl RunReport {
     /// Ends a run of `function` at `now`: prints its CloudWatch EMF metrics line, logs the
     /// report, and returns it (see [`RunReport::into_result`]).
     pub fn finish(self, function: &str, now: Timestamp) -> Result<RunReport, CasesFailed> {
-        if let Some(line) = emf_line(function, &self, now.as_millisecond()) {
+        if EMF_ON_STDOUT.load(Ordering::Relaxed)
+            && let Some(line) = emf_line(function, &self, now.as_millisecond())
+        {
             println!("{line}");
         }
         self.into_result()
@@ -57,6 +65,8 @@ impl RunReport {
     pub fn into_result(self) -> Result<RunReport, CasesFailed> {
         tracing::info!(
             orders_seen = self.orders_seen,
+            orders_counted = self.orders_counted,
+            orders_not_counted = self.orders_not_counted,
             cases_opened = self.cases_opened,
             cases_checked = self.cases_checked,
             messages_sent = self.messages_sent,
@@ -77,6 +87,16 @@ impl RunReport {
             })
         }
     }
+}
+
+/// Whether [`RunReport::finish`] prints its EMF line; see [`keep_emf_off_stdout`].
+static EMF_ON_STDOUT: AtomicBool = AtomicBool::new(true);
+
+/// Keeps EMF lines off stdout for the rest of the process: for tools that run the handlers in
+/// one process and print for a person to read (the demo, the scenario runner). A Lambda
+/// function never calls it, so its metrics always reach CloudWatch.
+pub fn keep_emf_off_stdout() {
+    EMF_ON_STDOUT.store(false, Ordering::Relaxed);
 }
 
 /// Some cases of a run failed; the run did everything else.
@@ -105,6 +125,7 @@ pub fn emf_line(function: &str, report: &RunReport, timestamp_ms: i64) -> Option
     put("OutcomesUnknown".into(), report.outcomes_unknown);
     put("UnreadableItems".into(), report.unreadable);
     put("LeftForNextRun".into(), report.left_for_next_run);
+    put("OrdersNotCounted".into(), report.orders_not_counted);
     for (reason, n) in &report.cancels_by_reason {
         put(format!("Cancels{reason}"), *n);
     }

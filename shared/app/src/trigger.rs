@@ -136,7 +136,8 @@ pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigg
 
 /// The order summary an intake event carries (`status`, `fulfillment`, `marketplaceId` and
 /// `items`, put there by the Pipe from the notification's `Summary`); `None` when any part is
-/// missing or not as Amazon's model describes it (the order is then read instead).
+/// missing or not as Amazon's model describes it (the order is then read instead). Its
+/// `purchaseDate` is optional: without it the summary still settles the order.
 fn notified_order(detail: &Value) -> Option<NotifiedOrder> {
     let text = |k: &str| {
         detail
@@ -165,6 +166,8 @@ fn notified_order(detail: &Value) -> Option<NotifiedOrder> {
             _ => return None,
         },
         marketplace_id: text("marketplaceId")?.to_string(),
+        // Optional: a Pipe deployed before it was carried leaves it out (the day seen is used).
+        purchased: text("purchaseDate").and_then(|s| s.parse().ok()),
         lines,
     })
 }
@@ -255,6 +258,29 @@ mod tests {
         assert_eq!(n.status, "Unshipped");
         assert!(n.merchant_fulfilled);
         assert_eq!(n.lines[0].quantity, 2);
+        assert_eq!(n.purchased, None, "no purchaseDate in this event");
+        let mut dated = detail.clone();
+        dated["purchaseDate"] = json!("2026-12-01T00:05:00Z");
+        let Ok(Trigger::Order { notified, .. }) = classify("kenzen.intake", "OrderChange", &dated)
+        else {
+            panic!("not an order event");
+        };
+        assert_eq!(
+            notified.and_then(|n| n.purchased),
+            Some("2026-12-01T00:05:00Z".parse().unwrap())
+        );
+        // An empty or unreadable date (the Pipe fills a missing field with nothing) is no date,
+        // and the summary still settles the order.
+        for odd in ["", "yesterday"] {
+            dated["purchaseDate"] = json!(odd);
+            let Ok(Trigger::Order { notified, .. }) =
+                classify("kenzen.intake", "OrderChange", &dated)
+            else {
+                panic!("not an order event");
+            };
+            let n = notified.expect("the summary is complete without a date");
+            assert_eq!(n.purchased, None);
+        }
         // Anything missing or odd: no summary, the order is read instead (not an error).
         for broken in [
             json!({"orderId": "503-1", "status": "Unshipped", "fulfillment": "MFN", "marketplaceId": "X", "items": []}),

@@ -80,6 +80,7 @@ impl World {
             ship_by: Some(now + ship_in),
             // Placed a few minutes ago: the search (which runs a little behind now) finds it.
             last_updated: now - SignedDuration::from_mins(5),
+            purchased: Some(now - SignedDuration::from_mins(5)),
             lines: vec![OrderLine {
                 order_item_id: "item-1".into(),
                 sku: "CUP".parse().unwrap(),
@@ -766,6 +767,7 @@ async fn a_notification_that_says_enough_settles_its_order_without_reading_it() 
         status: status.into(),
         merchant_fulfilled: true,
         marketplace_id: JP.into(),
+        purchased: None,
         lines: vec![NotifiedLine {
             sku: "CUP".parse().unwrap(),
             quantity: 1,
@@ -898,6 +900,99 @@ async fn a_flagged_order_that_held_the_last_unit_gives_it_back_when_cancelled() 
         w.state()
     );
     assert_eq!(on_hand().await, Some(1), "the unit is back on hand");
+}
+
+#[tokio::test]
+async fn every_merchant_fulfilled_order_is_counted_once_on_its_local_purchase_day() {
+    use kenzen_app::ports::{DayCount, NotifiedLine, NotifiedOrder, OrderCountStore};
+    let w = World::new(Strategy::AskBuyer);
+    w.svc.store().put_stock(
+        "PLATE",
+        SkuInfo {
+            on_hand: Some(5),
+            ..SkuInfo::default()
+        },
+    );
+    let notified = |mfn: bool, purchased: &str, status: &str| NotifiedOrder {
+        status: status.into(),
+        merchant_fulfilled: mfn,
+        marketplace_id: JP.into(),
+        purchased: Some(purchased.parse().unwrap()),
+        lines: vec![NotifiedLine {
+            sku: "PLATE".parse().unwrap(),
+            quantity: 1,
+        }],
+    };
+    // Polled: placed 09:55 on December 1 in Tokyo.
+    w.order_arrives(SignedDuration::from_hours(72));
+    let polled = w.svc.check_new_orders().await.unwrap();
+    assert_eq!(polled.orders_counted, 1);
+    // Its notification later counts nothing more.
+    let again = w
+        .svc
+        .check_order(
+            &oid(),
+            Some("n-1"),
+            Some(&notified(true, "2026-12-01T00:55:00Z", "Unshipped")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.orders_counted, 0);
+    // Settled from its notification alone: 00:30 on December 2 in Tokyo (still December 1 in
+    // UTC) counts on December 2.
+    let late: kenzen_core::OrderId = "503-1111111-0000002".parse().unwrap();
+    let settled = w
+        .svc
+        .check_order(
+            &late,
+            Some("n-2"),
+            Some(&notified(true, "2026-12-01T15:30:00Z", "Unshipped")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(settled.orders_counted, 1);
+    assert!(
+        !w.market()
+            .calls()
+            .contains(&MarketCall::GetOrder(late.to_string())),
+        "settled without a read"
+    );
+    // Fulfilled by Amazon, or placed three months ago (an old order changing): not counted.
+    for (id, mfn, placed) in [
+        ("503-1111111-0000003", false, "2026-12-01T00:10:00Z"),
+        ("503-1111111-0000004", true, "2026-09-01T00:10:00Z"),
+    ] {
+        let r = w
+            .svc
+            .check_order(
+                &id.parse().unwrap(),
+                None,
+                Some(&notified(mfn, placed, "Shipped")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.orders_counted, 0, "{id}");
+    }
+    let day = |d| jiff::civil::date(2026, 12, d);
+    let counts = w.svc.store().order_counts(day(1), day(3)).await.unwrap();
+    let count = |d| DayCount {
+        marketplace_id: JP.into(),
+        day: day(d),
+        orders: 1,
+    };
+    assert_eq!(counts, vec![count(1), count(2)]);
+}
+
+#[tokio::test]
+async fn an_order_whose_count_fails_is_handled_all_the_same_and_the_run_says_so() {
+    let w = World::new(Strategy::AskBuyer);
+    w.svc.store().set_counts_down(true);
+    w.order_arrives(SignedDuration::from_hours(72));
+    let report = w.svc.check_new_orders().await.unwrap();
+    assert_eq!((report.orders_counted, report.orders_not_counted), (0, 1));
+    assert_eq!(report.cases_opened, 1);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(matches!(w.state(), Some(CaseState::Requesting { .. })));
 }
 
 // ---- Modes -------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 //! Runs one scenario file: `kenzen-scenario PATH [OUT_DIR]` (via `scripts/scenario.sh`).
 //! Each strategy the file names runs separately into OUT_DIR/<strategy>/ (default
-//! out/scenarios/<file name>/). Exits non-zero on a broken rule or an unexpected ending.
+//! out/scenarios/<file name>/), the seller report (report.txt, .json, .html) with it. Exits
+//! non-zero on a broken rule or an unexpected ending.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kenzen_tests::scenario::{Scenario, print_run, run};
+use kenzen_tests::scenario::{Scenario, print_run, run, write_seller_report};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,8 +38,16 @@ async fn go(path: &std::path::Path, out: &std::path::Path) -> anyhow::Result<boo
     let mut all = true;
     for name in &sc.strategies {
         let strategy = name.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let f = run(&sc, strategy, &out.join(name)).await?;
+        let dir = out.join(name);
+        let f = run(&sc, strategy, &dir).await?;
         print_run(&sc, &f, false).await?;
+        let report = write_seller_report(&sc, &f, &dir).await?;
+        println!(
+            "seller report: {} ({} cases, cancel rate {})",
+            dir.join("report.html").display(),
+            report.totals.cases,
+            report.totals.rate_text()
+        );
         all &= f.result.passed();
     }
     println!(

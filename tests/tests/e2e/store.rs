@@ -17,6 +17,7 @@ fn sample_case(id: &str, now: Timestamp) -> kenzen_core::Case {
         merchant_fulfilled: true,
         ship_by: Some(now + hours(48)),
         last_updated: now,
+        purchased: None,
         lines: vec![kenzen_core::OrderLine {
             order_item_id: "1".into(),
             sku: "CUP".parse().unwrap(),
@@ -446,5 +447,72 @@ async fn templates_are_stored_and_read_back_and_an_invalid_one_is_never_written(
         .map(|t| t.kind)
         .collect();
     assert_eq!(left, ["request"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_order_is_counted_once_and_the_report_reads_every_case_opened_since_open_or_ended()
+-> Result<()> {
+    use kenzen_app::ports::{DayCount, OrderCountStore, ReportStore};
+    const JP: &str = "A1VC38T7YXB528";
+    let w = world().await?;
+    let store = w.store();
+    let day = jiff::civil::date(2026, 12, 1);
+    let id = |n: u32| -> kenzen_core::OrderId { format!("503-0000013-{n:07}").parse().unwrap() };
+    assert!(store.count_order(&id(1), JP, day, t0()).await?);
+    assert!(
+        !store.count_order(&id(1), JP, day, t0() + hours(3)).await?,
+        "a second sight counts nothing"
+    );
+    assert!(store.count_order(&id(2), JP, day, t0()).await?);
+    assert!(store.count_order(&id(3), JP, day.tomorrow()?, t0()).await?);
+    assert_eq!(
+        store.order_counts(day, day).await?,
+        vec![DayCount {
+            marketplace_id: JP.into(),
+            day,
+            orders: 2
+        }]
+    );
+    assert_eq!(store.order_counts(day, day.tomorrow()?).await?.len(), 2);
+    assert!(
+        store
+            .order_counts(day.yesterday()?, day.yesterday()?)
+            .await?
+            .is_empty()
+    );
+
+    // Cases: one opened ten days ago, one ended since, one open; the counted orders' records
+    // and the timelines share their partitions and are not read as cases.
+    let old = sample_case(id(1).as_str(), t0() - hours(240));
+    store.create_case(&old, None).await?;
+    let mut ended = sample_case(id(2).as_str(), t0());
+    ended.state = CaseState::Closed {
+        why: kenzen_core::CloseReason::Shipped,
+        at: t0() + hours(5),
+    };
+    store.create_case(&ended, None).await?;
+    let open = sample_case(id(3).as_str(), t0() + hours(1));
+    store.create_case(&open, None).await?;
+    store
+        .append_timeline(&kenzen_app::ports::TimelineEntry {
+            at: t0() + hours(1),
+            order_id: id(3),
+            kind: "decision".into(),
+            state: "Requesting".into(),
+            note: "case opened".into(),
+            text: None,
+            answer: None,
+        })
+        .await?;
+    let read = store.cases_opened_since(t0() - hours(24)).await?;
+    let mut ids: Vec<String> = read
+        .cases
+        .iter()
+        .map(|c| c.value.order_id.to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [id(2).to_string(), id(3).to_string()]);
+    assert!(read.unreadable.is_empty(), "{:?}", read.unreadable);
     Ok(())
 }

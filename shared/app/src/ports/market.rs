@@ -135,6 +135,8 @@ pub struct NotifiedOrder {
     pub status: String,
     pub merchant_fulfilled: bool,
     pub marketplace_id: String,
+    /// `PurchaseDate`, when the event carries a readable one (the day the order counts on).
+    pub purchased: Option<Timestamp>,
     pub lines: Vec<NotifiedLine>,
 }
 

@@ -3,7 +3,8 @@
 //! SDK and HTTP details onto it, and only wiring and tests construct adapters.
 //!
 //! - [`market`]: the marketplace (Amazon's SP-API).
-//! - [`store`]: cases and timeline, stock, intake records, cancel batches, message templates.
+//! - [`store`]: cases and timeline, stock, intake records, cancel batches, settings, message
+//!   templates, order counts, the seller report's reads.
 //! - [`events`]: the event bus.
 
 pub mod events;
@@ -16,7 +17,8 @@ pub use market::{
     NotifiedLine, NotifiedOrder, OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
 };
 pub use store::{
-    CancelBatchStore, CaseStore, CasesRead, IntakeStore, ModeSetting, PollRetry, PollState,
-    PollWindow, Reserve, SettingsStore, StockStore, Store, StoreError, StoredTemplate,
-    StoredTemplates, TemplateStore, TimelineEntry, Unreadable, Versioned,
+    CancelBatchStore, CaseStore, CasesRead, DayCount, IntakeStore, ModeSetting,
+    ORDER_SEEN_RETENTION, OrderCountStore, PollRetry, PollState, PollWindow, ReportStore, Reserve,
+    SettingsStore, StockStore, Store, StoreError, StoredTemplate, StoredTemplates, TemplateStore,
+    TimelineEntry, Unreadable, Versioned,
 };

@@ -1,7 +1,8 @@
 //! The store ports: cases and their timeline, the stock table, the intake's own records (poll
-//! cursor, handled notifications), submitted cancel batches and the seller's message templates.
-//! One trait per capability, so a use case names what it needs; the DynamoDB adapter implements
-//! them all on one table.
+//! cursor, handled notifications), submitted cancel batches, the seller's settings and message
+//! templates, the order counts per day and the reads the seller report makes. One trait per
+//! capability, so a use case names what it needs; the DynamoDB adapter implements them all on
+//! one table.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -332,13 +333,71 @@ pub trait TemplateStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// The merchant-fulfilled orders counted on one local day of one marketplace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub marketplace_id: String,
+    pub day: jiff::civil::Date,
+    pub orders: u64,
+}
+
+/// How long the record that an order was counted is kept: longer than the intake counts
+/// orders for (see `service::intake::COUNT_WINDOW`), so no order is counted twice.
+pub const ORDER_SEEN_RETENTION: jiff::SignedDuration = jiff::SignedDuration::from_hours(120 * 24);
+
+/// Order counts per marketplace and local day: the denominator of the seller report's cancel
+/// rate.
+pub trait OrderCountStore: Send + Sync {
+    /// Counts `order_id` on `day` (its purchase day, local to `marketplace_id`) the first time
+    /// it is seen: true when it was counted now, false when it was counted before. A run that
+    /// dies between the record and the count leaves the order uncounted (the rate errs high,
+    /// never low).
+    fn count_order(
+        &self,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        day: jiff::civil::Date,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The counts of the days `from` to `to` (both included), every marketplace; days without
+    /// orders are absent.
+    fn order_counts(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> impl Future<Output = Result<Vec<DayCount>, StoreError>> + Send;
+}
+
+/// What the seller report reads besides cases' timelines and the order counts.
+pub trait ReportStore: CaseStore + OrderCountStore {
+    /// Every case opened at or after `since`, open or ended (read from the whole table: for
+    /// reports, never for a function's run).
+    fn cases_opened_since(
+        &self,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<CasesRead, StoreError>> + Send;
+}
+
 /// Everything the service stores: one adapter usually implements all six capabilities.
 pub trait Store:
-    CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore + TemplateStore
+    CaseStore
+    + StockStore
+    + IntakeStore
+    + CancelBatchStore
+    + SettingsStore
+    + TemplateStore
+    + OrderCountStore
 {
 }
 
 impl<T> Store for T where
-    T: CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore + TemplateStore
+    T: CaseStore
+        + StockStore
+        + IntakeStore
+        + CancelBatchStore
+        + SettingsStore
+        + TemplateStore
+        + OrderCountStore
 {
 }

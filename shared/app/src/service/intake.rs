@@ -223,17 +223,47 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             );
             return Ok(report);
         }
-        if let Some(notified) = notified
-            && self.settle_notified(order_id, notified).await?
-        {
-            report.orders_seen += 1;
-            if let Some(n) = notification_id {
-                self.store.mark_notification(n, now).await?;
+        // The order is counted (once; the seller report's order counts) while it is settled.
+        let mut counted = false;
+        if let Some(notified) = notified {
+            let count = async {
+                match notified.merchant_fulfilled {
+                    true => Some(
+                        self.count_seen(
+                            order_id,
+                            &notified.marketplace_id,
+                            notified.purchased,
+                            now,
+                        )
+                        .await,
+                    ),
+                    false => None,
+                }
+            };
+            let (count, settled) = tokio::join!(count, self.settle_notified(order_id, notified));
+            counted = count.is_some();
+            note_count(&mut report, count);
+            if settled? {
+                report.orders_seen += 1;
+                if let Some(n) = notification_id {
+                    self.store.mark_notification(n, now).await?;
+                }
+                return Ok(report);
             }
-            return Ok(report);
         }
         let order = self.market.get_order(order_id).await?;
         report.orders_seen += 1;
+        if !counted && order.merchant_fulfilled {
+            let count = self
+                .count_seen(
+                    order_id,
+                    order.marketplace_id.as_str(),
+                    order.purchased,
+                    now,
+                )
+                .await;
+            note_count(&mut report, Some(count));
+        }
         match self.handle_polled_order(order, now, &mut report).await {
             Err(e) => record_failure(&mut report, order_id, &e),
             Ok(()) => {
@@ -489,7 +519,22 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
                 report.orders_seen += 1;
                 let id = order.order_id.clone();
-                if let Err(e) = self.handle_polled_order(order, now, report).await {
+                let (marketplace, purchased) = (order.marketplace_id.clone(), order.purchased);
+                let merchant_fulfilled = order.merchant_fulfilled;
+                let count = async {
+                    match merchant_fulfilled {
+                        true => Some(
+                            self.count_seen(&id, marketplace.as_str(), purchased, now)
+                                .await,
+                        ),
+                        false => None,
+                    }
+                };
+                // Boxed: two futures side by side would deepen every poll's stack.
+                let handle = Box::pin(self.handle_polled_order(order, now, report));
+                let (count, handled) = tokio::join!(count, handle);
+                note_count(report, count);
+                if let Err(e) = handled {
                     record_failure(report, &id, &e);
                     if !e.is_conflict() && !state.retry.iter().any(|r| r.order_id == id.as_str()) {
                         state.retry.push(PollRetry {
@@ -522,6 +567,35 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
         self.store.set_poll_state(state).await?;
         Ok(())
+    }
+
+    /// Counts a merchant-fulfilled order the first time kenzen sees it, on its marketplace's
+    /// local purchase day (the day seen, when the purchase date is unknown): the seller
+    /// report's cancel rate is over these counts. An order placed more than [`COUNT_WINDOW`]
+    /// ago is not counted (it was counted when new, or came before kenzen). Never fails: a
+    /// failure is logged and returned, and the order is handled all the same.
+    async fn count_seen(
+        &self,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        purchased: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Counted {
+        let placed = purchased.unwrap_or(now);
+        if placed < now - COUNT_WINDOW || kenzen_core::MarketplaceId::parse(marketplace_id).is_err()
+        {
+            return Counted::Skipped;
+        }
+        let day = kenzen_core::policy::marketplace_date(marketplace_id, placed);
+        // Boxed: the database call's future is large, and this one runs beside another.
+        match Box::pin(self.store.count_order(order_id, marketplace_id, day, now)).await {
+            Ok(true) => Counted::Now,
+            Ok(false) => Counted::Before,
+            Err(e) => {
+                tracing::warn!(order_id = %order_id, error = %e, "order not counted for the seller report");
+                Counted::Failed
+            }
+        }
     }
 
     /// Reads again, one by one, the orders whose handling failed in an earlier poll.
@@ -599,6 +673,29 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
     }
 }
+
+/// What counting an order did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Now,
+    Before,
+    /// Placed too long ago, or in a marketplace whose id kenzen cannot read.
+    Skipped,
+    Failed,
+}
+
+/// Puts what counting did (if an order was counted at all) into the run's report.
+fn note_count(report: &mut RunReport, count: Option<Counted>) {
+    match count {
+        Some(Counted::Now) => report.orders_counted += 1,
+        Some(Counted::Failed) => report.orders_not_counted += 1,
+        Some(Counted::Before | Counted::Skipped) | None => {}
+    }
+}
+
+/// How long after its purchase an order is still counted when first seen (the record that it
+/// was counted is kept longer: [`crate::ports::ORDER_SEEN_RETENTION`]).
+pub const COUNT_WINDOW: SignedDuration = SignedDuration::from_hours(60 * 24);
 
 /// How far behind now the poll searches: Amazon takes an order search's `lastUpdatedBefore`
 /// only at least two minutes before the request, and indexes changes late.

@@ -10,6 +10,8 @@
 //! - poll cursor `POLL` / `CURSOR`: `at`.
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
 //! - handled notification `NOTIF#<NotificationId>` / `SEEN`, expiring after a week.
+//! - counted order `ORDER#<id>` / `SEEN` and the day's count `STATS` / `DAY#<day>#<marketplace>`
+//!   (see `counts`).
 //! - the seller's mode `SETTINGS` / `MODE` (settings.rs).
 //! - the seller's templates `TEMPLATE` / `<lang>#<kind>` and `TEMPLATE` / `VARS` (see
 //!   [`templates`]).
@@ -34,6 +36,7 @@ use crate::ports::{
     StockStore, StoreError, TimelineEntry, Unreadable, Versioned,
 };
 
+mod counts;
 pub mod rates;
 mod settings;
 #[cfg(feature = "test-util")]

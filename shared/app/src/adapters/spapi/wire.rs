@@ -31,6 +31,10 @@ pub struct GetOrderResponse {
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub order_id: String,
+    /// When the order was placed (required in the model; read leniently, only the seller
+    /// report's order counts use it).
+    #[serde(default)]
+    pub created_time: Option<Timestamp>,
     pub last_updated_time: Timestamp,
     pub sales_channel: SalesChannel,
     pub fulfillment: Option<Fulfillment>,
@@ -183,6 +187,7 @@ impl Order {
             merchant_fulfilled: fulfillment.fulfilled_by.as_deref() == Some("MERCHANT"),
             ship_by: fulfillment.ship_by_window.and_then(|w| w.latest_date_time),
             last_updated: self.last_updated_time,
+            purchased: self.created_time,
             lines,
         })
     }

@@ -1,0 +1,176 @@
+//! Order counts and the seller report's reads on the table.
+//!
+//! Keys:
+//! - `ORDER#<id>` / `SEEN`: the order was counted (`expires_at`: [`ORDER_SEEN_RETENTION`]
+//!   later). Written only if new, so a second sight of the order counts nothing.
+//! - `STATS` / `DAY#<yyyy-mm-dd>#<marketplace>`: `orders`, the orders counted on that local
+//!   day, raised with ADD (kept [`super::RETENTION`]).
+//!
+//! The report's case read is a Scan of the whole table (cases are keyed by order, and ended
+//! cases leave the indexes): meant for a report now and then, never for a function's run. This
+//! module owns these items' shapes and nothing else.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use kenzen_core::OrderId;
+
+use super::{DynamoStore, RETENTION, db_err, is_condition_failed};
+use crate::ports::{
+    CasesRead, DayCount, ORDER_SEEN_RETENTION, OrderCountStore, ReportStore, StoreError, Unreadable,
+};
+
+const STATS_PK: &str = "STATS";
+
+fn day_sk(day: Date, marketplace_id: &str) -> String {
+    format!("DAY#{day}#{marketplace_id}")
+}
+
+/// The day and marketplace a stats item's sort key names; `None` for a key of another shape.
+fn parse_day_sk(sk: &str) -> Option<(Date, String)> {
+    let (day, marketplace) = sk.strip_prefix("DAY#")?.split_once('#')?;
+    Some((day.parse().ok()?, marketplace.to_string()))
+}
+
+impl OrderCountStore for DynamoStore {
+    async fn count_order(
+        &self,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        day: Date,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let seen = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(format!("ORDER#{order_id}")))
+            .item("sk", AttributeValue::S("SEEN".into()))
+            .item(
+                "expires_at",
+                AttributeValue::N((now + ORDER_SEEN_RETENTION).as_second().to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match seen {
+            Ok(_) => {}
+            Err(e) if is_condition_failed(&e) => return Ok(false),
+            Err(e) => return Err(db_err("PutItem(order seen)", e)),
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(STATS_PK.into()))
+            .key("sk", AttributeValue::S(day_sk(day, marketplace_id)))
+            .update_expression("ADD #n :one SET expires_at = if_not_exists(expires_at, :exp)")
+            .expression_attribute_names("#n", "orders")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(
+                ":exp",
+                AttributeValue::N((now + RETENTION).as_second().to_string()),
+            )
+            .send()
+            .await
+            .map_err(|e| db_err("UpdateItem(order count)", e))?;
+        Ok(true)
+    }
+
+    async fn order_counts(&self, from: Date, to: Date) -> Result<Vec<DayCount>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":p", AttributeValue::S(STATS_PK.into()))
+                .expression_attribute_values(":from", AttributeValue::S(format!("DAY#{from}#")))
+                // '~' sorts after every character of a marketplace id.
+                .expression_attribute_values(":to", AttributeValue::S(format!("DAY#{to}#~")))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| db_err("Query(order counts)", e))?;
+            for item in page.items.unwrap_or_default() {
+                let sk = match item.get("sk") {
+                    Some(AttributeValue::S(s)) => s.as_str(),
+                    _ => continue,
+                };
+                let corrupt = |detail: &str| StoreError::Corrupt {
+                    key: format!("{STATS_PK}#{sk}"),
+                    detail: detail.into(),
+                };
+                let (day, marketplace_id) =
+                    parse_day_sk(sk).ok_or_else(|| corrupt("not a day's key"))?;
+                let orders = match item.get("orders") {
+                    Some(AttributeValue::N(n)) => n
+                        .parse()
+                        .map_err(|_| corrupt("orders is not a whole number"))?,
+                    _ => return Err(corrupt("no orders count")),
+                };
+                out.push(DayCount {
+                    marketplace_id,
+                    day,
+                    orders,
+                });
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+impl ReportStore for DynamoStore {
+    async fn cases_opened_since(&self, since: Timestamp) -> Result<CasesRead, StoreError> {
+        let mut out = CasesRead::default();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :c")
+                .expression_attribute_values(":c", AttributeValue::S("CASE".into()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| db_err("Scan(cases)", e))?;
+            for item in page.items.unwrap_or_default() {
+                match Self::read_case(&item) {
+                    Ok(vc) if vc.value.opened_at >= since => out.cases.push(vc),
+                    Ok(_) => {}
+                    // One unreadable item never stops the others.
+                    Err(StoreError::Corrupt { key, detail }) => {
+                        out.unreadable.push(Unreadable { key, detail })
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_days_key_names_its_day_and_marketplace_and_reads_back() {
+        let day = jiff::civil::date(2026, 12, 1);
+        let sk = day_sk(day, "A1VC38T7YXB528");
+        assert_eq!(sk, "DAY#2026-12-01#A1VC38T7YXB528");
+        assert_eq!(parse_day_sk(&sk), Some((day, "A1VC38T7YXB528".into())));
+        assert_eq!(parse_day_sk("DAY#soon#X"), None);
+        assert_eq!(parse_day_sk("CURSOR"), None);
+    }
+}
