@@ -5,9 +5,11 @@
 //! - [`market`]: the marketplace (Amazon's SP-API).
 //! - [`store`]: cases and timeline, stock, intake records, cancel batches.
 //! - [`events`]: the event bus.
+//! - [`stock_admin`]: bulk upkeep of the stock table (the operator CLI's stock import).
 
 pub mod events;
 pub mod market;
+pub mod stock_admin;
 pub mod store;
 
 pub use events::{EventPublisher, PublishError};
@@ -15,6 +17,7 @@ pub use market::{
     CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
     NotifiedLine, NotifiedOrder, OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
 };
+pub use stock_admin::{StockAdmin, StockFigures, StockLevels};
 pub use store::{
     CancelBatchStore, CaseStore, CasesRead, IntakeStore, PollRetry, PollState, PollWindow, Reserve,
     StockStore, Store, StoreError, TimelineEntry, Unreadable, Versioned,
