@@ -230,11 +230,7 @@ fn refusal(sim: &Sim, op: Op, headers: &HeaderMap, now: Timestamp) -> Option<Res
         .role()
         .is_some_and(|r| sim.config.missing_roles.contains(&r))
     {
-        return Some(json_response(
-            StatusCode::FORBIDDEN,
-            &unauthorized(""),
-            op,
-        ));
+        return Some(json_response(StatusCode::FORBIDDEN, &unauthorized(""), op));
     }
     if let Some((status, body)) =
         faults::random(&sim.config.fault_rates, &mut w, op, now, FaultSide::Before)

@@ -19,9 +19,7 @@ use kenzen_app::ports::{
 };
 use kenzen_core::{CancelReason, OrderId};
 use kenzen_tests::harness::{World, WorldOptions};
-use kenzen_tests::sim::{
-    Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, Role, SimConfig,
-};
+use kenzen_tests::sim::{Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, Role, SimConfig};
 use serde_json::json;
 
 use crate::{client, client_config, count_op, delivered_to, hours, mins, order, t0, world};

@@ -48,8 +48,10 @@ pub trait StockAdmin: Send + Sync {
     /// Sets the seller's figures on existing stock items, one update each, keeping
     /// every other attribute (reservations, product type). An item deleted since it was read is
     /// created with the figures.
-    fn set_stock(&self, rows: &[StockFigures])
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_stock(
+        &self,
+        rows: &[StockFigures],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Some SKU that has a stock item, if any (for checks that need a real listing).
     fn any_stock_sku(&self) -> impl Future<Output = Result<Option<Sku>, StoreError>> + Send;

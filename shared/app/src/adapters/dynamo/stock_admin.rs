@@ -275,7 +275,10 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(*calls.borrow(), 3);
-        assert!(err.to_string().contains("2 items still unprocessed"), "{err}");
+        assert!(
+            err.to_string().contains("2 items still unprocessed"),
+            "{err}"
+        );
         assert!(err.is_transient());
     }
 }
