@@ -130,7 +130,7 @@ impl Ctx {
     }
 
     /// `flag` if given, else the stack's output `output`; the error says how to give it.
-    async fn from_output(&self, flag: &Option<String>, output: &str, how: &str) -> Result<String> {
+    async fn output_or(&self, flag: &Option<String>, output: &str, how: &str) -> Result<String> {
         if let Some(v) = given(flag) {
             return Ok(v);
         }
@@ -152,7 +152,7 @@ impl Ctx {
     }
 
     /// `flag` if given, else the stack's parameter `parameter`.
-    async fn from_parameter(
+    async fn parameter_or(
         &self,
         flag: &Option<String>,
         parameter: &str,
@@ -179,17 +179,17 @@ impl Ctx {
     }
 
     pub async fn table(&self) -> Result<String> {
-        self.from_output(&self.args.table, "TableName", "--table (KENZEN_TABLE)")
+        self.output_or(&self.args.table, "TableName", "--table (KENZEN_TABLE)")
             .await
     }
 
     pub async fn bus(&self) -> Result<String> {
-        self.from_output(&self.args.bus, "EventBusName", "--bus (KENZEN_EVENT_BUS)")
+        self.output_or(&self.args.bus, "EventBusName", "--bus (KENZEN_EVENT_BUS)")
             .await
     }
 
     pub async fn queue_arn(&self) -> Result<String> {
-        self.from_output(
+        self.output_or(
             &self.args.queue_arn,
             "NotificationQueueArn",
             "--queue-arn (KENZEN_NOTIFICATION_QUEUE_ARN)",
@@ -223,7 +223,7 @@ impl Ctx {
     }
 
     pub async fn marketplace(&self) -> Result<String> {
-        self.from_parameter(
+        self.parameter_or(
             &self.args.marketplace,
             "MarketplaceId",
             "--marketplace (KENZEN_MARKETPLACE_ID)",
@@ -232,7 +232,7 @@ impl Ctx {
     }
 
     pub async fn seller(&self) -> Result<String> {
-        self.from_parameter(&self.args.seller, "SellerId", "--seller (KENZEN_SELLER_ID)")
+        self.parameter_or(&self.args.seller, "SellerId", "--seller (KENZEN_SELLER_ID)")
             .await
     }
 
@@ -251,7 +251,7 @@ impl Ctx {
         if LWA_ENV.iter().all(|k| env(k).is_some()) {
             return Ok(Credentials::Environment);
         }
-        self.from_output(
+        self.output_or(
             &None,
             "LwaSecretArn",
             "--secret (KENZEN_LWA_SECRET_ID) or KENZEN_LWA_CLIENT_ID, KENZEN_LWA_CLIENT_SECRET \

@@ -209,7 +209,7 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
                 r.add(
                     "LWA token",
                     Status::Problem,
-                    spapi_failure(&c.endpoint().to_string(), &e),
+                    spapi_failure(c.endpoint(), &e),
                 );
                 None
             }

@@ -11,11 +11,11 @@
 //! - [`args`]: the command line (clap).
 //! - [`deployment`]: finding the table, bus, secret, queue and rules; the SP-API client.
 //! - [`failure`]: AWS and SP-API failures as one clear line.
-//! - [`cases`]: `status`, `show`.
-//! - [`seller`]: `flag`, `withdraw`, `approve`.
-//! - [`stock`]: `stock import`.
-//! - [`subscribe`]: `subscribe`.
-//! - [`doctor`]: `doctor`.
+//! - [`cases`]: the `status` and `show` commands.
+//! - [`seller`]: the `flag`, `withdraw` and `approve` commands.
+//! - [`stock`]: the `stock import` command.
+//! - [`subscribe`]: the `subscribe` command.
+//! - [`doctor`]: the `doctor` command.
 //!
 //! A new command (`report`, `templates`) is a variant in [`args::Command`], a module with an
 //! `async fn run(&Ctx, ...) -> Result<Outcome>`, and an arm in [`run`].

@@ -108,16 +108,32 @@ pub fn parse(text: &[u8], currency: Option<Currency>) -> Result<Vec<StockLine>, 
     let width = header.len();
     let mut lines = Vec::new();
     let mut first_line: BTreeMap<String, u64> = BTreeMap::new();
+    // Line numbers are counted from the bytes: the reader neither counts blank lines nor
+    // starts a record's position after the blank lines before it.
+    let mut counted = (0usize, 1u64);
+    let mut line_at = |byte: u64| {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+        while byte < text.len() && matches!(text[byte], b'\n' | b'\r') {
+            byte += 1;
+        }
+        let (from, line) = counted;
+        let newlines = text[from.min(byte)..byte]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        counted = (byte.max(from), line + newlines as u64);
+        counted.1
+    };
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
                 errors.push(bad(line, csv_error(&e)));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.iter().all(|c| c.is_empty()) {
             continue;
         }
@@ -215,11 +231,14 @@ fn same_amount(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// One SKU whose figures change: (attribute, before, after) for each changed attribute.
+/// One changed attribute: its name, before, after.
+pub type Changed = (&'static str, String, String);
+
+/// One SKU whose figures change, and each attribute that does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub sku: Sku,
-    pub changes: Vec<(&'static str, String, String)>,
+    pub changes: Vec<Changed>,
 }
 
 /// What an import does.
@@ -269,7 +288,7 @@ pub fn plan(lines: &[StockLine], levels: &StockLevels) -> Plan {
     plan
 }
 
-fn diff(f: &StockFigures, info: &SkuInfo) -> Vec<(&'static str, String, String)> {
+fn diff(f: &StockFigures, info: &SkuInfo) -> Vec<Changed> {
     let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
     let mut out = Vec::new();
     if info.on_hand != Some(f.on_hand) {
@@ -320,10 +339,11 @@ pub async fn import(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<Outcome> {
                 }
             }
             return Err(anyhow!(
-                "{} bad line{} in {}: nothing written; fix them and import again",
+                "{} bad line{} in {}: nothing written; fix {} and import again",
                 bad.len(),
                 if bad.len() == 1 { "" } else { "s" },
-                file.display()
+                file.display(),
+                if bad.len() == 1 { "it" } else { "them" }
             ));
         }
     };
@@ -507,7 +527,7 @@ mod tests {
         let p = plan(&lines, &levels);
         assert_eq!(p.new.len(), 1);
         assert_eq!(p.unchanged, 1);
-        let changed: Vec<(String, Vec<(&str, String, String)>)> = p
+        let changed: Vec<(String, Vec<Changed>)> = p
             .changed
             .iter()
             .map(|(_, c)| (c.sku.to_string(), c.changes.clone()))
