@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment template: cfn-lint, `sam validate --lint`, the table in the
-# template against infra/table.json, and checkov. Installs the SAM CLI and cfn-lint into
+# template against infra/table.json, the parameters and notice rules (scripts/check-template.py,
+# with its self-test first), and checkov. Installs the SAM CLI and cfn-lint into
 # .venv-sam, checkov into .venv-checkov.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +12,7 @@ cd "$root/infra"
 "$bin/cfn-lint" template.yaml
 echo "cfn-lint: no findings"
 "$bin/sam" validate --lint --template template.yaml
+"$bin/python" "$root/scripts/check-template.py" --self-test template.yaml
 "$bin/python" "$root/scripts/check-template.py" template.yaml table.json
 # checkov's cloudformation framework reads SAM resources too (its "serverless" framework is the
 # Serverless Framework's serverless.yml). Every failed check fails the tests: fix it in the

@@ -55,6 +55,10 @@ out += ["KENZEN_SPAPI_ENDPOINT=${sim[KENZEN_SPAPI_ENDPOINT]}", "KENZEN_LWA_ENDPO
 open(sys.argv[1], "w").write("\n".join(out) + "\n")
 PY
 grep -q "^KENZEN_LWA_SECRET_ID=arn:" "$envfile" || { echo "template wiring has no secret id" >&2; exit 1; }
+# The run-time settings resolve from their parameters' defaults (the mode a new stack starts in).
+for v in KENZEN_MODE KENZEN_APPROVAL_DEFAULT; do
+  grep -q "^$v=[a-z]" "$envfile" || { echo "template wiring gives no $v" >&2; exit 1; }
+done
 port="$(kenzen_free_port)"
 "$bin/cargo-lambda" lambda watch --invoke-port "$port" --env-file "$envfile" --ignore-changes \
   >"$(mktemp)" 2>&1 &

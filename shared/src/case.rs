@@ -212,6 +212,9 @@ pub enum CloseReason {
     CancelledElsewhere { by: Option<String> },
     /// The seller withdrew the case.
     Withdrawn { reason: String },
+    /// Approve mode: the seller did not approve the cancel by `approve_by` and chose to be left
+    /// the order (nothing sent, nothing cancelled).
+    NotApproved { approve_by: Timestamp },
 }
 
 /// Where a case stands.
@@ -370,6 +373,16 @@ pub struct Settings {
     /// Set a stocked-out SKU's listing quantity to 0 when its case opens, and again after a
     /// cancel that gives units back to the offer.
     pub zero_listing: bool,
+    /// The operating mode of this run (set at run time from the seller's setting; not part of
+    /// the deployed configuration).
+    #[serde(default = "default_mode")]
+    pub mode: crate::mode::Mode,
+    /// Approve mode: what happens to a cancel the seller did not approve in time.
+    #[serde(default = "default_approval_default")]
+    pub approval_default: crate::mode::ApprovalDefault,
+    /// Approve mode: the seller may approve until this long before the case's last call.
+    #[serde(default = "default_approval_lead")]
+    pub approval_lead: SignedDuration,
     /// How often message-resend's schedule runs (the sweep that sends messages).
     #[serde(default = "default_send_sweep")]
     pub send_sweep: SignedDuration,
@@ -379,6 +392,18 @@ pub struct Settings {
     /// Slack on top of a sweep period: a run can start late and take a while.
     #[serde(default = "default_sweep_margin")]
     pub sweep_margin: SignedDuration,
+}
+
+fn default_mode() -> crate::mode::Mode {
+    crate::mode::Mode::Live
+}
+
+fn default_approval_default() -> crate::mode::ApprovalDefault {
+    crate::mode::ApprovalDefault::Leave
+}
+
+fn default_approval_lead() -> SignedDuration {
+    SignedDuration::from_hours(1)
 }
 
 fn default_send_sweep() -> SignedDuration {
@@ -415,6 +440,9 @@ impl Settings {
             feed_poll: SignedDuration::from_mins(5),
             profit_floor: None,
             zero_listing: true,
+            mode: default_mode(),
+            approval_default: default_approval_default(),
+            approval_lead: default_approval_lead(),
             send_sweep: default_send_sweep(),
             cancel_sweep: default_cancel_sweep(),
             sweep_margin: default_sweep_margin(),
@@ -527,6 +555,24 @@ pub struct Case {
     /// go without asking again (a refusal on send still says when it no longer is).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub messaging_offered: bool,
+    /// Opened in dry-run mode: a rehearsal for good. Every decision is made and recorded, with
+    /// the texts and feeds it would send, but nothing reaches the marketplace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// Approve mode: the seller approved this case's seller-initiated cancel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<Approval>,
+    /// Approve mode: the approval deadline the seller was told of (asked once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_asked: Option<Timestamp>,
+}
+
+/// The seller's approval of a seller-initiated cancel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub at: Timestamp,
+    /// Who approved (free text from the command).
+    pub by: String,
 }
 
 impl Case {
@@ -587,7 +633,11 @@ impl Case {
         let mut pending = vec![Pending::Publish {
             event: DomainEvent::CaseOpened {
                 order_id: order.order_id.clone(),
-                reason: reason.describe(),
+                reason: if settings.mode == crate::mode::Mode::DryRun {
+                    format!("dry run: {}", reason.describe())
+                } else {
+                    reason.describe()
+                },
             },
         }];
         if !requested.is_empty() {
@@ -625,6 +675,9 @@ impl Case {
             pending,
             buyer_locale: None,
             messaging_offered: false,
+            dry_run: settings.mode == crate::mode::Mode::DryRun,
+            approved: None,
+            approval_asked: None,
             lines_cancelled: Vec::new(),
             outcomes_unknown: 0,
             alerts_raised: Vec::new(),
@@ -635,6 +688,12 @@ impl Case {
     /// The latest time a cancel of this case may fall due (see [`Settings::last_call`]).
     pub fn last_call(&self, settings: &Settings) -> Timestamp {
         settings.last_call(self.cancel_by)
+    }
+
+    /// Approve mode: the seller may approve the seller-initiated cancel until this time
+    /// ([`Settings::approval_lead`] before the last call, never before the case opened).
+    pub fn approve_by(&self, settings: &Settings) -> Timestamp {
+        (self.last_call(settings) - settings.approval_lead).max(self.opened_at)
     }
 
     /// When asking ends and the final message is due: the final-notice time, never after the

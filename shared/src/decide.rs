@@ -7,11 +7,13 @@
 
 use jiff::Timestamp;
 
+use crate::case::Approval;
 use crate::case::{
     BuyerRequest, CancelPlan, CancelReason, Case, CaseState, Claim, CloseReason, LinesCancelled,
     Notice, Settings, Strategy,
 };
 use crate::events::{AlertKind, DomainEvent};
+use crate::mode::{ApprovalDefault, Mode};
 use crate::order::{OrderStatus, OrderView};
 
 /// Which message an answer is for.
@@ -83,6 +85,8 @@ pub enum Input {
     },
     /// The seller withdrew the case.
     Withdraw { reason: String },
+    /// Approve mode: the seller approved the case's seller-initiated cancel.
+    Approve { by: String },
 }
 
 /// Work for the service layer, performed after the returned case is saved.
@@ -161,6 +165,7 @@ fn closed(case: &Case, why: CloseReason, now: Timestamp, note: String) -> Decisi
         CloseReason::Shipped => "shipped",
         CloseReason::CancelledElsewhere { .. } => "cancelled elsewhere",
         CloseReason::Withdrawn { .. } => "withdrawn by the seller",
+        CloseReason::NotApproved { .. } => "left to the seller (cancel not approved)",
     };
     Decision::to(
         case,
@@ -231,7 +236,8 @@ fn resume(case: &Case, now: Timestamp, settings: &Settings) -> CaseState {
 /// Whatever the input, a case still open within the resubmit margin of its ship-by raises
 /// `DeadlineRisk` (once per case): the seller hears of it before the deadline passes.
 pub fn decide(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -> Decision {
-    let mut d = decide_input(case, input, now, settings);
+    let d = decide_input(case, input, now, settings);
+    let mut d = gate(case, d, now, settings);
     if !d.case.state.is_terminal() && now >= case.ship_by - settings.resubmit_margin {
         let detail = format!(
             "case still {} within {} minutes of ship-by",
@@ -318,6 +324,7 @@ fn decide_input(case: &Case, input: &Input, now: Timestamp, settings: &Settings)
         Input::FeedResult { feed_id, outcome } => {
             feed_result(case, feed_id, outcome, now, settings)
         }
+        Input::Approve { by } => approve(case, by, now),
         Input::Withdraw { reason } => match &case.state {
             CaseState::CancelSubmitted { .. }
             | CaseState::CancelDue {
@@ -339,6 +346,188 @@ fn decide_input(case: &Case, input: &Input, now: Timestamp, settings: &Settings)
                 format!("withdrawn by the seller ({reason}); no more messages"),
             ),
         },
+    }
+}
+
+/// True for an effect that acts on the marketplace for the buyer: a message or a cancel.
+fn acts(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::SendRequest { .. } | Effect::SendFinalNotice | Effect::SubmitCancel { .. }
+    )
+}
+
+/// True when the decision starts the seller-initiated end of the case: the final apology, or a
+/// GeneralAdjustment/NoInventory cancel the buyer got no apology for yet.
+fn starts_seller_cancel(case: &Case, effects: &[Effect]) -> bool {
+    effects.iter().any(|e| match e {
+        Effect::SendFinalNotice => true,
+        Effect::SubmitCancel { reason, .. } => {
+            *reason != CancelReason::BuyerCanceled && case.final_sent.is_none()
+        }
+        _ => false,
+    })
+}
+
+/// The mode's word on a decision that would act on the marketplace.
+///
+/// - A case held (kenzen paused, or in dry-run while the case was opened live) does not act:
+///   it stays as it was, and at its last call the seller is alerted once (`HeldAtDeadline`).
+/// - Approve mode: the final apology and a seller-initiated cancel wait for the seller's
+///   approval until [`Case::approve_by`]; after it, the seller's default applies. A
+///   BuyerCanceled cancel never waits.
+/// - A rehearsal (dry-run case) is never held: it acts on nothing anyway.
+fn gate(case: &Case, d: Decision, now: Timestamp, settings: &Settings) -> Decision {
+    if !d.effects.iter().any(acts) || case.dry_run {
+        return d;
+    }
+    let held = match settings.mode {
+        Mode::Pause => Some("kenzen is paused"),
+        Mode::DryRun => Some("kenzen is in dry-run and this case was opened live"),
+        Mode::Live | Mode::Approve => None,
+    };
+    if let Some(why) = held {
+        let mut next = case.clone();
+        let mut effects = Vec::new();
+        if now >= case.last_call(settings) {
+            alert_once(
+                &mut next,
+                AlertKind::HeldAtDeadline,
+                format!(
+                    "{why}: nothing was sent or cancelled, and the cancel deadline has come; the                      order ships late unless you ship it, cancel it yourself, or resume kenzen"
+                ),
+                &mut effects,
+            );
+        }
+        return Decision {
+            case: next,
+            effects,
+            note: format!("held: {why}; would have: {}", d.note),
+        };
+    }
+    if settings.mode != Mode::Approve
+        || case.approved.is_some()
+        || !starts_seller_cancel(case, &d.effects)
+    {
+        return d;
+    }
+    let approve_by = case.approve_by(settings);
+    let reason = match case.strategy {
+        Strategy::AskBuyer => CancelReason::GeneralAdjustment,
+        Strategy::CancelFirst => CancelReason::NoInventory,
+    };
+    if now >= approve_by {
+        return match settings.approval_default {
+            ApprovalDefault::Cancel => Decision {
+                note: format!(
+                    "not approved by {approve_by}; the seller's default is to cancel: {}",
+                    d.note
+                ),
+                ..d
+            },
+            ApprovalDefault::Leave => {
+                let mut out = closed(
+                    case,
+                    CloseReason::NotApproved { approve_by },
+                    now,
+                    format!(
+                        "not approved by {approve_by}; the seller's default is to leave the                          order to the seller: nothing sent, nothing cancelled"
+                    ),
+                );
+                out.effects.push(alert(
+                    case,
+                    AlertKind::NotApproved,
+                    format!(
+                        "the {} cancel was not approved in time; kenzen sent nothing and                          cancelled nothing: ship the order or cancel it yourself before ship-by",
+                        reason.as_feed()
+                    ),
+                ));
+                out
+            }
+        };
+    }
+    // Wait, without claiming anything: come back at the approval deadline. What else the
+    // decision recorded (a crashed claim counted, an alert) stands.
+    let mut next = d.case.clone();
+    next.state = match &d.case.state {
+        CaseState::FinalNotice {
+            attempts,
+            last_failure,
+            ..
+        } => CaseState::FinalNotice {
+            next_try: approve_by,
+            sending: None,
+            attempts: *attempts,
+            last_failure: last_failure.clone(),
+        },
+        CaseState::CancelDue {
+            plan,
+            attempts,
+            resubmitted,
+            last_feed,
+            ..
+        } => CaseState::CancelDue {
+            plan: plan.clone(),
+            not_before: approve_by,
+            submitting: None,
+            attempts: *attempts,
+            resubmitted: *resubmitted,
+            lookup: None,
+            last_feed: last_feed.clone(),
+        },
+        _ => case.state.clone(),
+    };
+    let mut effects: Vec<Effect> = d.effects.into_iter().filter(|e| !acts(e)).collect();
+    if next.approval_asked.is_none() {
+        next.approval_asked = Some(approve_by);
+        effects.push(publish(DomainEvent::ApprovalNeeded {
+            order_id: case.order_id.clone(),
+            approve_by,
+            reason: reason.as_feed().into(),
+            default_action: settings.approval_default.as_setting().into(),
+        }));
+    }
+    Decision {
+        case: next,
+        effects,
+        note: format!(
+            "waiting for the seller's approval until {approve_by} (then: {}); would have: {}",
+            settings.approval_default.as_setting(),
+            d.note
+        ),
+    }
+}
+
+/// Approve mode: the seller's approval. A case waiting for it becomes due at once.
+fn approve(case: &Case, by: &str, now: Timestamp) -> Decision {
+    if case.approved.is_some() {
+        return Decision::keep(case, "already approved");
+    }
+    let mut next = case.clone();
+    next.approved = Some(Approval {
+        at: now,
+        by: by.to_string(),
+    });
+    if next.approval_asked.is_some() {
+        match &mut next.state {
+            CaseState::FinalNotice {
+                next_try,
+                sending: None,
+                ..
+            } => *next_try = now,
+            CaseState::CancelDue {
+                not_before,
+                submitting: None,
+                lookup: None,
+                ..
+            } => *not_before = now,
+            _ => {}
+        }
+    }
+    Decision {
+        case: next,
+        effects: Vec::new(),
+        note: format!("the seller approved the cancel ({by}); it goes ahead with the next sweep"),
     }
 }
 
@@ -1282,7 +1471,12 @@ fn cancel_submitted(case: &Case, feed_id: &str, now: Timestamp, settings: &Setti
         },
         vec![publish(DomainEvent::CancelSubmitted {
             order_id: case.order_id.clone(),
-            reason: plan.reason().as_feed().to_string(),
+            // A rehearsal says so wherever its events are read (notices, metrics).
+            reason: if case.dry_run {
+                format!("{} (dry run: nothing submitted)", plan.reason().as_feed())
+            } else {
+                plan.reason().as_feed().to_string()
+            },
             feed_id: feed_id.to_string(),
         })],
         format!(
@@ -1333,6 +1527,27 @@ fn feed_result(
     };
     match outcome {
         FeedOutcome::Pending => waiting(format!("feed {feed_id} still processing")),
+        // A rehearsal's cancel "succeeds" at once: nothing was submitted, nothing will show.
+        FeedOutcome::Succeeded if case.dry_run && plan.lines(case).len() >= case.items.len() => {
+            let reason = plan.reason();
+            Decision::to(
+                case,
+                CaseState::Cancelled {
+                    reason,
+                    plan: plan.clone(),
+                    feed_id: current.clone(),
+                    at: now,
+                },
+                vec![publish(DomainEvent::CaseClosed {
+                    order_id: case.order_id.clone(),
+                    outcome: format!("dry run: would have cancelled as {}", reason.as_feed()),
+                })],
+                format!(
+                    "dry run: kenzen would have cancelled as {} (nothing was submitted)",
+                    reason.as_feed()
+                ),
+            )
+        }
         // A cancel of some lines that Amazon's report confirms is done, even when the order
         // does not show those lines apart.
         FeedOutcome::Succeeded if plan.lines(case).len() < case.items.len() => {

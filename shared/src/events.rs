@@ -32,6 +32,15 @@ pub enum DomainEvent {
         order_id: OrderId,
         outcome: String,
     },
+    /// Approve mode: a seller-initiated cancel (and the final apology before it) waits for the
+    /// seller's `kenzen approve` until `approve_by`; then `default_action` (cancel or leave).
+    ApprovalNeeded {
+        order_id: OrderId,
+        approve_by: jiff::Timestamp,
+        /// The cancel reason that waits (GeneralAdjustment or NoInventory).
+        reason: String,
+        default_action: String,
+    },
     /// Something the seller should look at.
     Alert {
         order_id: OrderId,
@@ -62,6 +71,12 @@ pub enum AlertKind {
     /// Amazon's answer for an order cannot be read (an unknown status value, a missing field):
     /// the order is skipped and the seller must look at it; every other order goes on.
     UnreadableOrder,
+    /// kenzen is paused (or in dry-run for a case opened live) at the case's last call: nothing
+    /// was sent or cancelled, so the order ships late unless the seller acts.
+    HeldAtDeadline,
+    /// Approve mode: the seller did not approve the cancel in time and the default is to leave
+    /// the order to the seller; kenzen sent nothing and cancelled nothing.
+    NotApproved,
 }
 
 impl AlertKind {
@@ -74,6 +89,8 @@ impl AlertKind {
             Self::BuyerRequestVanished => "BuyerRequestVanished",
             Self::UnreadableCase => "UnreadableCase",
             Self::UnreadableOrder => "UnreadableOrder",
+            Self::HeldAtDeadline => "HeldAtDeadline",
+            Self::NotApproved => "NotApproved",
         }
     }
 }
@@ -91,15 +108,17 @@ pub enum DetailType {
     BuyerRequestedCancel,
     CancelSubmitted,
     CaseClosed,
+    ApprovalNeeded,
     KenzenAlert,
 }
 
 impl DetailType {
-    pub const ALL: [DetailType; 5] = [
+    pub const ALL: [DetailType; 6] = [
         Self::CaseOpened,
         Self::BuyerRequestedCancel,
         Self::CancelSubmitted,
         Self::CaseClosed,
+        Self::ApprovalNeeded,
         Self::KenzenAlert,
     ];
 
@@ -109,6 +128,7 @@ impl DetailType {
             Self::BuyerRequestedCancel => "BuyerRequestedCancel",
             Self::CancelSubmitted => "CancelSubmitted",
             Self::CaseClosed => "CaseClosed",
+            Self::ApprovalNeeded => "ApprovalNeeded",
             Self::KenzenAlert => "KenzenAlert",
         }
     }
@@ -119,7 +139,55 @@ impl DetailType {
     }
 }
 
+/// Text safe to be put, unescaped, inside a JSON string by an EventBridge input transformer
+/// (the notices to e-mail and Slack): no `"` or `\`, no control characters, at most 300
+/// characters.
+pub fn notice_safe(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    if cleaned.chars().count() > 300 {
+        let mut short: String = cleaned.chars().take(299).collect();
+        short.push('…');
+        short
+    } else {
+        cleaned
+    }
+}
+
 impl DomainEvent {
+    /// The event with its free-text fields made [`notice_safe`]: what goes on the bus.
+    pub fn notice_safe(&self) -> Self {
+        let mut e = self.clone();
+        match &mut e {
+            Self::CaseOpened { reason, .. } => *reason = notice_safe(reason),
+            Self::CancelSubmitted {
+                reason, feed_id, ..
+            } => {
+                *reason = notice_safe(reason);
+                *feed_id = notice_safe(feed_id);
+            }
+            Self::CaseClosed { outcome, .. } => *outcome = notice_safe(outcome),
+            Self::ApprovalNeeded {
+                reason,
+                default_action,
+                ..
+            } => {
+                *reason = notice_safe(reason);
+                *default_action = notice_safe(default_action);
+            }
+            Self::Alert { detail, .. } => *detail = notice_safe(detail),
+            Self::BuyerRequestedCancel { .. } => {}
+        }
+        e
+    }
+
     /// The EventBridge `detail-type`.
     pub fn kind(&self) -> DetailType {
         match self {
@@ -127,6 +195,7 @@ impl DomainEvent {
             Self::BuyerRequestedCancel { .. } => DetailType::BuyerRequestedCancel,
             Self::CancelSubmitted { .. } => DetailType::CancelSubmitted,
             Self::CaseClosed { .. } => DetailType::CaseClosed,
+            Self::ApprovalNeeded { .. } => DetailType::ApprovalNeeded,
             Self::Alert { .. } => DetailType::KenzenAlert,
         }
     }
@@ -142,7 +211,31 @@ impl DomainEvent {
             | Self::BuyerRequestedCancel { order_id }
             | Self::CancelSubmitted { order_id, .. }
             | Self::CaseClosed { order_id, .. }
+            | Self::ApprovalNeeded { order_id, .. }
             | Self::Alert { order_id, .. } => order_id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_on_the_bus_cannot_break_a_notices_json() {
+        let e = DomainEvent::CaseOpened {
+            order_id: "503-1".parse().unwrap(),
+            reason: "flagged by the seller: \"broken\" box\\lid\nsecond line".into(),
+        };
+        let DomainEvent::CaseOpened { reason, .. } = e.notice_safe() else {
+            unreachable!()
+        };
+        assert_eq!(
+            reason,
+            "flagged by the seller: 'broken' box/lid second line"
+        );
+        let template = format!("{{\"text\": \"case opened ({reason})\"}}");
+        assert!(serde_json::from_str::<serde_json::Value>(&template).is_ok());
+        assert_eq!(notice_safe(&"x".repeat(500)).chars().count(), 300);
     }
 }

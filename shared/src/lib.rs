@@ -12,6 +12,7 @@
 //! - [`case`]: the case, its states, and the settings that shape the workflow.
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
+//! - [`mode`]: the operating mode (live, dry-run, approve, pause).
 //! - [`message`]: the buyer message templates (Japanese for `ja-JP`, English otherwise).
 //! - [`marketplace`]: the marketplaces kenzen knows (host, time zone, currency, language).
 //! - [`events`]: the domain events kenzen publishes.
@@ -24,16 +25,19 @@ pub mod events;
 pub mod ids;
 pub mod marketplace;
 pub mod message;
+pub mod mode;
 pub mod order;
 pub mod policy;
 
 pub use assess::{Assessment, SkuInfo, assess};
 pub use case::{
-    BuyerRequest, CancelPlan, CancelReason, Case, CaseItem, CaseState, Claim, CloseReason, DueKind,
-    LinesCancelled, Notice, OpenReason, Pending, ProfitFloor, Settings, Strategy,
+    Approval, BuyerRequest, CancelPlan, CancelReason, Case, CaseItem, CaseState, Claim,
+    CloseReason, DueKind, LinesCancelled, Notice, OpenReason, Pending, ProfitFloor, Settings,
+    Strategy,
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::{AlertKind, DetailType, DomainEvent};
 pub use ids::{MarketplaceId, Money, OrderId, Sku};
+pub use mode::{ApprovalDefault, Mode};
 pub use order::{OrderLine, OrderStatus, OrderView};
 pub use policy::{LocalTime, SendWindows};

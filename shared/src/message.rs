@@ -220,6 +220,9 @@ mod tests {
             final_sent: None,
             buyer_locale: None,
             messaging_offered: false,
+            dry_run: false,
+            approved: None,
+            approval_asked: None,
             state: CaseState::Requesting {
                 next_at: None,
                 sending: None,

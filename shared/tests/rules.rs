@@ -842,6 +842,8 @@ enum World {
     SeenShipped,
     SeenCancelledElsewhere,
     Withdraw,
+    /// The seller approves the cancel (`kenzen approve`).
+    Approve,
 }
 
 #[derive(Debug, Clone)]
@@ -867,6 +869,7 @@ fn world() -> impl proptest::strategy::Strategy<Value = World> {
         1 => Just(World::SeenShipped),
         1 => Just(World::SeenCancelledElsewhere),
         1 => Just(World::Withdraw),
+        1 => Just(World::Approve),
     ]
 }
 
@@ -926,6 +929,9 @@ fn run(
             }
             World::Withdraw => Input::Withdraw {
                 reason: "seller".into(),
+            },
+            World::Approve => Input::Approve {
+                by: "seller".into(),
             },
         };
         // Like the service, a sweep re-reads the order right before acting (look before
@@ -1539,4 +1545,304 @@ fn the_never_wrong_answers_decide_as_the_table_says() {
     let mut all = states(now);
     all.extend(more_states(now));
     check_table(&all, &more_inputs(), MORE, now);
+}
+
+// ---- Modes: pause, dry-run and approve ----------------------------------------------------
+
+fn with_mode(strategy: Strategy, mode: kenzen_core::Mode) -> Settings {
+    let mut s = settings(strategy);
+    s.mode = mode;
+    s
+}
+
+fn acting(d: &Decision) -> bool {
+    d.effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::SendRequest { .. } | Effect::SendFinalNotice | Effect::SubmitCancel { .. }
+        )
+    })
+}
+
+fn alerts(d: &Decision) -> Vec<kenzen_core::AlertKind> {
+    d.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Publish(kenzen_core::DomainEvent::Alert { alert, .. }) => Some(*alert),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_paused_case_sends_and_cancels_nothing_and_alerts_once_at_its_last_call() {
+    let s = with_mode(Strategy::CancelFirst, kenzen_core::Mode::Pause);
+    let case = open_case(Strategy::CancelFirst, t0(), t0() + hours(30));
+    let d = decide(&case, &Input::Due, t0() + hours(1), &s);
+    assert!(!acting(&d), "{d:?}");
+    assert_eq!(d.case, case, "a held case stays as it was");
+    assert!(d.note.starts_with("held: kenzen is paused"), "{}", d.note);
+    let last = case.last_call(&s);
+    let d = decide(&case, &Input::Due, last, &s);
+    assert!(!acting(&d));
+    assert_eq!(alerts(&d), vec![kenzen_core::AlertKind::HeldAtDeadline]);
+    let again = decide(&d.case, &Input::Due, last + mins(10), &s);
+    assert!(alerts(&again).is_empty(), "the alert goes out once");
+    // Resumed: the case goes on (past its last call: the apology once, then the cancel).
+    let live = settings(Strategy::CancelFirst);
+    assert!(acting(&decide(
+        &again.case,
+        &Input::Due,
+        last + mins(20),
+        &live
+    )));
+}
+
+#[test]
+fn a_paused_case_still_sees_the_buyers_request_and_a_shipment() {
+    let s = with_mode(Strategy::AskBuyer, kenzen_core::Mode::Pause);
+    let case = new_case(t0());
+    let d = decide(
+        &case,
+        &Input::OrderSeen(order(OrderStatus::Unshipped, true, None)),
+        t0() + hours(1),
+        &s,
+    );
+    assert!(matches!(
+        d.case.state,
+        CaseState::CancelDue {
+            plan: CancelPlan::BuyerCanceled { .. },
+            ..
+        }
+    ));
+    // ... but the BuyerCanceled cancel waits for the resume too.
+    assert!(!acting(&decide(&d.case, &Input::Due, t0() + hours(2), &s)));
+    let shipped = decide(
+        &case,
+        &Input::OrderSeen(order(OrderStatus::Shipped, false, None)),
+        t0() + hours(1),
+        &s,
+    );
+    assert!(matches!(
+        shipped.case.state,
+        CaseState::Closed {
+            why: CloseReason::Shipped,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_case_opened_in_dry_run_is_a_rehearsal_that_decides_as_live_and_a_live_case_waits() {
+    let dry = with_mode(Strategy::CancelFirst, kenzen_core::Mode::DryRun);
+    let rehearsal = open_case_with(t0(), t0() + hours(30), &dry);
+    assert!(rehearsal.dry_run);
+    let d = decide(&rehearsal, &Input::Due, t0() + hours(1), &dry);
+    assert!(
+        d.effects.contains(&Effect::SendFinalNotice),
+        "the rehearsal decides what live would: {d:?}"
+    );
+    let live_case = open_case(Strategy::CancelFirst, t0(), t0() + hours(30));
+    assert!(!live_case.dry_run);
+    let d = decide(&live_case, &Input::Due, t0() + hours(1), &dry);
+    assert!(
+        !acting(&d),
+        "a live case does not act while kenzen is in dry-run"
+    );
+}
+
+#[test]
+fn a_rehearsed_cancel_ends_the_case_as_cancelled_without_waiting_for_the_order() {
+    let dry = with_mode(Strategy::CancelFirst, kenzen_core::Mode::DryRun);
+    let mut case = open_case_with(t0(), t0() + hours(30), &dry);
+    case.state = CaseState::CancelSubmitted {
+        plan: CancelPlan::NoInventory {
+            notice: Notice::Delivered { at: t0() },
+        },
+        feed_id: "dry-run-1".into(),
+        submitted_at: t0(),
+        check_at: t0(),
+        attempts: 0,
+        resubmitted: false,
+    };
+    let d = decide(
+        &case,
+        &Input::FeedResult {
+            feed_id: "dry-run-1".into(),
+            outcome: FeedOutcome::Succeeded,
+        },
+        t0() + mins(1),
+        &dry,
+    );
+    assert!(matches!(
+        d.case.state,
+        CaseState::Cancelled {
+            reason: CancelReason::NoInventory,
+            ..
+        }
+    ));
+    assert!(d.note.contains("dry run"), "{}", d.note);
+}
+
+fn open_case_with(now: Timestamp, ship_by: Timestamp, s: &Settings) -> Case {
+    let mut c = Case::open(
+        &order_at(OrderStatus::Unshipped, false, None, ship_by),
+        stock_short(),
+        s,
+        now,
+    )
+    .unwrap();
+    c.pending.clear();
+    c
+}
+
+fn approval_needed(d: &Decision) -> Option<Timestamp> {
+    d.effects.iter().find_map(|e| match e {
+        Effect::Publish(kenzen_core::DomainEvent::ApprovalNeeded { approve_by, .. }) => {
+            Some(*approve_by)
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn in_approve_mode_the_apology_and_cancel_wait_for_the_sellers_approval() {
+    let s = with_mode(Strategy::CancelFirst, kenzen_core::Mode::Approve);
+    let case = open_case(Strategy::CancelFirst, t0(), t0() + hours(30));
+    let approve_by = case.approve_by(&s);
+    assert_eq!(approve_by, case.last_call(&s) - hours(1));
+    let d = decide(&case, &Input::Due, t0() + hours(1), &s);
+    assert!(!acting(&d), "{d:?}");
+    assert_eq!(approval_needed(&d), Some(approve_by));
+    assert_eq!(d.case.due(&s).map(|(_, t)| t), Some(approve_by));
+    // Asked once.
+    let again = decide(&d.case, &Input::Due, t0() + hours(2), &s);
+    assert!(!acting(&again) && approval_needed(&again).is_none());
+    // Approved: due at once, and the apology goes out.
+    let approved = decide(
+        &again.case,
+        &Input::Approve { by: "test".into() },
+        t0() + hours(3),
+        &s,
+    );
+    assert!(approved.case.approved.is_some());
+    assert_eq!(approved.case.due(&s).map(|(_, t)| t), Some(t0() + hours(3)));
+    let go = decide(&approved.case, &Input::Due, t0() + hours(3), &s);
+    assert!(go.effects.contains(&Effect::SendFinalNotice), "{go:?}");
+}
+
+#[test]
+fn an_unapproved_cancel_follows_the_sellers_default_at_the_approval_deadline() {
+    let mut s = with_mode(Strategy::CancelFirst, kenzen_core::Mode::Approve);
+    let case = open_case(Strategy::CancelFirst, t0(), t0() + hours(30));
+    let waiting = decide(&case, &Input::Due, t0() + hours(1), &s).case;
+    let at = case.approve_by(&s);
+    // Default: leave it to the seller. The case closes; nothing is sent or cancelled.
+    let d = decide(&waiting, &Input::Due, at, &s);
+    assert!(!acting(&d));
+    assert!(matches!(
+        d.case.state,
+        CaseState::Closed {
+            why: CloseReason::NotApproved { .. },
+            ..
+        }
+    ));
+    assert_eq!(alerts(&d), vec![kenzen_core::AlertKind::NotApproved]);
+    // Default: cancel. The apology goes out, as live.
+    s.approval_default = kenzen_core::ApprovalDefault::Cancel;
+    let d = decide(&waiting, &Input::Due, at, &s);
+    assert!(d.effects.contains(&Effect::SendFinalNotice), "{d:?}");
+}
+
+#[test]
+fn in_approve_mode_a_buyer_canceled_cancel_never_waits() {
+    let s = with_mode(Strategy::AskBuyer, kenzen_core::Mode::Approve);
+    let case = new_case(t0());
+    let d = decide(
+        &case,
+        &Input::OrderSeen(order(OrderStatus::Unshipped, true, None)),
+        t0() + hours(1),
+        &s,
+    );
+    let d = decide(&d.case, &Input::Due, t0() + hours(1), &s);
+    assert!(
+        d.effects.iter().any(|e| matches!(
+            e,
+            Effect::SubmitCancel {
+                reason: CancelReason::BuyerCanceled,
+                ..
+            }
+        )),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn in_approve_mode_request_messages_go_out_without_approval() {
+    let s = with_mode(Strategy::AskBuyer, kenzen_core::Mode::Approve);
+    let case = new_case(t0());
+    let CaseState::Requesting {
+        next_at: Some(first),
+        ..
+    } = case.state
+    else {
+        panic!("a new ask-buyer case asks");
+    };
+    let d = decide(&case, &Input::Due, first, &s);
+    assert!(d.effects.contains(&Effect::SendRequest { n: 1 }), "{d:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn while_paused_no_live_case_ever_sends_or_cancels(
+        strategy in strategy(),
+        opened_after in 0i64..(24 * 60),
+        ship_hours in 8i64..96,
+        steps in proptest::collection::vec((0i64..240, world(), outcome()), 1..80)
+    ) {
+        let s = with_mode(strategy, kenzen_core::Mode::Pause);
+        let opened = t0() + mins(opened_after);
+        let mut case = open_case(strategy, opened, opened + hours(ship_hours));
+        let mut now = opened;
+        for (advance, w, _) in &steps {
+            now += mins(*advance);
+            let input = match w {
+                World::Tick => Input::Due,
+                World::SeenBuyerRequest => Input::OrderSeen(order(OrderStatus::Unshipped, true, None)),
+                World::Approve => Input::Approve { by: "seller".into() },
+                _ => Input::OrderSeen(order(OrderStatus::Unshipped, false, None)),
+            };
+            let d = decide(&case, &input, now, &s);
+            prop_assert!(!acting(&d), "acted while paused: {:?}", d);
+            case = d.case;
+        }
+    }
+
+    #[test]
+    fn the_never_break_rules_hold_in_approve_mode_whatever_the_default(
+        strategy in strategy(),
+        cancel_default in any::<bool>(),
+        opened_after in 0i64..(24 * 60),
+        ship_hours in 8i64..96,
+        steps in proptest::collection::vec((0i64..240, world(), outcome()), 1..120)
+    ) {
+        let mut s = with_mode(strategy, kenzen_core::Mode::Approve);
+        if cancel_default {
+            s.approval_default = kenzen_core::ApprovalDefault::Cancel;
+        }
+        let opened = t0() + mins(opened_after);
+        let case = open_case(strategy, opened, opened + hours(ship_hours));
+        let (case, log, _) = run(case, &steps, &s, opened);
+        prop_assert!(log.violations.is_empty(), "{:?}", log.violations);
+        if let CaseState::Cancelled { reason, .. } = &case.state
+            && *reason != CancelReason::BuyerCanceled
+        {
+            prop_assert!(
+                case.approved.is_some() || cancel_default,
+                "a seller-initiated cancel without approval under the leave default"
+            );
+        }
+    }
 }

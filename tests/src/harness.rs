@@ -969,12 +969,14 @@ async fn run_handler(
     // work in time, as it must in production.
     svc.set_deadline(Some(at + SignedDuration::from_secs(LAMBDA_TIMEOUT_SECS)));
     let trigger = event.detail_type.clone();
+    // Each handler's future lives on the heap, as Lambda's runtime keeps it: a whole scenario
+    // on a test thread's stack (2 MiB) would otherwise hold every nested future at once.
     let handler = async {
         match f {
-            Function::NewOrderCheck => new_order_check::handle(svc, event).await,
-            Function::MessageResend => message_resend::handle(svc, event).await,
-            Function::ReplyDetect => reply_detect::handle(svc, event).await,
-            Function::FinalCancel => final_cancel::handle(svc, event).await,
+            Function::NewOrderCheck => Box::pin(new_order_check::handle(svc, event)).await,
+            Function::MessageResend => Box::pin(message_resend::handle(svc, event)).await,
+            Function::ReplyDetect => Box::pin(reply_detect::handle(svc, event)).await,
+            Function::FinalCancel => Box::pin(final_cancel::handle(svc, event)).await,
         }
         .map_err(|e| e.to_string())
     };

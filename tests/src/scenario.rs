@@ -682,6 +682,7 @@ pub fn ending(state: Option<&CaseState>) -> String {
             CloseReason::Shipped => "Shipped".into(),
             CloseReason::CancelledElsewhere { .. } => "CancelledElsewhere".into(),
             CloseReason::Withdrawn { .. } => "Withdrawn".into(),
+            CloseReason::NotApproved { .. } => "NotApproved".into(),
         },
         Some(_) => "Open".into(),
     }

@@ -37,6 +37,11 @@ pub async fn handle<M: Marketplace, S: Store, P: EventPublisher>(
             order_id,
             reason,
         } => svc.withdraw(&order_id, &reason).await?,
+        Trigger::Seller {
+            command: SellerCommand::ApproveCancel,
+            order_id,
+            reason,
+        } => svc.approve(&order_id, &reason).await?,
         Trigger::Order {
             detail_type,
             order_id,

@@ -245,6 +245,24 @@ impl Config {
                 )),
             }
         }
+        if let Some(v) = get("KENZEN_MODE").filter(|v| !v.trim().is_empty())
+            && let Some(m) = ok(
+                &mut errs,
+                v.parse::<kenzen_core::Mode>()
+                    .map_err(|why| invalid("KENZEN_MODE", why)),
+            )
+        {
+            settings.mode = m;
+        }
+        if let Some(v) = get("KENZEN_APPROVAL_DEFAULT").filter(|v| !v.trim().is_empty())
+            && let Some(d) = ok(
+                &mut errs,
+                v.parse::<kenzen_core::ApprovalDefault>()
+                    .map_err(|why| invalid("KENZEN_APPROVAL_DEFAULT", why)),
+            )
+        {
+            settings.approval_default = d;
+        }
         if let Some(d) = ok(
             &mut errs,
             minutes("KENZEN_MESSAGE_RESEND_MINUTES", settings.send_sweep),
@@ -357,7 +375,14 @@ mod tests {
         pairs.push(("KENZEN_SEND_SLOTS", "07:30,18:00"));
         pairs.push(("KENZEN_MIN_PROFIT", "100"));
         pairs.push(("KENZEN_ZERO_LISTING", "false"));
+        pairs.push(("KENZEN_MODE", "approve"));
+        pairs.push(("KENZEN_APPROVAL_DEFAULT", "cancel"));
         let c = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.settings.mode, kenzen_core::Mode::Approve);
+        assert_eq!(
+            c.settings.approval_default,
+            kenzen_core::ApprovalDefault::Cancel
+        );
         assert_eq!(c.spapi.endpoint, "http://127.0.0.1:4010");
         assert_eq!(c.settings.max_requests, 2);
         assert_eq!(c.settings.min_gap, SignedDuration::from_mins(90));
@@ -434,6 +459,7 @@ mod tests {
         pairs.push(("KENZEN_MIN_GAP_HOURS", "1e20"));
         pairs.push(("KENZEN_MESSAGE_RESEND_MINUTES", "0"));
         pairs.push(("KENZEN_ZERO_LISTING", "yes"));
+        pairs.push(("KENZEN_MODE", "careful"));
         let err = Config::from_lookup(env(&pairs)).unwrap_err();
         let text = err.to_string();
         for name in [
@@ -443,11 +469,12 @@ mod tests {
             "KENZEN_MIN_GAP_HOURS",
             "KENZEN_MESSAGE_RESEND_MINUTES",
             "KENZEN_ZERO_LISTING",
+            "KENZEN_MODE",
         ] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
         assert!(
-            matches!(err, ConfigError::Several(ref v) if v.len() == 6),
+            matches!(err, ConfigError::Several(ref v) if v.len() == 7),
             "{text}"
         );
     }

@@ -14,9 +14,9 @@ use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, S
 
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, EventPublisher,
-    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, OrderPage, PollState,
-    PublishError, Reserve, SendOutcome, StockStore, StoreError, TimelineEntry, Unreadable,
-    UnreadableOrder, Versioned,
+    FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace, ModeSetting, OrderPage,
+    PollState, PublishError, Reserve, SendOutcome, SettingsStore, StockStore, StoreError,
+    TimelineEntry, Unreadable, UnreadableOrder, Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -277,6 +277,10 @@ impl FakeMarket {
 }
 
 impl Marketplace for FakeMarket {
+    fn cancel_feed_document(&self, cancels: &[CancelRequest]) -> String {
+        crate::adapters::spapi::feed::order_acknowledgement_feed("FAKE-SELLER", cancels)
+    }
+
     async fn search_orders_page(
         &self,
         after: Timestamp,
@@ -474,6 +478,7 @@ struct StoreState {
     unreadable: Vec<(Unreadable, bool)>,
     /// Stock reservations: (SKU, order).
     reserved: Vec<(Sku, OrderId)>,
+    mode: Option<ModeSetting>,
 }
 
 /// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
@@ -727,6 +732,17 @@ impl CancelBatchStore for MemoryStore {
 
     async fn cancel_batch(&self, id: &str) -> Result<Option<Vec<CancelRequest>>, StoreError> {
         Ok(lock(&self.state).batches.get(id).cloned())
+    }
+}
+
+impl SettingsStore for MemoryStore {
+    async fn mode(&self) -> Result<Option<ModeSetting>, StoreError> {
+        Ok(lock(&self.state).mode.clone())
+    }
+
+    async fn set_mode(&self, setting: &ModeSetting) -> Result<(), StoreError> {
+        lock(&self.state).mode = Some(setting.clone());
+        Ok(())
     }
 }
 

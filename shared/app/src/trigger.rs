@@ -11,7 +11,7 @@ use crate::ports::{NotifiedLine, NotifiedOrder};
 pub const SCHEDULE_SOURCE: &str = "aws.events";
 /// The `source` of ORDER_CHANGE notifications put on the bus by the intake.
 pub const INTAKE_SOURCE: &str = "kenzen.intake";
-/// The `source` of the seller's own commands (`FlagOrder`, `WithdrawCase`).
+/// The `source` of the seller's own commands (`FlagOrder`, `WithdrawCase`, `ApproveCancel`).
 pub const SELLER_SOURCE: &str = "kenzen.seller";
 
 /// A classified invocation.
@@ -43,6 +43,8 @@ pub enum SellerCommand {
     FlagOrder,
     /// Close this order's case without further messages.
     WithdrawCase,
+    /// Approve mode: go ahead with this case's seller-initiated cancel (`reason` carries who).
+    ApproveCancel,
 }
 
 /// Why an event was refused.
@@ -78,7 +80,12 @@ pub fn classify(source: &str, detail_type: &str, detail: &Value) -> Result<Trigg
             let command = match detail_type {
                 "FlagOrder" => SellerCommand::FlagOrder,
                 "WithdrawCase" => SellerCommand::WithdrawCase,
-                _ => return Err(bad("seller commands are FlagOrder and WithdrawCase")),
+                "ApproveCancel" => SellerCommand::ApproveCancel,
+                _ => {
+                    return Err(bad(
+                        "seller commands are FlagOrder, WithdrawCase and ApproveCancel",
+                    ));
+                }
             };
             let order_id = detail
                 .get("orderId")
@@ -211,6 +218,18 @@ mod tests {
             .is_err()
         );
         assert!(classify("kenzen.seller", "WithdrawCase", &json!({})).is_err());
+        assert_eq!(
+            classify(
+                "kenzen.seller",
+                "ApproveCancel",
+                &json!({"orderId": "503-1", "reason": "kenzen CLI"})
+            ),
+            Ok(Trigger::Seller {
+                command: SellerCommand::ApproveCancel,
+                order_id: OrderId::parse("503-1").unwrap(),
+                reason: "kenzen CLI".into()
+            })
+        );
     }
 
     #[test]

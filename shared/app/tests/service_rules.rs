@@ -897,3 +897,136 @@ async fn a_flagged_order_that_held_the_last_unit_gives_it_back_when_cancelled() 
     );
     assert_eq!(on_hand().await, Some(1), "the unit is back on hand");
 }
+
+// ---- Modes -------------------------------------------------------------------------------
+
+async fn set_mode(w: &World, mode: kenzen_core::Mode) {
+    use kenzen_app::ports::{ModeSetting, SettingsStore};
+    w.svc
+        .store()
+        .set_mode(&ModeSetting {
+            mode,
+            changed_at: w.clock.now(),
+            by: "service test".into(),
+            before: None,
+        })
+        .await
+        .unwrap();
+}
+
+fn writes(w: &World) -> Vec<MarketCall> {
+    w.market()
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            matches!(
+                c,
+                MarketCall::Message(..)
+                    | MarketCall::SubmitCancels(_)
+                    | MarketCall::SetListingQuantity(..)
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing_to_amazon_and_records_every_text_and_feed_it_would_send() {
+    for strategy in [Strategy::AskBuyer, Strategy::CancelFirst] {
+        let w = World::new(strategy);
+        set_mode(&w, kenzen_core::Mode::DryRun).await;
+        w.order_arrives(SignedDuration::from_hours(60));
+        w.run_for(SignedDuration::from_hours(60)).await;
+
+        assert_eq!(writes(&w), vec![], "{strategy:?}: no write reached Amazon");
+        let case = w.svc.store().case(ORDER).unwrap();
+        assert!(case.dry_run);
+        assert!(
+            matches!(case.state, CaseState::Cancelled { .. }),
+            "{strategy:?}: the rehearsal ends as live would: {:?}",
+            case.state
+        );
+        let tl = w.svc.store().timeline_of(ORDER);
+        let texts: Vec<&String> = tl
+            .iter()
+            .filter(|e| e.kind == "message")
+            .filter_map(|e| e.text.as_ref())
+            .collect();
+        assert!(!texts.is_empty() && texts.iter().all(|t| t.contains(ORDER)));
+        let feed = tl
+            .iter()
+            .find(|e| e.kind == "feed" && e.note.starts_with("dry run"))
+            .expect("the feed it would submit");
+        let xml = feed.text.as_ref().unwrap();
+        assert!(
+            xml.contains(ORDER) && xml.contains("<StatusCode>Failure</StatusCode>"),
+            "{xml}"
+        );
+        assert!(tl.iter().any(|e| e.note.contains("would set listing CUP")));
+    }
+}
+
+#[tokio::test]
+async fn paused_kenzen_opens_the_case_but_sends_and_cancels_nothing_and_alerts_at_the_deadline() {
+    let w = World::new(Strategy::CancelFirst);
+    set_mode(&w, kenzen_core::Mode::Pause).await;
+    w.order_arrives(SignedDuration::from_hours(30));
+    w.run_for(SignedDuration::from_hours(29)).await;
+
+    assert!(w.svc.store().case(ORDER).is_some(), "the case opened");
+    assert!(
+        !writes(&w)
+            .iter()
+            .any(|c| matches!(c, MarketCall::Message(..) | MarketCall::SubmitCancels(_))),
+        "no message or cancel while paused"
+    );
+    let held: Vec<_> = w
+        .svc
+        .bus_events()
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                DomainEvent::Alert {
+                    alert: kenzen_core::AlertKind::HeldAtDeadline,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(held.len(), 1, "one alert at the deadline");
+}
+
+#[tokio::test]
+async fn in_approve_mode_the_cancel_waits_for_approve_and_then_goes_ahead() {
+    let w = World::new(Strategy::CancelFirst);
+    set_mode(&w, kenzen_core::Mode::Approve).await;
+    w.order_arrives(SignedDuration::from_hours(48));
+    w.run_for(SignedDuration::from_hours(3)).await;
+    assert!(
+        w.market().messages_to(ORDER).is_empty(),
+        "no apology before approval"
+    );
+    assert!(w.market().cancels_of(ORDER).is_empty());
+    assert!(
+        w.svc
+            .bus_events()
+            .iter()
+            .any(|e| matches!(e, DomainEvent::ApprovalNeeded { .. }))
+    );
+    let r = w.svc.approve(&oid(), "service test").await.unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    w.run_for(SignedDuration::from_hours(2)).await;
+    assert_eq!(w.market().messages_to(ORDER).len(), 1, "the apology");
+    assert_eq!(w.market().cancels_of(ORDER), ["NoInventory"]);
+    let apology = w.first(is_message).unwrap();
+    assert!(apology < w.first(is_cancel).unwrap());
+}
+
+#[tokio::test]
+async fn approving_an_order_without_a_case_changes_nothing_and_says_so() {
+    let w = World::new(Strategy::CancelFirst);
+    let r = w.svc.approve(&oid(), "service test").await.unwrap();
+    assert_eq!(r.errors.len(), 1);
+    assert!(r.errors[0].contains("no case"), "{:?}", r.errors);
+    assert!(w.svc.store().case(ORDER).is_none());
+}

@@ -345,3 +345,29 @@ async fn a_stock_item_with_a_count_that_is_not_whole_is_unreadable_and_named_by_
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_sellers_mode_reads_back_as_set_and_is_absent_until_set() -> Result<()> {
+    use kenzen_app::ports::{ModeSetting, SettingsStore};
+    use kenzen_core::Mode;
+    let w = world().await?;
+    let store: &DynamoStore = w.store();
+    assert_eq!(store.mode().await?, None);
+    let paused = ModeSetting {
+        mode: Mode::Pause,
+        changed_at: t0(),
+        by: "store test".into(),
+        before: Some(Mode::Approve),
+    };
+    store.set_mode(&paused).await?;
+    assert_eq!(store.mode().await?, Some(paused));
+    let live = ModeSetting {
+        mode: Mode::Live,
+        changed_at: t0() + mins(5),
+        by: "store test".into(),
+        before: None,
+    };
+    store.set_mode(&live).await?;
+    assert_eq!(store.mode().await?, Some(live));
+    Ok(())
+}

@@ -92,7 +92,8 @@ impl EventPublisher for EventBridgePublisher {
                 };
             let mut req = self.client.put_events();
             for ev in chunk {
-                let detail = serde_json::to_string(ev)
+                // Notices put the event's words into JSON unescaped: they go out clean.
+                let detail = serde_json::to_string(&ev.notice_safe())
                     .map_err(|e| fail(e.to_string(), Some(Box::new(e))))?;
                 req = req.entries(
                     PutEventsRequestEntry::builder()

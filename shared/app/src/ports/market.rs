@@ -203,6 +203,10 @@ pub trait Marketplace: Send + Sync {
         text: &str,
     ) -> impl Future<Output = Result<SendOutcome, MarketError>> + Send;
 
+    /// The document [`Marketplace::submit_cancels`] would send for `cancels` (the feed's XML),
+    /// without sending it: what a dry run records.
+    fn cancel_feed_document(&self, cancels: &[CancelRequest]) -> String;
+
     /// Submits one cancel batch (today: an order acknowledgement feed); returns its id.
     fn submit_cancels(
         &self,

@@ -19,6 +19,7 @@ pub use market::{
 };
 pub use stock_admin::{StockAdmin, StockFigures, StockLevels};
 pub use store::{
-    CancelBatchStore, CaseStore, CasesRead, IntakeStore, PollRetry, PollState, PollWindow, Reserve,
-    StockStore, Store, StoreError, TimelineEntry, Unreadable, Versioned,
+    CancelBatchStore, CaseStore, CasesRead, IntakeStore, ModeSetting, PollRetry, PollState,
+    PollWindow, Reserve, SettingsStore, StockStore, Store, StoreError, TimelineEntry, Unreadable,
+    Versioned,
 };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
-use kenzen_core::{Case, DueKind, OrderId, Sku, SkuInfo};
+use kenzen_core::{Case, DueKind, Mode, OrderId, Sku, SkuInfo};
 use serde::{Deserialize, Serialize};
 
 use super::market::CancelRequest;
@@ -249,7 +249,31 @@ pub trait CancelBatchStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Vec<CancelRequest>>, StoreError>> + Send;
 }
 
-/// Everything the service stores: one adapter usually implements all four capabilities.
-pub trait Store: CaseStore + StockStore + IntakeStore + CancelBatchStore {}
+/// The operating mode the seller set at run time (`kenzen mode`), with who set it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeSetting {
+    pub mode: Mode,
+    pub changed_at: Timestamp,
+    /// Who set it (free text: "kenzen CLI (user@host)", a test's name).
+    pub by: String,
+    /// The mode before this one (what `kenzen resume` goes back to after a pause).
+    #[serde(default)]
+    pub before: Option<Mode>,
+}
 
-impl<T: CaseStore + StockStore + IntakeStore + CancelBatchStore> Store for T {}
+/// The seller's run-time settings. A missing item means "as deployed" (the stack parameter).
+pub trait SettingsStore: Send + Sync {
+    /// The mode the seller set, if any; an unreadable item is `Corrupt` (the caller falls back
+    /// to the deployed mode and says so).
+    fn mode(&self) -> impl Future<Output = Result<Option<ModeSetting>, StoreError>> + Send;
+
+    fn set_mode(
+        &self,
+        setting: &ModeSetting,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Everything the service stores: one adapter usually implements all five capabilities.
+pub trait Store: CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore {}
+
+impl<T: CaseStore + StockStore + IntakeStore + CancelBatchStore + SettingsStore> Store for T {}

@@ -12,10 +12,14 @@ use crate::ports::{
 };
 use crate::report::RunReport;
 
+/// The id prefix of a rehearsed (dry-run) cancel feed: never sent, never looked up at Amazon.
+pub const DRY_RUN_FEED: &str = "dry-run-";
+
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// final-cancel: submits every due cancel in one feed, then checks submitted feeds and
     /// confirms each cancel from the report and a re-read of the order.
     pub async fn final_cancel(&self) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(None).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
         self.submit_due_cancels(now, &mut report).await?;
@@ -79,6 +83,14 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 Err(e) => record_failure(report, &id, &e),
             }
         }
+        let (rehearsals, batch): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|(vc, _)| vc.value.dry_run);
+        for (vc, req) in rehearsals {
+            let id = vc.value.order_id.clone();
+            if let Err(e) = self.rehearse_cancel(vc, req, now, report).await {
+                record_failure(report, &id, &e);
+            }
+        }
         if batch.is_empty() {
             return Ok(());
         }
@@ -135,6 +147,54 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         Ok(())
     }
 
+    /// A rehearsal's cancel (dry run): the feed it would submit is recorded on the timeline and
+    /// the case ends as if Amazon had confirmed it. Nothing reaches the marketplace.
+    async fn rehearse_cancel(
+        &self,
+        vc: Versioned<Case>,
+        req: CancelRequest,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        let feed_id = format!("{DRY_RUN_FEED}{}", now.as_millisecond());
+        let xml = self.market.cancel_feed_document(std::slice::from_ref(&req));
+        let note = format!(
+            "dry run: would submit a cancel feed (reason {}, lines {}); nothing was submitted",
+            req.reason.as_feed(),
+            req.order_item_ids.join(", ")
+        );
+        self.timeline(
+            &vc.value,
+            now,
+            "feed",
+            &note,
+            Some(xml),
+            Some("not sent (dry run)".into()),
+        )
+        .await?;
+        let (vc, _) = self
+            .drive(
+                vc,
+                Input::CancelSubmitted {
+                    feed_id: feed_id.clone(),
+                },
+                now,
+                report,
+            )
+            .await?;
+        self.drive(
+            vc,
+            Input::FeedResult {
+                feed_id,
+                outcome: FeedOutcome::Succeeded,
+            },
+            now,
+            report,
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn confirm_submitted(
         &self,
         now: Timestamp,
@@ -166,6 +226,20 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         for (feed_id, cases) in by_feed {
             if self.out_of_time() {
                 report.left_for_next_run += cases.len() as u32;
+                continue;
+            }
+            if feed_id.starts_with(DRY_RUN_FEED) {
+                // A rehearsal whose run ended between its two steps: finish it here.
+                for vc in cases {
+                    let id = vc.value.order_id.clone();
+                    let input = Input::FeedResult {
+                        feed_id: feed_id.clone(),
+                        outcome: FeedOutcome::Succeeded,
+                    };
+                    if let Err(e) = self.drive(vc, input, now, report).await {
+                        record_failure(report, &id, &e);
+                    }
+                }
                 continue;
             }
             let record = self.store.cancel_batch(&feed_id).await?;

@@ -106,7 +106,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         now: Timestamp,
         report: &mut RunReport,
     ) -> Result<(), ServiceError> {
-        let Some(case) = Case::open(order, reason, &self.settings, now) else {
+        let Some(case) = Case::open(order, reason, &self.run_settings(), now) else {
             return Ok(());
         };
         let vc = self
@@ -210,6 +210,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         notification_id: Option<&str>,
         notified: Option<&NotifiedOrder>,
     ) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(Some(super::MODE_MAX_AGE)).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
         if let Some(n) = notification_id
@@ -304,6 +305,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         order_id: &OrderId,
         reason: &str,
     ) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(None).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
         if self.store.get_case(order_id).await?.is_some() {
@@ -336,6 +338,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         order_id: &OrderId,
         reason: &str,
     ) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(None).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
         if let Some(vc) = self.store.get_case(order_id).await? {
@@ -350,6 +353,30 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         Ok(report)
     }
 
+    /// The seller approved the seller-initiated cancel of `order_id` (approve mode): a case
+    /// waiting for it becomes due at once and goes ahead with the next sweep. An order without
+    /// a case is reported, and changes nothing.
+    pub async fn approve(&self, order_id: &OrderId, by: &str) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(None).await;
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        let Some(vc) = self.store.get_case(order_id).await? else {
+            tracing::warn!(order_id = %order_id, "approval for an order without a case");
+            report.errors.push(format!(
+                "{order_id}: not approved: kenzen has no case for this order"
+            ));
+            return Ok(report);
+        };
+        report.cases_checked += 1;
+        let input = Input::Approve {
+            by: by.chars().take(200).collect(),
+        };
+        if let Err(e) = self.drive(vc, input, now, &mut report).await {
+            record_failure(&mut report, order_id, &e);
+        }
+        Ok(report)
+    }
+
     /// new-order-check: polls orders updated since the cursor, opens cases for unfillable new
     /// orders (sending the first request), and updates cases whose orders changed.
     ///
@@ -360,6 +387,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// handling failed is kept in the poll's state and read again by the next runs (an order
     /// that keeps failing is alerted as unreadable and given up after [`POLL_RETRIES`]).
     pub async fn check_new_orders(&self) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(None).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
         let after = self

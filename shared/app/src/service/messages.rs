@@ -13,6 +13,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// Looks before committing: the order is re-read right before, so a ship, a cancel
     /// elsewhere or the buyer's own request is seen first and no message goes out after it.
     pub async fn send_due_messages(&self) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(None).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
         let read = self.store.due_cases(DueKind::Send, now).await?;
@@ -129,6 +130,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 },
                 text: Some(text),
                 answer: format!("not sent: {why}"),
+                learned: Learned::default(),
+            };
+        }
+        if case.dry_run {
+            // A rehearsal: the text is recorded as it would go out; nothing is sent.
+            return Attempt {
+                outcome: MessageOutcome::Accepted,
+                text: Some(text),
+                answer: "not sent (dry run)".into(),
                 learned: Learned::default(),
             };
         }

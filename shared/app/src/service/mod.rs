@@ -22,8 +22,8 @@ use std::collections::VecDeque;
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_core::{
-    Case, DomainEvent, Effect, Input, MessageKind, MessageOutcome, OpenReason, OrderId, Pending,
-    Settings, decide,
+    Case, DomainEvent, Effect, Input, MessageKind, MessageOutcome, Mode, OpenReason, OrderId,
+    Pending, Settings, decide,
 };
 use tokio::sync::Mutex;
 
@@ -103,7 +103,14 @@ pub struct Service<M, S, P> {
     /// While a poll runs: the cases it opened (cancel-by, order), whose first messages go out
     /// after every order of the run is handled, so a burst opens every case first.
     opened: std::sync::Mutex<Option<Vec<(Timestamp, OrderId)>>>,
+    /// The operating mode of the current run and when it was read from the store (the
+    /// deployed mode, `settings.mode`, until then or when the store has none).
+    mode: std::sync::Mutex<(Mode, Option<Timestamp>)>,
 }
+
+/// How long a container keeps the seller's mode before reading it again, for runs started by
+/// single orders (the notifications); the sweeps read it at every run.
+pub const MODE_MAX_AGE: SignedDuration = SignedDuration::from_secs(30);
 
 /// A run stops starting new work this long before its deadline (a case step, or the feed
 /// submission that ends final-cancel's claims, fits in it).
@@ -117,7 +124,6 @@ impl<M, S, P> Service<M, S, P> {
             market,
             store,
             events,
-            settings,
             clock,
             initial_lookback: INITIAL_LOOKBACK,
             reply_sweep_limit: REPLY_SWEEP_LIMIT,
@@ -125,6 +131,8 @@ impl<M, S, P> Service<M, S, P> {
             feed_list: Mutex::new(None),
             deadline: std::sync::Mutex::new(None),
             opened: std::sync::Mutex::new(None),
+            mode: std::sync::Mutex::new((settings.mode, None)),
+            settings,
         }
     }
 
@@ -188,6 +196,24 @@ impl<M, S, P> Service<M, S, P> {
         &self.settings
     }
 
+    /// The operating mode of the current run.
+    pub fn mode(&self) -> Mode {
+        self.mode.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    /// The settings of the current run: the deployed ones, in the run's mode.
+    pub(crate) fn run_settings(&self) -> std::borrow::Cow<'_, Settings> {
+        let mode = self.mode();
+        if mode == self.settings.mode {
+            std::borrow::Cow::Borrowed(&self.settings)
+        } else {
+            std::borrow::Cow::Owned(Settings {
+                mode,
+                ..self.settings.clone()
+            })
+        }
+    }
+
     pub fn market(&self) -> &M {
         &self.market
     }
@@ -202,6 +228,29 @@ impl<M, S, P> Service<M, S, P> {
 }
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
+    /// Reads the seller's mode for the run about to start (at most `max_age` old; `None`:
+    /// always read). Without a stored mode the deployed one applies; an unreadable one or a
+    /// failed read falls back to the deployed mode, with a warning.
+    pub async fn refresh_mode(&self, max_age: Option<SignedDuration>) -> Mode {
+        let now = self.clock.now();
+        if let Some(max) = max_age {
+            let (mode, read) = *self.mode.lock().unwrap_or_else(|p| p.into_inner());
+            if read.is_some_and(|r| now >= r && now < r + max) {
+                return mode;
+            }
+        }
+        let mode = match self.store.mode().await {
+            Ok(Some(m)) => m.mode,
+            Ok(None) => self.settings.mode,
+            Err(e) => {
+                tracing::warn!(error = %e, deployed = %self.settings.mode, "the seller's mode could not be read; the deployed mode applies");
+                self.settings.mode
+            }
+        };
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = (mode, Some(now));
+        mode
+    }
+
     async fn timeline(
         &self,
         case: &Case,
@@ -268,7 +317,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         now: Timestamp,
         report: &mut RunReport,
     ) -> Result<(Versioned<Case>, Vec<Effect>), ServiceError> {
-        let d = decide(&vc.value, &input, now, &self.settings);
+        let d = decide(&vc.value, &input, now, &self.run_settings());
         let mut current = vc.clone();
         if d.changed(&vc.value) {
             current = self
@@ -504,6 +553,23 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             return;
         };
         if !self.settings.zero_listing {
+            return;
+        }
+        if case.dry_run {
+            let note = format!("dry run: would set listing {sku} quantity to 0");
+            if let Err(e) = self
+                .timeline(
+                    case,
+                    now,
+                    "listing",
+                    &note,
+                    None,
+                    Some("not sent (dry run)".into()),
+                )
+                .await
+            {
+                tracing::error!(order_id = %case.order_id, error = %e, "listing rehearsal not recorded");
+            }
             return;
         }
         let product_type = self.product_type(sku).await;

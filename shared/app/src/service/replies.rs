@@ -16,6 +16,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         &self,
         order_id: Option<&OrderId>,
     ) -> Result<RunReport, ServiceError> {
+        self.refresh_mode(None).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
         let cases = match order_id {

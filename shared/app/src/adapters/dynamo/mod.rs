@@ -12,6 +12,7 @@
 //! - poll cursor `POLL` / `CURSOR`: `at`.
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
 //! - handled notification `NOTIF#<NotificationId>` / `SEEN`, expiring after a week.
+//! - the seller's mode `SETTINGS` / `MODE` (settings.rs).
 //!
 //! Every case write is conditional on the version read; this module owns the key schema and the
 //! error mapping and nothing else.
@@ -34,6 +35,7 @@ use crate::ports::{
 };
 
 pub mod rates;
+mod settings;
 mod stock_admin;
 #[cfg(feature = "test-util")]
 pub mod table;

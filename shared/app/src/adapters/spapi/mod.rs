@@ -1041,6 +1041,10 @@ impl SpApiClient {
 
 /// The port, over the client's own operations (their errors mapped to [`MarketError`]).
 impl Marketplace for SpApiClient {
+    fn cancel_feed_document(&self, cancels: &[CancelRequest]) -> String {
+        feed::order_acknowledgement_feed(&self.cfg.seller_id, cancels)
+    }
+
     fn set_run_deadline(&self, deadline: Option<Timestamp>) {
         self.set_deadline(deadline);
     }
