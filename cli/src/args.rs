@@ -123,6 +123,22 @@ pub enum Command {
         order: String,
     },
 
+    /// Show the operating mode, or set it: live (act), dry-run (decide and record, send and
+    /// cancel nothing), approve (seller-initiated cancels wait for `kenzen approve`), pause
+    /// (no messages, no cancels). Takes effect from kenzen's next run.
+    Mode {
+        /// The mode to set (none: show the mode in force).
+        #[arg(value_parser = ["live", "dry-run", "approve", "pause"])]
+        mode: Option<String>,
+    },
+
+    /// Pause kenzen: no messages and no cancels until `kenzen resume` (orders nobody ships or
+    /// cancels may ship late; you get an alert at each deadline).
+    Pause,
+
+    /// End a pause: back to the mode before it (live if there was none).
+    Resume,
+
     /// The stock table (`SKU#<sku>` / `STOCK` items).
     #[command(subcommand)]
     Stock(StockCommand),

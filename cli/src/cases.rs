@@ -5,7 +5,7 @@
 use anyhow::{Result, anyhow};
 use jiff::Timestamp;
 use kenzen_app::ports::{CaseStore, TimelineEntry};
-use kenzen_core::{Case, CaseState, CloseReason, Notice, OpenReason, OrderId};
+use kenzen_core::{CancelReason, Case, CaseState, CloseReason, Notice, OpenReason, OrderId};
 use serde_json::{Value, json};
 
 use crate::Outcome;
@@ -39,8 +39,28 @@ pub fn reason_short(r: &OpenReason) -> String {
     }
 }
 
+/// True while a seller-initiated cancel waits for the seller's approval (approve mode).
+fn awaiting_approval(case: &Case) -> bool {
+    case.approval_asked.is_some()
+        && case.approved.is_none()
+        && match &case.state {
+            CaseState::Requesting { .. } | CaseState::FinalNotice { .. } => true,
+            CaseState::CancelDue { plan, .. } => plan.reason() != CancelReason::BuyerCanceled,
+            _ => false,
+        }
+}
+
 /// What kenzen does next for `case`, and from when (`None` for a case with nothing scheduled).
 pub fn next_action(case: &Case) -> (String, Option<Timestamp>) {
+    if awaiting_approval(case) {
+        return (
+            format!(
+                "waiting for your approval (kenzen approve {}) until",
+                case.order_id
+            ),
+            case.approval_asked,
+        );
+    }
     match &case.state {
         CaseState::Requesting {
             sending: Some(c), ..
@@ -90,6 +110,15 @@ pub fn next_action(case: &Case) -> (String, Option<Timestamp>) {
     }
 }
 
+/// The next action with its time: "… at TIME", or "… until TIME" for a deadline.
+fn when(next: &str, at: Option<Timestamp>, mp: &str) -> String {
+    match at {
+        Some(t) if next.ends_with(" until") => format!("{next} {}", local(t, mp)),
+        Some(t) => format!("{next} at {}", local(t, mp)),
+        None => next.to_string(),
+    }
+}
+
 /// Messages Amazon took for the case: requests, and the final message when it went out.
 pub fn messages_sent(case: &Case) -> String {
     match &case.final_sent {
@@ -126,6 +155,10 @@ fn ending(state: &CaseState, mp: &str) -> Option<String> {
                     by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default()
                 ),
                 CloseReason::Withdrawn { reason } => format!("closed: withdrawn ({reason})"),
+                CloseReason::NotApproved { approve_by } => format!(
+                    "closed: the cancel was not approved by {}, so the order was left to you",
+                    local(*approve_by, mp)
+                ),
             },
             local(*at, mp)
         )),
@@ -148,10 +181,22 @@ fn case_json(case: &Case) -> Value {
         "cancel_by": time_json(case.cancel_by, mp),
         "next_action": next,
         "next_at": at.map(|t| time_json(t, mp)),
+        "dry_run": case.dry_run,
+        "awaiting_approval": awaiting_approval(case),
+        "approved": case.approved.as_ref().map(|a| json!({"at": time_json(a.at, mp), "by": a.by})),
         "requests_sent": case.requests_sent,
         "final_sent": case.final_sent.is_some(),
         "messages_sent": messages_sent(case),
     })
+}
+
+/// The state's name, marked for a rehearsal (a case opened in dry-run mode).
+fn state_label(case: &Case) -> String {
+    if case.dry_run {
+        format!("{} (dry run)", case.state.name())
+    } else {
+        case.state.name().to_string()
+    }
 }
 
 /// Prints `rows` as aligned columns under `header`.
@@ -192,13 +237,28 @@ pub async fn status(ctx: &Ctx) -> Result<Outcome> {
         .map_err(|e| anyhow!("{}", store_failure(&table_name, &e)))?;
     let mut cases: Vec<Case> = read.cases.into_iter().map(|v| v.value).collect();
     cases.sort_by_key(|c| (c.ship_by, c.order_id.clone()));
+    // The mode in force: the seller's setting, else the deployed one when the stack says it.
+    let mode = match crate::mode::read(ctx).await {
+        Ok(Some(s)) => Some((s.mode, true)),
+        _ => ctx
+            .parameter("Mode")
+            .await
+            .and_then(|m| m.parse::<kenzen_core::Mode>().ok())
+            .map(|m| (m, false)),
+    };
     if ctx.json {
         let out = json!({
+            "mode": mode.map(|(m, set)| json!({"mode": m.as_setting(), "set": set})),
             "open_cases": cases.iter().map(case_json).collect::<Vec<_>>(),
             "unreadable": read.unreadable.iter().map(|u| json!({"key": u.key, "detail": u.detail})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
+        match mode {
+            Some((m, true)) => println!("Mode: {m}"),
+            Some((m, false)) => println!("Mode: {m} (as deployed)"),
+            None => {}
+        }
         if cases.is_empty() {
             println!("No open cases: kenzen is not working on any order.");
         } else {
@@ -217,11 +277,8 @@ pub async fn status(ctx: &Ctx) -> Result<Outcome> {
                         skus(c),
                         reason_short(&c.reason),
                         local(c.ship_by, mp),
-                        c.state.name().to_string(),
-                        match at {
-                            Some(t) => format!("{next} at {}", local(t, mp)),
-                            None => next,
-                        },
+                        state_label(c),
+                        when(&next, at, mp),
                         messages_sent(c),
                     ]
                 })
@@ -296,7 +353,7 @@ pub async fn show(ctx: &Ctx, order: &str) -> Result<Outcome> {
     }
     let (next, at) = next_action(&case);
     println!("Order      {}", case.order_id);
-    println!("State      {}", case.state.name());
+    println!("State      {}", state_label(&case));
     if let Some(end) = ending(&case.state, &mp) {
         println!("Ended      {end}");
     }
@@ -307,10 +364,7 @@ pub async fn show(ctx: &Ctx, order: &str) -> Result<Outcome> {
     println!("Cancel by  {}", local(case.cancel_by, &mp));
     println!("Final msg  {}", local(case.final_notice_at, &mp));
     println!("Messages   {}", messages_sent(&case));
-    match at {
-        Some(t) => println!("Next       {next} at {}", local(t, &mp)),
-        None => println!("Next       {next}"),
-    }
+    println!("Next       {}", when(&next, at, &mp));
     for i in &case.items {
         println!("Item       {} × {}  {}", i.sku, i.quantity, i.title);
     }

@@ -13,6 +13,7 @@
 //! - [`failure`]: AWS and SP-API failures as one clear line.
 //! - [`cases`]: the `status` and `show` commands.
 //! - [`seller`]: the `flag`, `withdraw` and `approve` commands.
+//! - [`mode`]: the `mode`, `pause` and `resume` commands.
 //! - [`stock`]: the `stock import` command.
 //! - [`subscribe`]: the `subscribe` command.
 //! - [`doctor`]: the `doctor` command.
@@ -25,6 +26,7 @@ pub mod cases;
 pub mod deployment;
 pub mod doctor;
 pub mod failure;
+pub mod mode;
 pub mod seller;
 pub mod stock;
 pub mod subscribe;
@@ -64,6 +66,13 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Approve { order } => {
             seller::run(&ctx, seller::Command::Approve, &order, None).await
         }
+        Command::Mode { mode: None } => mode::run(&ctx, mode::Request::Show).await,
+        Command::Mode { mode: Some(m) } => {
+            let m = m.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            mode::run(&ctx, mode::Request::Set(m)).await
+        }
+        Command::Pause => mode::run(&ctx, mode::Request::Pause).await,
+        Command::Resume => mode::run(&ctx, mode::Request::Resume).await,
         Command::Stock(StockCommand::Import { file, dry_run }) => {
             stock::import(&ctx, &file, dry_run).await
         }

@@ -105,9 +105,24 @@ pub async fn run(
         _ => {}
     }
     let mut detail = json!({"orderId": order_id});
-    if let Some(r) = reason {
-        detail["reason"] = json!(r);
+    match (command, reason) {
+        (_, Some(r)) => detail["reason"] = json!(r),
+        // The approval carries who gave it (kept on the case).
+        (Command::Approve, None) => detail["reason"] = json!(crate::mode::by()),
+        _ => {}
     }
+    // An approval only matters in approve mode: say so when kenzen is in another.
+    let note = if command == Command::Approve {
+        match crate::mode::read(ctx).await {
+            Ok(Some(s)) if s.mode != kenzen_core::Mode::Approve => Some(format!(
+                "Note: kenzen is in mode {}, where no cancel waits for approval; the approval is                  kept on the case for approve mode.",
+                s.mode
+            )),
+            _ => None,
+        }
+    } else {
+        None
+    };
     let publisher =
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&ctx.aws), bus.clone());
     publisher
@@ -122,11 +137,15 @@ pub async fn run(
                 "bus": bus,
                 "detail": detail,
                 "next": command.next(&order_id),
+                "note": note,
             }))?
         );
     } else {
         println!("{} for {order_id} is on bus {bus}.", command.detail_type());
         println!("{}", command.next(&order_id));
+        if let Some(n) = note {
+            println!("{n}");
+        }
     }
     Ok(Outcome::Ok)
 }
