@@ -10,6 +10,7 @@
 //! - `help`: `--help` and usage errors.
 //! - `cases`: `status` and `show` after whole orders through the real handlers.
 //! - `seller`: `flag`, `withdraw`, `approve` put the right events, and refuse what would do nothing.
+//! - `mode`: `mode`, `pause`, `resume` on the table, and the handlers holding still while paused.
 //! - `stock`: `stock import` of 5,000 lines, a dry run, and a bad file that writes nothing.
 //! - `subscribe`: twice, and over a subscription to another queue.
 //! - `doctor`: green against the simulator, and every problem named at once.
@@ -18,6 +19,7 @@
 mod cases;
 mod doctor;
 mod help;
+mod mode;
 mod seller;
 mod stack;
 mod stock;

@@ -62,12 +62,18 @@ async fn flag_approve_and_withdraw_put_the_commands_the_functions_carry_out() ->
         .expect(0)
         .json();
     assert_eq!(approve["put"], "ApproveCancel");
-    assert_eq!(approve["detail"], json!({"orderId": id}));
+    assert_eq!(
+        approve["detail"],
+        json!({"orderId": id, "reason": "kenzen CLI"})
+    );
     let seen = w.events.len();
     w.deliver_events().await?;
     assert_eq!(w.events.len(), seen + 1, "exactly the one command");
     assert_eq!(w.events[seen].1, "ApproveCancel");
-    assert_eq!(w.events[seen].2, json!({"orderId": id}));
+    assert_eq!(
+        w.events[seen].2,
+        json!({"orderId": id, "reason": "kenzen CLI"})
+    );
 
     let withdraw = kenzen(
         &env,
