@@ -378,7 +378,14 @@ fn starts_seller_cancel(case: &Case, effects: &[Effect]) -> bool {
 ///   BuyerCanceled cancel never waits.
 /// - A rehearsal (dry-run case) is never held: it acts on nothing anyway.
 fn gate(case: &Case, d: Decision, now: Timestamp, settings: &Settings) -> Decision {
-    if !d.effects.iter().any(acts) || case.dry_run {
+    // Moving towards a seller-initiated cancel counts as acting: a held case does not give up
+    // its apology (quiet hours at the last call) while nothing may be sent anyway.
+    let towards_cancel = !matches!(case.state, CaseState::CancelDue { .. })
+        && matches!(
+            &d.case.state,
+            CaseState::CancelDue { plan, .. } if !matches!(plan, CancelPlan::BuyerCanceled { .. })
+        );
+    if !(d.effects.iter().any(acts) || towards_cancel) || case.dry_run {
         return d;
     }
     let held = match settings.mode {

@@ -41,6 +41,10 @@ pub enum DomainEvent {
         reason: String,
         default_action: String,
     },
+    /// Once a day: a plain summary for the seller (no order of its own: `order_id` is empty).
+    DailyDigest {
+        text: String,
+    },
     /// Something the seller should look at.
     Alert {
         order_id: OrderId,
@@ -109,16 +113,18 @@ pub enum DetailType {
     CancelSubmitted,
     CaseClosed,
     ApprovalNeeded,
+    DailyDigest,
     KenzenAlert,
 }
 
 impl DetailType {
-    pub const ALL: [DetailType; 6] = [
+    pub const ALL: [DetailType; 7] = [
         Self::CaseOpened,
         Self::BuyerRequestedCancel,
         Self::CancelSubmitted,
         Self::CaseClosed,
         Self::ApprovalNeeded,
+        Self::DailyDigest,
         Self::KenzenAlert,
     ];
 
@@ -129,6 +135,7 @@ impl DetailType {
             Self::CancelSubmitted => "CancelSubmitted",
             Self::CaseClosed => "CaseClosed",
             Self::ApprovalNeeded => "ApprovalNeeded",
+            Self::DailyDigest => "DailyDigest",
             Self::KenzenAlert => "KenzenAlert",
         }
     }
@@ -183,6 +190,7 @@ impl DomainEvent {
                 *default_action = notice_safe(default_action);
             }
             Self::Alert { detail, .. } => *detail = notice_safe(detail),
+            Self::DailyDigest { text } => *text = notice_safe(text),
             Self::BuyerRequestedCancel { .. } => {}
         }
         e
@@ -196,6 +204,7 @@ impl DomainEvent {
             Self::CancelSubmitted { .. } => DetailType::CancelSubmitted,
             Self::CaseClosed { .. } => DetailType::CaseClosed,
             Self::ApprovalNeeded { .. } => DetailType::ApprovalNeeded,
+            Self::DailyDigest { .. } => DetailType::DailyDigest,
             Self::Alert { .. } => DetailType::KenzenAlert,
         }
     }
@@ -213,6 +222,7 @@ impl DomainEvent {
             | Self::CaseClosed { order_id, .. }
             | Self::ApprovalNeeded { order_id, .. }
             | Self::Alert { order_id, .. } => order_id,
+            Self::DailyDigest { .. } => "",
         }
     }
 }

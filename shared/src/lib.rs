@@ -10,6 +10,7 @@
 //! - [`order`]: what the marketplace shows about an order, in domain terms.
 //! - [`assess`]: the new-order check (can this order be filled?).
 //! - [`case`]: the case, its states, and the settings that shape the workflow.
+//! - [`digest`]: the seller's daily digest line.
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`mode`]: the operating mode (live, dry-run, approve, pause).
@@ -21,6 +22,7 @@
 pub mod assess;
 pub mod case;
 pub mod decide;
+pub mod digest;
 pub mod events;
 pub mod ids;
 pub mod marketplace;

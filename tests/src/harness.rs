@@ -203,7 +203,9 @@ pub fn route(detail_type: &str) -> Option<Function> {
     match detail_type {
         "CaseOpened" => Some(Function::ReplyDetect),
         "BuyerRequestedCancel" => Some(Function::FinalCancel),
-        "FlagOrder" | "WithdrawCase" | "OrderChange" => Some(Function::NewOrderCheck),
+        "FlagOrder" | "WithdrawCase" | "ApproveCancel" | "OrderChange" => {
+            Some(Function::NewOrderCheck)
+        }
         _ => None,
     }
 }

@@ -200,6 +200,10 @@ pub struct SettingsFile {
     pub min_profit: Option<f64>,
     pub fee_percent: Option<f64>,
     pub zero_listing: Option<bool>,
+    /// The deployed mode (`live`, `dry-run`, `approve`, `pause`; default live).
+    pub mode: Option<String>,
+    /// Approve mode: `cancel` or `leave` (default leave).
+    pub approval_default: Option<String>,
 }
 
 /// Marketplace faults.
@@ -385,6 +389,9 @@ pub struct OrderFile {
     pub flag_after: Option<String>,
     /// The seller withdraws the case this long after the order was placed.
     pub withdraw_after: Option<String>,
+    /// The seller approves the case's cancel (`kenzen approve`) this long after the order was
+    /// placed.
+    pub approve_after: Option<String>,
     /// The buyer's request covers only these items (1-based positions in `items`).
     pub request_lines: Option<Vec<usize>>,
     /// From this time on Amazon no longer shows the buyer's request.
@@ -421,6 +428,10 @@ pub const ENDINGS: &[&str] = &[
     "NoCase",
     "Open",
     "Unreadable",
+    "NotApproved",
+    "DryRunBuyerCanceled",
+    "DryRunGeneralAdjustment",
+    "DryRunNoInventory",
 ];
 
 fn dur(s: &str, what: &str) -> Result<SignedDuration> {
@@ -580,6 +591,12 @@ impl Scenario {
         }
         if let Some(z) = f.zero_listing {
             s.zero_listing = z;
+        }
+        if let Some(m) = &f.mode {
+            s.mode = m.parse().map_err(|e| anyhow!("mode: {e}"))?;
+        }
+        if let Some(d) = &f.approval_default {
+            s.approval_default = d.parse().map_err(|e| anyhow!("approval_default: {e}"))?;
         }
         s.validate().map_err(|e| anyhow!("settings: {e}"))?;
         Ok(s)
@@ -901,6 +918,12 @@ pub async fn run_with(
                 Step::Seller("WithdrawCase", o.id.clone()),
             ));
         }
+        if let Some(d) = &o.approve_after {
+            commands.push((
+                o.placed + dur(d, "approve_after")?,
+                Step::Seller("ApproveCancel", o.id.clone()),
+            ));
+        }
     }
     commands.sort_by_key(|(at, _)| *at);
     // Notifications sent at the same moment go out together (so they can run concurrently).
@@ -981,8 +1004,11 @@ pub async fn run_with(
             Err(e) => return Err(e.into()),
         };
         let state = case.as_ref().map(|c| c.value.state.clone());
+        let rehearsal = case.as_ref().is_some_and(|c| c.value.dry_run);
         let actual = if unreadable {
             "Unreadable".to_string()
+        } else if rehearsal && matches!(state, Some(CaseState::Cancelled { .. })) {
+            format!("DryRun{}", ending(state.as_ref()))
         } else {
             ending(state.as_ref())
         };
@@ -1071,6 +1097,16 @@ pub async fn run_with(
         end: sc.end,
     };
     let mut broken_rules = check(&log, &limits);
+    // A dry run acts on nothing: no message, feed or listing change reaches the marketplace.
+    if settings.mode == kenzen_core::Mode::DryRun {
+        for line in &log {
+            let method = line["method"].as_str().unwrap_or("GET");
+            let path = line["path"].as_str().unwrap_or("");
+            if method != "GET" && !path.contains("/auth/o2/token") {
+                broken_rules.push(format!("dry run wrote to the marketplace: {method} {path}"));
+            }
+        }
+    }
     // Work owed when a case opens is never lost, even when the run dies right after storing
     // it: a stocked-out SKU's listing is set to 0 and the case owes nothing at the end.
     for case in &cases {
@@ -1083,6 +1119,7 @@ pub async fn run_with(
         }
         if let kenzen_core::OpenReason::StockShort { sku, .. } = &case.value.reason
             && settings.zero_listing
+            && !case.value.dry_run
             && !zeroed_listings.contains(kenzen_core::ids::encode_segment(sku).as_str())
         {
             broken_rules.push(format!(

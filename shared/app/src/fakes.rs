@@ -744,6 +744,16 @@ impl SettingsStore for MemoryStore {
         lock(&self.state).mode = Some(setting.clone());
         Ok(())
     }
+
+    async fn claim_digest(&self, date: &str, _now: Timestamp) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        let k = format!("DIGEST#{date}");
+        if st.notifications.contains(&k) {
+            return Ok(false);
+        }
+        st.notifications.push(k);
+        Ok(true)
+    }
 }
 
 /// An event bus that keeps what it was given.

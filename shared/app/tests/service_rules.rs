@@ -1030,3 +1030,34 @@ async fn approving_an_order_without_a_case_changes_nothing_and_says_so() {
     assert!(r.errors[0].contains("no case"), "{:?}", r.errors);
     assert!(w.svc.store().case(ORDER).is_none());
 }
+
+#[tokio::test]
+async fn the_daily_digest_goes_out_once_a_day_after_nine_naming_what_waits_for_the_seller() {
+    let w = World::new(Strategy::CancelFirst);
+    set_mode(&w, kenzen_core::Mode::Approve).await;
+    w.order_arrives(SignedDuration::from_hours(60));
+    // From 10:00 Tokyo on day 1 until 09:55 on day 3 (reply-detect runs every 30 minutes):
+    // three local days past 09:00, three digests.
+    w.run_for(SignedDuration::from_hours(48)).await;
+    let digests: Vec<String> = w
+        .svc
+        .bus_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            DomainEvent::DailyDigest { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digests.len(), 3, "one a day: {digests:?}");
+    assert!(digests[2].starts_with("2026-12-03,"), "{}", digests[2]);
+    assert!(
+        digests[0].starts_with("2026-12-01, mode approve: 1 open case(s)"),
+        "{}",
+        digests[0]
+    );
+    assert!(
+        digests[0].contains("1 waiting for your approval (503-1111111-0000001"),
+        "{}",
+        digests[0]
+    );
+}

@@ -271,6 +271,14 @@ pub trait SettingsStore: Send + Sync {
         &self,
         setting: &ModeSetting,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims the daily digest of `date` (the seller's local date): `true` for the one caller
+    /// that claimed it first, so the digest goes out once a day whatever runs at once.
+    fn claim_digest(
+        &self,
+        date: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Everything the service stores: one adapter usually implements all five capabilities.

@@ -292,7 +292,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         for ev in events {
             match ev {
                 DomainEvent::CancelSubmitted { reason, .. } => {
-                    *report.cancels_by_reason.entry(reason.clone()).or_default() += 1;
+                    // A rehearsal's reason reads "NoInventory (dry run: ...)": its metric is
+                    // DryRunNoInventory, apart from real cancels.
+                    let word = reason.split_whitespace().next().unwrap_or_default();
+                    let key = if reason.contains("dry run") {
+                        format!("DryRun{word}")
+                    } else {
+                        word.to_string()
+                    };
+                    *report.cancels_by_reason.entry(key).or_default() += 1;
                 }
                 DomainEvent::Alert {
                     order_id, alert, ..

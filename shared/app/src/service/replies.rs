@@ -1,7 +1,8 @@
-//! reply-detect's use case: re-reads the orders of open cases.
+//! reply-detect's use case: re-reads the orders of open cases, and once a day sends the
+//! seller's digest of them.
 
-use jiff::SignedDuration;
-use kenzen_core::{Input, OrderId};
+use jiff::{SignedDuration, Timestamp};
+use kenzen_core::{DomainEvent, Input, OrderId};
 
 use super::{Service, ServiceError, record_failure};
 use crate::ports::{EventPublisher, Marketplace, Store};
@@ -19,11 +20,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         self.refresh_mode(None).await;
         let now = self.clock.now();
         let mut report = RunReport::default();
+        let mut digest_of: Option<Vec<kenzen_core::Case>> = None;
         let cases = match order_id {
             Some(id) => self.store.get_case(id).await?.into_iter().collect(),
             None => {
                 let read = self.store.open_cases().await?;
                 let mut open = self.readable(read, &mut report).await;
+                if self.digest_hour_reached(now) {
+                    digest_of = Some(open.iter().map(|c| c.value.clone()).collect());
+                }
                 // While the poll keeps up, every change of an order (the buyer's request, a
                 // ship, a cancel) reaches its case through the search, and the sweeps that
                 // commit (a message, a cancel) read the order right before: reading every case
@@ -74,9 +79,52 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 record_failure(&mut report, &id, &e);
             }
         }
+        if let Some(open) = digest_of {
+            self.daily_digest(&open, now, &mut report).await;
+        }
         Ok(report)
     }
+
+    /// True from [`DIGEST_HOUR`] on, in the seller's time zone.
+    fn digest_hour_reached(&self, now: Timestamp) -> bool {
+        let Ok(tz) = jiff::tz::TimeZone::get(&self.settings.windows.time_zone) else {
+            return false;
+        };
+        now.to_zoned(tz).hour() >= DIGEST_HOUR
+    }
+
+    /// Once a day (the first scheduled reply-detect run from [`DIGEST_HOUR`] local time): the
+    /// digest of the open cases on the bus, for the seller's notices. Best effort: a failure is
+    /// logged and counted, and the next run tries again only if the day was not claimed.
+    async fn daily_digest(
+        &self,
+        open: &[kenzen_core::Case],
+        now: Timestamp,
+        report: &mut RunReport,
+    ) {
+        let Ok(tz) = jiff::tz::TimeZone::get(&self.settings.windows.time_zone) else {
+            return;
+        };
+        let date = now.to_zoned(tz.clone()).strftime("%Y-%m-%d").to_string();
+        match self.store.claim_digest(&date, now).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "daily digest not claimed; tried again next run");
+                return;
+            }
+        }
+        let text = kenzen_core::digest::digest_text(open, self.mode(), now, &tz);
+        let event = DomainEvent::DailyDigest { text };
+        if let Err(e) = self.publish(&[event], report).await {
+            tracing::error!(error = %e, "daily digest not published");
+            report.errors.push(format!("daily digest: {e}"));
+        }
+    }
 }
+
+/// The local hour from which the daily digest goes out.
+pub const DIGEST_HOUR: i8 = 9;
 
 /// How far behind now the poll's cursor may be before reply-detect reads every open case itself
 /// (the poll runs every 10 minutes and searches up to a little over 2 minutes ago).

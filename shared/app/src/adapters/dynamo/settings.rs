@@ -1,5 +1,6 @@
 //! The seller's run-time settings on the table: the operating mode at `SETTINGS` / `MODE`
-//! (`mode`, `changed_at`, `by`, optional `before`). Owns that item's shape and nothing else.
+//! (`mode`, `changed_at`, `by`, optional `before`), and the daily digest's once-a-day claim at
+//! `SETTINGS` / `DIGEST#<date>` (expiring after 30 days). Owns those items' shape and nothing else.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use kenzen_core::Mode;
@@ -76,5 +77,27 @@ impl SettingsStore for DynamoStore {
         }
         req.send().await.map_err(|e| db_err("PutItem(mode)", e))?;
         Ok(())
+    }
+
+    async fn claim_digest(&self, date: &str, now: jiff::Timestamp) -> Result<bool, StoreError> {
+        let expires = now + jiff::SignedDuration::from_hours(24 * 30);
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S("SETTINGS".into()))
+            .item("sk", AttributeValue::S(format!("DIGEST#{date}")))
+            .item(
+                "expires_at",
+                AttributeValue::N(expires.as_second().to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(db_err("PutItem(digest)", e)),
+        }
     }
 }
