@@ -35,7 +35,7 @@ for _ in $(seq 1 600); do
 done
 grep -q "Prism is listening" "$log" || { echo "contract proxy did not start" >&2; exit 1; }
 cargo build --quiet -p kenzen-tests --bin kenzen-demo --bin kenzen-scenario --bin kenzen-bench-env
-cargo build --quiet -p kenzen-cli --bin kenzen-subscribe
+cargo build --quiet -p kenzen-cli --bin kenzen
 export KENZEN_SIM_ADDR="127.0.0.1:$sim_port" KENZEN_SPAPI_ENDPOINT="http://127.0.0.1:$proxy_port"
 out="$(mktemp -d)"
 target/debug/kenzen-demo "$out/demo" >/dev/null
@@ -53,8 +53,10 @@ while read -r line <&"${SIMENV[0]}"; do
   [ "$line" = READY ] && break
   case "$line" in KENZEN_SPAPI_ENDPOINT=*) ;; *) subenv+=("$line") ;; esac
 done
-for _ in 1 2; do
-  env "${subenv[@]}" target/debug/kenzen-subscribe "arn:aws:sqs:ap-northeast-1:123456789012:kenzen-notifications"
-done
+queue="arn:aws:sqs:ap-northeast-1:123456789012:kenzen-notifications"
+env "${subenv[@]}" AWS_ENDPOINT_URL="$KENZEN_TEST_AWS_ENDPOINT" target/debug/kenzen subscribe "$queue"
+again="$(env "${subenv[@]}" AWS_ENDPOINT_URL="$KENZEN_TEST_AWS_ENDPOINT" target/debug/kenzen subscribe "$queue")"
+echo "$again"
+[ "$(grep -c 'already there' <<<"$again")" -eq 2 ] || { echo "the second kenzen subscribe did not find both already there" >&2; exit 1; }
 echo "requests validated by the proxy: $(grep -c 'Request received' "$log")"
 "$proxy" --report "$log"

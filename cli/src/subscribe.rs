@@ -1,63 +1,78 @@
-//! One-shot setup: makes the SP-API deliver ORDER_CHANGE notifications to kenzen's SQS queue.
-//!
-//!   kenzen-subscribe QUEUE_ARN
-//!
-//! Reads the same environment as the functions (KENZEN_MARKETPLACE_ID, KENZEN_SELLER_ID, the LWA
-//! credentials from KENZEN_LWA_SECRET_ID or KENZEN_LWA_*, optional KENZEN_SPAPI_ENDPOINT and
-//! KENZEN_LWA_ENDPOINT). Creates the SQS destination (grantless) and the subscription, treating
-//! "already there" (409) as success, and prints what it did. Safe to run again.
+//! `kenzen subscribe [QUEUE_ARN]`: makes the SP-API deliver ORDER_CHANGE notifications to the
+//! stack's SQS queue. Creates the destination (grantless) and the subscription, taking "already
+//! there" (409) as done, so it is safe to run again. An existing subscription that sends to
+//! another queue is never replaced: it is reported, loudly, and the command exits 1.
 
-use std::process::ExitCode;
+use anyhow::{Result, anyhow};
+use serde_json::json;
 
-use kenzen_app::adapters::spapi::SpApiClient;
-use kenzen_app::clock::Clock;
+use crate::Outcome;
+use crate::deployment::Ctx;
+use crate::failure::spapi_failure;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    const USAGE: &str =
-        "usage: kenzen-subscribe QUEUE_ARN   (the stack output NotificationQueueArn)";
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let queue_arn = match args.as_slice() {
-        [a] if a == "-h" || a == "--help" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        [a] if a.starts_with("arn:") => a.clone(),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+pub async fn run(ctx: &Ctx, queue_arn: Option<&str>) -> Result<Outcome> {
+    let queue_arn = match queue_arn.map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => q.to_string(),
+        None => ctx.queue_arn().await?,
     };
-    match run(&queue_arn).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("kenzen-subscribe: {e}");
-            ExitCode::FAILURE
-        }
+    if !queue_arn.starts_with("arn:") || !queue_arn.contains(":sqs:") {
+        return Err(anyhow!(
+            "{queue_arn:?} is not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME): give the \
+             stack output NotificationQueueArn"
+        ));
     }
-}
-
-async fn run(queue_arn: &str) -> Result<(), String> {
-    let aws = aws_config::load_from_env().await;
-    let lookup = kenzen_app::wiring::env_with_secret(&aws)
-        .await
-        .map_err(|e| e.to_string())?;
-    let cfg = kenzen_app::config::spapi_from_lookup(lookup).map_err(|e| e.to_string())?;
-    let client = SpApiClient::new(cfg, Clock::System).map_err(|e| e.to_string())?;
+    let client = ctx.spapi().await?;
+    let cfg = ctx.spapi_config().await?;
     let r = client
-        .subscribe_order_change(queue_arn)
+        .subscribe_order_change(&queue_arn)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            anyhow!(
+                "subscribing {queue_arn} to ORDER_CHANGE: {}",
+                spapi_failure(&cfg.endpoint, &e)
+            )
+        })?;
     let said = |created: bool| if created { "created" } else { "already there" };
-    println!(
-        "destination {} for {queue_arn}: {}",
-        r.destination_id,
-        said(r.destination_created)
-    );
-    println!(
-        "ORDER_CHANGE subscription {}: {}",
-        r.subscription_id,
-        said(r.subscription_created)
-    );
-    Ok(())
+    if ctx.json {
+        let out = json!({
+            "queue_arn": queue_arn,
+            "destination_id": r.destination_id,
+            "destination_created": r.destination_created,
+            "subscription_id": r.subscription_id,
+            "subscription_created": r.subscription_created,
+            "elsewhere": r.elsewhere.as_ref().map(|e| json!({
+                "subscription_id": e.subscription_id,
+                "destination_id": e.destination_id,
+                "queue_arn": e.queue_arn,
+            })),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "destination {} for {queue_arn}: {}",
+            r.destination_id,
+            said(r.destination_created)
+        );
+        println!(
+            "ORDER_CHANGE subscription {}: {}",
+            r.subscription_id,
+            said(r.subscription_created)
+        );
+    }
+    if let Some(e) = &r.elsewhere {
+        let queue = e
+            .queue_arn
+            .clone()
+            .unwrap_or_else(|| "a destination that is not listed as a queue".into());
+        eprintln!(
+            "WARNING: the ORDER_CHANGE subscription {} already sends to destination {} ({queue}), \
+             not to this stack's queue {queue_arn}: kenzen does not get ORDER_CHANGE \
+             notifications (only its backstop poll sees new orders). Amazon allows one \
+             ORDER_CHANGE subscription per application: delete that one (deleteSubscriptionById) \
+             if nothing else needs it, then run `kenzen subscribe` again.",
+            e.subscription_id, e.destination_id
+        );
+        return Ok(Outcome::Problems);
+    }
+    Ok(Outcome::Ok)
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{Limits, OrderFacts, check};
 use crate::harness::{Notification, World, WorldOptions};
 use crate::sim::{
-    Action, Buyer, CrashPoint, FaultRate, FaultSide, FeedOutcome, ReportCharset, SimConfig,
+    Action, Buyer, CrashPoint, FaultRate, FaultSide, FeedOutcome, ReportCharset, Role, SimConfig,
     SimItem, SimOrder,
 };
 
@@ -759,7 +759,11 @@ pub async fn run_with(
         feed_stuck_until: sc.faults.feed_stuck_until,
         fault_rates,
         seed: sc.faults.seed.max(1),
-        messaging_unauthorized: sc.faults.messaging_unauthorized,
+        missing_roles: if sc.faults.messaging_unauthorized {
+            [Role::BuyerCommunication].into()
+        } else {
+            Default::default()
+        },
         feed_outcome: sc.faults.feed_outcome()?,
         feed_outcome_feeds: sc.faults.feed_outcome_feeds,
         report_charset: sc.faults.report_charset()?,

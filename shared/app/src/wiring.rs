@@ -91,16 +91,43 @@ pub async fn lwa_from_secret(
     let text = out
         .secret_string()
         .ok_or_else(|| WiringError::Secret(format!("secret {id} has no string value")))?;
-    let s: LwaSecret = serde_json::from_str(text).map_err(|_| {
+    lwa_from_secret_text(id, text)
+}
+
+/// The LWA credentials in the text of secret `id` (JSON with `client_id`, `client_secret` and
+/// `refresh_token`, none empty), as the `KENZEN_LWA_*` settings. Errors name the secret and what
+/// is wrong, never its contents.
+pub fn lwa_from_secret_text(
+    id: &str,
+    text: &str,
+) -> Result<Vec<(&'static str, String)>, WiringError> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(text)
+    else {
+        return Err(WiringError::Secret(format!(
+            "secret {id} is not JSON with client_id, client_secret and refresh_token"
+        )));
+    };
+    // Which keys are missing or empty (named; values are never shown).
+    let lacking: Vec<&str> = ["client_id", "client_secret", "refresh_token"]
+        .into_iter()
+        .filter(|k| {
+            fields
+                .get(*k)
+                .and_then(serde_json::Value::as_str)
+                .is_none_or(|v| v.trim().is_empty())
+        })
+        .collect();
+    if !lacking.is_empty() {
+        return Err(WiringError::Secret(format!(
+            "secret {id} still has empty values for {}: put your LWA credentials into it",
+            lacking.join(", ")
+        )));
+    }
+    let s: LwaSecret = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|_| {
         WiringError::Secret(format!(
             "secret {id} is not JSON with client_id, client_secret and refresh_token"
         ))
     })?;
-    if s.client_id.is_empty() || s.client_secret.is_empty() || s.refresh_token.is_empty() {
-        return Err(WiringError::Secret(format!(
-            "secret {id} still has empty values: put your LWA credentials into it"
-        )));
-    }
     Ok(vec![
         ("KENZEN_LWA_CLIENT_ID", s.client_id),
         ("KENZEN_LWA_CLIENT_SECRET", s.client_secret),

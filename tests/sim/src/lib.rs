@@ -13,7 +13,8 @@
 //! dependency on kenzen's crates but the clock.
 //!
 //! Layout (the modules are private; this file holds the public types):
-//! - `server`: the axum router, one route per operation, and the guard each route passes.
+//! - `server`: the axum router, one route per operation, and the guard each route passes (token,
+//!   rate, the application's roles, faults).
 //! - `log`: the request log, a layer around every route that also stamps the request's time.
 //! - `world`: the simulated marketplace's state and the scripted actions it plays.
 //! - `rate`: each operation's rate and burst, as token buckets on virtual time.
@@ -42,7 +43,7 @@ mod server;
 mod wire;
 mod world;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -55,6 +56,32 @@ use serde_json::Value;
 pub use feeds::{AckMessage, parse_ack_feed};
 
 use world::World;
+
+/// A role an SP-API application is granted (Seller Central → Apps and Services → Develop Apps →
+/// the app's roles). Each operation the simulator serves needs one (Amazon's role mappings for
+/// operations and for the POST_ORDER_ACKNOWLEDGEMENT_DATA feed and the ORDER_CHANGE notification
+/// types); where Amazon accepts any of several roles, the simulator takes only the one kenzen's
+/// README asks for, so it is never more lenient than Amazon. Grantless calls need none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Orders, the order acknowledgement feed, the ORDER_CHANGE subscription.
+    InventoryAndOrderTracking,
+    /// The Messaging API.
+    BuyerCommunication,
+    /// The Listings Items API.
+    ProductListing,
+}
+
+impl Role {
+    /// The role's name in Seller Central.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InventoryAndOrderTracking => "Inventory and Order Tracking",
+            Self::BuyerCommunication => "Buyer Communication",
+            Self::ProductListing => "Product Listing",
+        }
+    }
+}
 
 /// How a scripted buyer behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,8 +275,9 @@ pub struct SimConfig {
     /// How long an order change takes to reach searchOrders: changes newer than this are not
     /// found yet, and the answer's `lastUpdatedBefore` is now minus this.
     pub indexing_lag: SignedDuration,
-    /// The application lacks the Buyer Communication role: every Messaging API call is 403.
-    pub messaging_unauthorized: bool,
+    /// The roles the application lacks: every call to an operation that needs one of them is
+    /// refused with 403 Unauthorized, as Amazon refuses it (see [`Role`]).
+    pub missing_roles: BTreeSet<Role>,
     /// The product type of every offer not named in `product_types`.
     pub default_product_type: String,
     /// Product types by SKU, for offers of another type than `default_product_type`.
@@ -306,7 +334,7 @@ impl Default for SimConfig {
             feed_outcome_feeds: None,
             report_charset: ReportCharset::Utf8,
             indexing_lag: SignedDuration::from_mins(2),
-            messaging_unauthorized: false,
+            missing_roles: BTreeSet::new(),
             default_product_type: "HOME".into(),
             product_types: BTreeMap::new(),
             lead_time_days: Some(2),

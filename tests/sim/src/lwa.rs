@@ -17,7 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::Sim;
-use crate::wire::{Now, url_pairs};
+use crate::wire::{Now, unauthorized, url_pairs};
 use crate::world::World;
 
 /// How long an access token is valid.
@@ -70,13 +70,7 @@ pub(crate) fn refusal(
     grantless: bool,
     now: Timestamp,
 ) -> Option<Value> {
-    let denied = |details: &str| {
-        json!({"errors": [{
-            "code": "Unauthorized",
-            "message": "Access to requested resource is denied.",
-            "details": details
-        }]})
-    };
+    let denied = unauthorized;
     let Some(token) = headers
         .get("x-amz-access-token")
         .and_then(|v| v.to_str().ok())

@@ -5,8 +5,8 @@
 //! only if it arrives within them; a buyer who requests after a given message schedules the
 //! request then. Messaging is closed for cancelled orders and for orders marked unavailable:
 //! the actions list is empty (200) and a send is 403. An application without the Buyer
-//! Communication role is refused every call with 403 Unauthorized, before anything else is
-//! looked at. `marketplaceIds` takes exactly one marketplace (the model's `maxItems: 1`), and
+//! Communication role is refused every call with 403 Unauthorized by the server's guard, before
+//! this module looks at anything. `marketplaceIds` takes exactly one marketplace (the model's `maxItems: 1`), and
 //! no other query parameter is taken.
 //! It must not decide anything for kenzen: it only answers as Amazon would.
 
@@ -115,8 +115,9 @@ pub(crate) async fn unexpected_problem(
     Ok(Answer(StatusCode::CREATED, json!({})))
 }
 
-/// The order a messaging call names, if the application may use messaging, the call names
-/// exactly the marketplace and nothing else, and the order exists by `now`.
+/// The order a messaging call names, if the call names exactly the marketplace and nothing else,
+/// and the order exists by `now` (a missing Buyer Communication role is refused before, with
+/// every other missing role).
 fn find<'w>(
     sim: &Sim,
     w: &'w World,
@@ -125,16 +126,6 @@ fn find<'w>(
     order_id: &str,
     now: Timestamp,
 ) -> Result<&'w SimOrder, Answer> {
-    if sim.config.messaging_unauthorized {
-        return Err(Answer(
-            StatusCode::FORBIDDEN,
-            json!({"errors": [{
-                "code": "Unauthorized",
-                "message": "Access to requested resource is denied.",
-                "details": ""
-            }]}),
-        ));
-    }
     names.only(&["marketplaceIds"])?;
     let marketplace = query.0.get("marketplaceIds").map(String::as_str);
     if marketplace.is_some_and(|m| m.contains(',')) {

@@ -1,5 +1,7 @@
 //! The operations the simulator serves, by Amazon's model operation ids.
 
+use crate::Role;
+
 /// An operation the simulator serves, by its model operation id (the log's `operation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Op {
@@ -63,6 +65,32 @@ impl Op {
     /// Destinations take a grantless token; every other SP-API operation the seller's.
     pub(crate) fn grantless(self) -> bool {
         matches!(self, Self::GetDestinations | Self::CreateDestination)
+    }
+
+    /// The role the application needs for this operation (`None`: grantless, or not an SP-API
+    /// operation).
+    pub(crate) fn role(self) -> Option<Role> {
+        match self {
+            Self::SearchOrders
+            | Self::GetOrder
+            | Self::CreateFeedDocument
+            | Self::CreateFeed
+            | Self::GetFeed
+            | Self::GetFeeds
+            | Self::GetFeedDocument
+            | Self::GetSubscription
+            | Self::CreateSubscription => Some(Role::InventoryAndOrderTracking),
+            Self::GetMessagingActionsForOrder
+            | Self::GetAttributes
+            | Self::CreateUnexpectedProblem => Some(Role::BuyerCommunication),
+            Self::PatchListingsItem | Self::GetListingsItem => Some(Role::ProductListing),
+            Self::LwaToken
+            | Self::UploadDocument
+            | Self::DownloadDocument
+            | Self::GetDestinations
+            | Self::CreateDestination
+            | Self::Unknown => None,
+        }
     }
 
     /// The Messaging API answers in HAL; the others in plain JSON.

@@ -1,8 +1,8 @@
 //! The HTTP side: one axum route per operation, and the guard every route passes.
 //!
 //! An SP-API call is checked in Amazon's order before its handler runs: the access token (403),
-//! the operation's rate (429), then the configured random failures and the scripted wrong
-//! answers. The token endpoint and the document URLs take no token. Anything else (an unknown
+//! the operation's rate (429), the role the operation needs (403), then the configured random
+//! failures and the scripted wrong answers. The token endpoint and the document URLs take no token. Anything else (an unknown
 //! path, a method the path does not take, HEAD) is the `unknown` operation's 404.
 //!
 //! It must not hold an operation's logic: that is in the API's module.
@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use crate::FaultSide;
 use crate::log::{AnswerLost, Crashed};
 use crate::op::Op;
-use crate::wire::{Now, amazon_headers, errors, json_response, quota_exceeded};
+use crate::wire::{Now, amazon_headers, errors, json_response, quota_exceeded, unauthorized};
 use crate::{Sim, faults, feeds, listings, log, lwa, messaging, notifications, orders, rate};
 
 /// The simulator's HTTP service: the API router with the log around every route, inside a
@@ -223,6 +223,14 @@ fn refusal(sim: &Sim, op: Op, headers: &HeaderMap, now: Timestamp) -> Option<Res
             &quota_exceeded(),
             op,
         ));
+    }
+    // A role the application lacks: Amazon's 403, whatever the call asks for (the refused call
+    // still counts against the operation's rate).
+    if op
+        .role()
+        .is_some_and(|r| sim.config.missing_roles.contains(&r))
+    {
+        return Some(json_response(StatusCode::FORBIDDEN, &unauthorized(""), op));
     }
     if let Some((status, body)) =
         faults::random(&sim.config.fault_rates, &mut w, op, now, FaultSide::Before)

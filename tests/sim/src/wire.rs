@@ -26,6 +26,16 @@ pub(crate) fn errors(code: &str, message: &str) -> Value {
     json!({ "errors": [{ "code": code, "message": message }] })
 }
 
+/// The body of Amazon's 403 for a call the caller is not authorised for (a bad or expired
+/// token, or a role the application lacks), with Amazon's `details` text (often empty).
+pub(crate) fn unauthorized(details: &str) -> Value {
+    json!({"errors": [{
+        "code": "Unauthorized",
+        "message": "Access to requested resource is denied.",
+        "details": details
+    }]})
+}
+
 /// The body of a 429.
 pub(crate) fn quota_exceeded() -> Value {
     errors(

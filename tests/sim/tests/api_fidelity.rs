@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_clock::VirtualClock;
-use kenzen_sim::{Buyer, ServerHandle, Sim, SimConfig, SimItem, SimOrder};
+use kenzen_sim::{Buyer, Role, ServerHandle, Sim, SimConfig, SimItem, SimOrder};
 use serde_json::{Value, json};
 
 const T0: &str = "2026-12-01T00:00:00Z";
@@ -671,9 +671,67 @@ async fn messaging_takes_exactly_one_marketplace() {
 }
 
 #[tokio::test]
+async fn each_missing_role_refuses_exactly_the_operations_that_need_it_with_amazons_403() {
+    let id = "503-1000014-0000001";
+    let q = format!("marketplaceIds={MP}");
+    let orders = format!("{ORDERS}/{id}");
+    let search = format!("{ORDERS}?lastUpdatedAfter=2026-11-30T00:00:00Z&{q}");
+    let feeds = format!("/feeds/2021-06-30/feeds?feedTypes=POST_ORDER_ACKNOWLEDGEMENT_DATA&{q}");
+    let listing = format!("/listings/2021-08-01/items/A2KENZENSELLER/CUP?{q}");
+    let subscription = "/notifications/v1/subscriptions/ORDER_CHANGE?payloadVersion=1.0";
+    let actions = format!("/messaging/v1/orders/{id}?{q}");
+    let paths = [
+        orders.as_str(),
+        search.as_str(),
+        feeds.as_str(),
+        listing.as_str(),
+        subscription,
+        actions.as_str(),
+    ];
+    for (missing, refused) in [
+        (
+            Role::InventoryAndOrderTracking,
+            [true, true, true, false, true, false],
+        ),
+        (
+            Role::ProductListing,
+            [false, false, false, true, false, false],
+        ),
+        (
+            Role::BuyerCommunication,
+            [false, false, false, false, false, true],
+        ),
+    ] {
+        let api = Api::start(SimConfig {
+            missing_roles: [missing].into(),
+            ..SimConfig::default()
+        })
+        .await;
+        api.sim.add_order(order(id, t0() - mins(30)));
+        for (path, refused) in paths.iter().zip(refused) {
+            let answer = api.get(path).await;
+            if refused {
+                assert_eq!(
+                    error_code(&answer),
+                    (403, "Unauthorized"),
+                    "{missing:?} {path}: {}",
+                    answer.1
+                );
+                assert_eq!(
+                    answer.1["errors"][0]["message"],
+                    "Access to requested resource is denied."
+                );
+            } else {
+                assert_ne!(answer.0, 403, "{missing:?} {path}: {}", answer.1);
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn without_the_buyer_communication_role_every_messaging_call_is_403() {
     let api = Api::start(SimConfig {
-        messaging_unauthorized: true,
+        missing_roles: [Role::BuyerCommunication].into(),
         ..SimConfig::default()
     })
     .await;

@@ -19,7 +19,7 @@ use kenzen_app::ports::{
 };
 use kenzen_core::{CancelReason, OrderId};
 use kenzen_tests::harness::{World, WorldOptions};
-use kenzen_tests::sim::{Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, SimConfig};
+use kenzen_tests::sim::{Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, Role, SimConfig};
 use serde_json::json;
 
 use crate::{client, client_config, count_op, delivered_to, hours, mins, order, t0, world};
@@ -519,7 +519,7 @@ async fn a_fatal_feed_without_a_report_and_a_cancelled_feed_fail() -> Result<()>
 async fn messaging_without_the_role_is_not_authorized_after_one_try_with_a_new_token() -> Result<()>
 {
     let w = contract_world(SimConfig {
-        messaging_unauthorized: true,
+        missing_roles: [Role::BuyerCommunication].into(),
         ..SimConfig::default()
     })
     .await?;

@@ -6,9 +6,11 @@
 //! - [`store`]: cases and timeline, stock, intake records, cancel batches, settings, message
 //!   templates, order counts, the seller report's reads.
 //! - [`events`]: the event bus.
+//! - [`stock_admin`]: bulk upkeep of the stock table (the operator CLI's stock import).
 
 pub mod events;
 pub mod market;
+pub mod stock_admin;
 pub mod store;
 
 pub use events::{EventPublisher, PublishError};
@@ -16,6 +18,7 @@ pub use market::{
     CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
     NotifiedLine, NotifiedOrder, OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
 };
+pub use stock_admin::{StockAdmin, StockFigures, StockLevels};
 pub use store::{
     CancelBatchStore, CaseStore, CasesRead, DayCount, IntakeStore, ModeSetting,
     ORDER_SEEN_RETENTION, OrderCountStore, PollRetry, PollState, PollWindow, ReportStore, Reserve,

@@ -6,7 +6,9 @@
 //!   open (the sparse `open` index).
 //! - timeline `ORDER#<id>` / `TL#<time>#<n>`: append-only, written only if new.
 //! - `expires_at` (TTL) on ended cases and timeline entries: [`RETENTION`] after the fact.
-//! - stock `SKU#<sku>` / `STOCK`: `on_hand`, and optionally `unit_cost`, `shipping_cost`.
+//! - stock `SKU#<sku>` / `STOCK`: `on_hand`, and optionally `unit_cost`, `shipping_cost`; kenzen's
+//!   own `reserved` (orders holding units) and `product_type` (cached). Bulk upkeep is in
+//!   `stock_admin`.
 //! - poll cursor `POLL` / `CURSOR`: `at`.
 //! - cancel batch `FEED#<id>` / `BATCH`: `cancels`.
 //! - handled notification `NOTIF#<NotificationId>` / `SEEN`, expiring after a week.
@@ -39,6 +41,7 @@ use crate::ports::{
 mod counts;
 pub mod rates;
 mod settings;
+mod stock_admin;
 #[cfg(feature = "test-util")]
 pub mod table;
 pub mod templates;

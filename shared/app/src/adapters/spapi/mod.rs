@@ -298,6 +298,17 @@ impl SpApiClient {
         &self.cfg.marketplace_id
     }
 
+    /// The SP-API endpoint calls go to.
+    pub fn endpoint(&self) -> &str {
+        &self.cfg.endpoint
+    }
+
+    /// Obtains the seller's LWA access token (or reuses the cached one): `Ok` when the
+    /// credentials work. For setup checks; calls get their token themselves.
+    pub async fn check_token(&self) -> Result<(), SpApiError> {
+        self.token_for(Grant::Seller).await.map(|_| ())
+    }
+
     fn token_cache(&self, grant: Grant) -> &Mutex<Option<CachedToken>> {
         match grant {
             Grant::Seller => &self.token,
