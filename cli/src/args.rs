@@ -155,8 +155,80 @@ pub enum Command {
     /// LWA token, each SP-API role (orders, messaging, feeds, listings), the ORDER_CHANGE
     /// subscription, the schedule rules. Exits 1 if there is any problem.
     Doctor,
-    // `report` and `templates` (from the account-health report and template libraries) are
-    // added here: a variant, a module with its `run`, and an arm in `crate::run`.
+
+    /// The seller report of the last DAYS local days: one row per case (SKU, reason, ship-by,
+    /// messages, ending, whether it counts against the cancel rate) and the totals with the
+    /// rate against Amazon's 2.5% target; `--html FILE` also writes a page with a day-by-day
+    /// chart.
+    Report {
+        /// How many local days back, today included (1 to 90).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Also write the report as one self-contained HTML page to this file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// The report as of this time (RFC 3339, e.g. 2026-12-04T09:00:00+09:00; default now).
+        #[arg(long)]
+        until: Option<String>,
+    },
+
+    /// The buyer message templates: kenzen's defaults in ja, en, de, fr, it, es, or yours.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Every template in effect (yours or kenzen's default), or one language's, and the shop
+    /// name and signature.
+    Show {
+        /// A language code (ja, en, de, fr, it, es); none: all.
+        #[arg(long)]
+        lang: Option<String>,
+        /// A kind (request, request-again-today, request-again-later, final-notice,
+        /// cancel-first); none: all.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Store your template for a language and kind from a file (UTF-8). It must contain
+    /// {order_id}; it may use {products}, {shop_name}, {signature}, {cancel_path}. Checked
+    /// against Amazon's message rules first: nothing is stored if it fails.
+    Set {
+        #[arg(long)]
+        lang: String,
+        #[arg(long)]
+        kind: String,
+        /// The file with the template's text.
+        file: PathBuf,
+    },
+    /// Go back to kenzen's default for a language and kind.
+    Reset {
+        #[arg(long)]
+        lang: String,
+        #[arg(long)]
+        kind: String,
+    },
+    /// Set the shop name and the signature the templates use.
+    Vars {
+        #[arg(long)]
+        shop_name: Option<String>,
+        #[arg(long)]
+        signature: Option<String>,
+    },
+    /// The text a buyer would get: a language and kind filled in for an order's case (or a
+    /// sample order), optionally with a draft file in place of the template in effect.
+    Preview {
+        #[arg(long)]
+        lang: String,
+        #[arg(long)]
+        kind: String,
+        /// The order whose case fills it in (none: a sample order).
+        #[arg(long)]
+        order: Option<String>,
+        /// A draft text to preview instead of the template in effect (not stored).
+        #[arg(long)]
+        draft: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,8 +17,10 @@
 //! - [`stock`]: the `stock import` command.
 //! - [`subscribe`]: the `subscribe` command.
 //! - [`doctor`]: the `doctor` command.
+//! - [`report`]: the `report` command (the seller report, text or JSON, and HTML).
+//! - [`templates`]: the `templates` commands (show, set, reset, vars, preview).
 //!
-//! A new command (`report`, `templates`) is a variant in [`args::Command`], a module with an
+//! A new command is a variant in [`args::Command`], a module with an
 //! `async fn run(&Ctx, ...) -> Result<Outcome>`, and an arm in [`run`].
 
 pub mod args;
@@ -27,9 +29,11 @@ pub mod deployment;
 pub mod doctor;
 pub mod failure;
 pub mod mode;
+pub mod report;
 pub mod seller;
 pub mod stock;
 pub mod subscribe;
+pub mod templates;
 
 use anyhow::Result;
 
@@ -78,5 +82,9 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Subscribe { queue_arn } => subscribe::run(&ctx, queue_arn.as_deref()).await,
         Command::Doctor => doctor::run(&ctx).await,
+        Command::Report { days, html, until } => {
+            report::run(&ctx, days, html.as_deref(), until.as_deref()).await
+        }
+        Command::Templates(cmd) => templates::run(&ctx, cmd).await,
     }
 }

@@ -15,11 +15,13 @@
 //! - `subscribe`: twice, and over a subscription to another queue.
 //! - `doctor`: green against the simulator, and every problem named at once.
 //! - `stack`: the deployment read from a CloudFormation stack.
+//! - `report`: `report` after a dry run, and `templates` set, show, preview and reset.
 
 mod cases;
 mod doctor;
 mod help;
 mod mode;
+mod report;
 mod seller;
 mod stack;
 mod stock;
