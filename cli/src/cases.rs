@@ -12,12 +12,7 @@ use crate::Outcome;
 use crate::deployment::Ctx;
 use crate::failure::store_failure;
 
-/// `t` in the time zone of marketplace `marketplace_id`, e.g. `2026-12-03 23:59 JST`.
-pub fn local(t: Timestamp, marketplace_id: &str) -> String {
-    let zone = kenzen_core::policy::marketplace_time_zone(marketplace_id);
-    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string()
-}
+pub use crate::local_time::local;
 
 /// A time for JSON: UTC and local.
 fn time_json(t: Timestamp, marketplace_id: &str) -> Value {

@@ -11,6 +11,7 @@
 //! - [`args`]: the command line (clap).
 //! - [`deployment`]: finding the table, bus, secret, queue and rules; the SP-API client.
 //! - [`failure`]: AWS and SP-API failures as one clear line.
+//! - [`local_time`]: times in the marketplace's time zone.
 //! - [`cases`]: the `status` and `show` commands.
 //! - [`seller`]: the `flag`, `withdraw` and `approve` commands.
 //! - [`mode`]: the `mode`, `pause` and `resume` commands.
@@ -28,6 +29,7 @@ pub mod cases;
 pub mod deployment;
 pub mod doctor;
 pub mod failure;
+pub mod local_time;
 pub mod mode;
 pub mod report;
 pub mod seller;

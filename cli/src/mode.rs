@@ -10,9 +10,9 @@ use kenzen_core::Mode;
 use serde_json::json;
 
 use crate::Outcome;
-use crate::cases::local;
 use crate::deployment::Ctx;
 use crate::failure::store_failure;
+use crate::local_time::local;
 
 /// What the seller asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

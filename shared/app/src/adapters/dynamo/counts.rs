@@ -131,6 +131,7 @@ impl ReportStore for DynamoStore {
         let mut out = CasesRead::default();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
+            // operator only (kenzen report): no function scans the table.
             let page = self
                 .client
                 .scan()

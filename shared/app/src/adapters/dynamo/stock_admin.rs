@@ -125,6 +125,7 @@ impl StockAdmin for DynamoStore {
             requests.push(WriteRequest::builder().put_request(put).build());
         }
         let send = |batch: Vec<WriteRequest>| async move {
+            // operator only (kenzen stock import).
             let mut out = self
                 .client
                 .batch_write_item()
@@ -184,6 +185,7 @@ impl StockAdmin for DynamoStore {
     async fn any_stock_sku(&self) -> Result<Option<Sku>, StoreError> {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         for _ in 0..SCAN_PAGES {
+            // operator only (kenzen doctor).
             let page = self
                 .client
                 .scan()

@@ -82,6 +82,7 @@ impl TemplateStore for DynamoStore {
     }
 
     async fn delete_template(&self, lang: Language, kind: TemplateKind) -> Result<(), StoreError> {
+        // operator only (kenzen templates reset).
         self.client
             .delete_item()
             .table_name(&self.table)
