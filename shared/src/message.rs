@@ -72,12 +72,11 @@ pub fn worst_product_list() -> String {
     format!("{} (+{MAX_MORE})", titles.join(" / "))
 }
 
-/// The phrases only a final apology carries: one in each default final text (see
-/// [`crate::templates`]), and the older English one checks may still meet in logs.
-const FINAL_MARKERS: [&str; 7] = [
+/// The phrases only a final apology carries: one in each language's default final texts (see
+/// [`crate::templates`]); the English one is also what kenzen's earlier texts said.
+const FINAL_MARKERS: [&str; 6] = [
     "当店にてご注文をキャンセルさせていただきます",
     "so we are cancelling it",
-    "so we will cancel it",
     "von unserer Seite aus",
     "de notre côté",
     "da parte nostra",
