@@ -254,7 +254,7 @@ pub(crate) mod tests {
 
     #[test]
     fn web_addresses_are_found_and_ordinary_dots_are_not() {
-        let found = |t: &str| find_link(t).map(|(i, l)| (i, l));
+        let found = find_link;
         assert_eq!(
             found("see https://x.example/a"),
             Some((4, "https://x.example/a".into()))

@@ -52,5 +52,8 @@ fn a_case_that_knows_when_its_last_request_went_out_reads_it_back() {
     let older = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/persisted/case-requesting-after-unknown.json");
     let older: Case = serde_json::from_str(&std::fs::read_to_string(older).unwrap()).unwrap();
-    assert_eq!(older.last_request_at, None, "stored before the field existed");
+    assert_eq!(
+        older.last_request_at, None,
+        "stored before the field existed"
+    );
 }
