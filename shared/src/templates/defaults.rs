@@ -142,7 +142,7 @@ Kind regards,
 const EN_AGAIN_TODAY: &str = "\
 Your order {order_id}: a reminder of our request
 
-We are writing to you again, following our message earlier today.
+We are writing again, following our message earlier today.
 
 Thank you for ordering \"{products}\". We are very sorry, but we are unable to fulfil this order.
 
@@ -156,7 +156,7 @@ Kind regards,
 const EN_AGAIN_LATER: &str = "\
 Your order {order_id}: a reminder of our request
 
-We are writing to you again, following our previous message.
+We are writing again, following our previous message.
 
 Thank you for ordering \"{products}\". We are very sorry, but we are unable to fulfil this order.
 
@@ -170,7 +170,7 @@ Kind regards,
 const EN_FINAL: &str = "\
 Your order {order_id}: our apologies
 
-Thank you for ordering \"{products}\". We are very sorry, but we are unable to fulfil this order, so we will cancel it on our side shortly. You will not be charged.
+Thank you for ordering \"{products}\". We are very sorry, but we are unable to fulfil this order, so we are cancelling it on our side. You will not be charged.
 
 If you have already requested the cancellation, there is nothing more you need to do.
 
