@@ -30,23 +30,38 @@ if grep -q '"CloudWatchMetrics"' "$out/demo.txt"; then
   echo "report-check: EMF metrics lines reached the demo's terminal output ($out/demo.txt)" >&2
   exit 1
 fi
-flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-dev-shm-usage
        --disable-background-networking --disable-component-update --disable-sync)
+# Headless Chromium now and then crashes on start (a segfault seen once in CI on --dump-dom): each
+# render gets three attempts, each with a fresh profile; every attempt's log is kept.
+render() { # LOG OUTPUT_FILE CHROMIUM_ARGS...
+  local log="$1" output="$2" attempt rc
+  shift 2
+  for attempt in 1 2 3; do
+    local profile
+    profile="$(mktemp -d)"
+    rc=0
+    timeout 120 "$chromium" "${flags[@]}" --user-data-dir="$profile" "$@" >"$output" 2>>"$log" || rc=$?
+    rm -rf "$profile"
+    if [ "$rc" -eq 0 ]; then
+      return 0
+    fi
+    echo "report-check: Chromium attempt $attempt exited $rc" >>"$log"
+  done
+  return 1
+}
 for strategy in ask-buyer cancel-first; do
   html="$out/demo/$strategy/report.html"
   [ -s "$html" ] || { echo "report-check: the demo wrote no $html" >&2; exit 1; }
-  profile="$(mktemp -d)"
   shot="$out/$strategy.png"
-  if ! timeout 120 "$chromium" "${flags[@]}" --user-data-dir="$profile/shot" \
-      --screenshot="$shot" --window-size=1280,2000 "file://$html" >"$out/$strategy.chromium.log" 2>&1 \
-    || ! timeout 120 "$chromium" "${flags[@]}" --user-data-dir="$profile/dom" \
-      --dump-dom "file://$html" >"$out/$strategy.dom.html" 2>>"$out/$strategy.chromium.log"; then
-    rm -rf "$profile"
-    tail -20 "$out/$strategy.chromium.log" >&2
-    echo "report-check: Chromium could not render $html (log: $out/$strategy.chromium.log)" >&2
+  log="$out/$strategy.chromium.log"
+  : >"$log"
+  if ! render "$log" /dev/null --screenshot="$shot" --window-size=1280,2000 "file://$html" \
+    || ! render "$log" "$out/$strategy.dom.html" --dump-dom "file://$html"; then
+    grep -v -e dbus -e crashpad "$log" | tail -20 >&2
+    echo "report-check: Chromium could not render $html (log: $log)" >&2
     exit 1
   fi
-  rm -rf "$profile"
   [ -s "$shot" ] || { echo "report-check: Chromium wrote no screenshot $shot" >&2; exit 1; }
   echo "report-check: $strategy"
   python3 scripts/report-check.py "$shot" "$out/$strategy.dom.html" "$out/demo/$strategy/report.json"
