@@ -210,7 +210,10 @@ fn resume(case: &Case, now: Timestamp, settings: &Settings) -> CaseState {
     let final_at = case.final_at(settings);
     if case.strategy == Strategy::AskBuyer && now < final_at {
         let next = (case.requests_sent < settings.max_requests)
-            .then(|| settings.windows.next_slot(now, &case.slots_used, final_at))
+            .then(|| {
+                case.windows(settings)
+                    .next_slot(now, &case.slots_used, final_at)
+            })
             .flatten();
         CaseState::Requesting {
             next_at: next,
@@ -807,7 +810,7 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
         match &case.state {
             CaseState::Requesting { .. } => {
                 d.case.requests_sent += 1;
-                let slot = settings.windows.slot_of(claim.since) as u8;
+                let slot = case.windows(settings).slot_of(claim.since) as u8;
                 if !d.case.slots_used.contains(&slot) {
                     d.case.slots_used.push(slot);
                 }
@@ -884,7 +887,7 @@ fn give_up_notice(case: &Case, why: String, now: Timestamp) -> Decision {
 }
 
 fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
-    let w = &settings.windows;
+    let w = case.windows(settings);
     let last_call = case.last_call(settings);
     match &case.state {
         CaseState::Requesting { next_at, sending } => {
@@ -1278,7 +1281,7 @@ fn request_result(
     if n != case.requests_sent + 1 {
         return Decision::keep(case, format!("ignored: answer for message {n} is stale"));
     }
-    let w = &settings.windows;
+    let w = case.windows(settings);
     let final_at = case.final_at(settings);
     match outcome {
         MessageOutcome::Accepted | MessageOutcome::Unknown { .. } => {
