@@ -17,7 +17,7 @@ use kenzen_app::clock::Clock;
 use kenzen_app::ports::{
     CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
 };
-use kenzen_core::{CancelReason, OrderId};
+use kenzen_core::{CancelReason, MarketplaceId, OrderId};
 use kenzen_tests::harness::{World, WorldOptions};
 use kenzen_tests::sim::{Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, SimConfig};
 use serde_json::json;
@@ -43,6 +43,13 @@ fn contract_client(w: &World) -> SpApiClient {
 
 fn oid(id: &str) -> OrderId {
     id.parse().unwrap()
+}
+
+/// amazon.co.jp, the simulator's marketplace unless a test says otherwise.
+const JP: &str = "A1VC38T7YXB528";
+
+fn jp() -> MarketplaceId {
+    JP.parse().unwrap()
 }
 
 /// `share` of the calls to `op` fail on `side` with `status`.
@@ -264,7 +271,7 @@ async fn a_message_whose_answer_is_lost_goes_out_once_and_its_outcome_is_unknown
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
     let c = contract_client(&w);
     let err: MarketError =
-        Marketplace::send_unexpected_problem(&c, &oid(id), "ご不便をおかけします")
+        Marketplace::send_unexpected_problem(&c, &oid(id), &jp(), "ご不便をおかけします")
             .await
             .unwrap_err();
     assert_eq!(err.kind, MarketErrorKind::OutcomeUnknown, "{err}");
@@ -303,7 +310,7 @@ async fn a_throttled_message_is_sent_after_the_429_once() -> Result<()> {
     );
     let c = contract_client(&w);
     assert_eq!(
-        c.send_unexpected_problem(id, "ご不便をおかけします")
+        c.send_unexpected_problem(id, JP, "ご不便をおかけします")
             .await?,
         SendOutcome::Accepted
     );
@@ -325,7 +332,9 @@ async fn a_feed_whose_answer_is_lost_is_not_submitted_again_and_get_feeds_finds_
     w.clock.advance(mins(10));
     let c = contract_client(&w);
     let cancels = [cancel(id, CancelReason::NoInventory)];
-    let err = Marketplace::submit_cancels(&c, &cancels).await.unwrap_err();
+    let err = Marketplace::submit_cancels(&c, &jp(), &cancels)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, MarketErrorKind::OutcomeUnknown, "{err}");
     assert_eq!(count_op(&w, "createFeed"), 1, "never submitted again");
 
@@ -363,7 +372,7 @@ async fn recent_cancel_feeds_reads_every_page_newest_first() -> Result<()> {
     let mut ids = Vec::new();
     for _ in 0..102 {
         ids.push(
-            c.submit_cancels(&[cancel(id, CancelReason::NoInventory)])
+            c.submit_cancels(JP, &[cancel(id, CancelReason::NoInventory)])
                 .await?,
         );
     }
@@ -390,7 +399,7 @@ async fn feed_ending(sim: SimConfig) -> Result<(World, CancelBatchStatus)> {
         cancel(OPEN, CancelReason::NoInventory),
         cancel(SHIPPED, CancelReason::NoInventory),
     ];
-    let feed_id = c.submit_cancels(&cancels).await?;
+    let feed_id = c.submit_cancels(JP, &cancels).await?;
     assert_eq!(
         c.cancel_status(&feed_id, &cancels).await?,
         CancelBatchStatus::Pending
@@ -528,15 +537,15 @@ async fn messaging_without_the_role_is_not_authorized_after_one_try_with_a_new_t
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
     let c = contract_client(&w);
     let errors = [
-        Marketplace::can_send_unexpected_problem(&c, &oid(id))
+        Marketplace::can_send_unexpected_problem(&c, &oid(id), &jp())
             .await
             .map(|_| ())
             .unwrap_err(),
-        Marketplace::buyer_locale(&c, &oid(id))
+        Marketplace::buyer_locale(&c, &oid(id), &jp())
             .await
             .map(|_| ())
             .unwrap_err(),
-        Marketplace::send_unexpected_problem(&c, &oid(id), "ご不便をおかけします")
+        Marketplace::send_unexpected_problem(&c, &oid(id), &jp(), "ご不便をおかけします")
             .await
             .map(|_| ())
             .unwrap_err(),
@@ -569,9 +578,9 @@ async fn a_message_not_offered_for_the_order_is_refused_without_a_new_token() ->
     o.messaging_available = false;
     w.sim.add_order(o);
     let c = contract_client(&w);
-    assert!(!c.can_send_unexpected_problem(id).await?);
+    assert!(!c.can_send_unexpected_problem(id, JP).await?);
     let outcome = c
-        .send_unexpected_problem(id, "ご不便をおかけします")
+        .send_unexpected_problem(id, JP, "ご不便をおかけします")
         .await?;
     assert!(
         matches!(&outcome, SendOutcome::Refused(why) if why.contains("Invalid amazonOrderId and template combination")),
@@ -712,11 +721,11 @@ async fn the_listing_product_type_is_read_and_a_quantity_patch_keeps_the_handlin
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
     let c = contract_client(&w);
     assert_eq!(
-        c.listing_product_type("CUP").await?.as_deref(),
+        c.listing_product_type("CUP", JP).await?.as_deref(),
         Some("KITCHEN")
     );
-    assert_eq!(c.listing_product_type("NO SUCH/SKU").await?, None);
-    c.set_listing_quantity("CUP", 0, "KITCHEN").await?;
+    assert_eq!(c.listing_product_type("NO SUCH/SKU", JP).await?, None);
+    c.set_listing_quantity("CUP", JP, 0, "KITCHEN").await?;
     assert_eq!(
         w.sim.offer_fulfillment("CUP"),
         Some(json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0,
