@@ -734,3 +734,115 @@ async fn the_listing_product_type_is_read_and_a_quantity_patch_keeps_the_handlin
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn one_client_serves_every_marketplace_of_an_eu_stack_each_call_under_the_orders_own()
+-> Result<()> {
+    // Eleven marketplaces: more than one getFeeds call may filter on (ten).
+    let (de, uk, india) = ("A1PA6795UKMFR9", "A1F83G8C2ARO7P", "A21TJRUUN4KGV");
+    let others = [
+        "A13V1IB3VIYZZH",
+        "APJ6JRA9NG5V4",
+        "A1RKKUPIHCS9HS",
+        "A1805IZSGTT6HS",
+        uk,
+        "A2NODRKZP88ZB9",
+        "A1C3SOZRARQ6R3",
+        "AMEN7PMS3EDWL",
+        "A33AVAJ2PDY3EV",
+        india,
+    ];
+    let w = contract_world(SimConfig {
+        marketplace_id: de.into(),
+        other_marketplaces: others.iter().map(|m| m.to_string()).collect(),
+        time_zone: "Europe/Berlin".into(),
+        ..SimConfig::default()
+    })
+    .await?;
+    let placed = |id: &str, m: &str| {
+        let mut o = order(id, t0(), "CUP", 1, Buyer::Silent, "en-GB");
+        o.marketplace_id = Some(m.into());
+        o
+    };
+    let (german, british, indian) = (
+        "302-0000031-0000001",
+        "202-0000031-0000002",
+        "404-0000031-0000003",
+    );
+    w.sim.add_order(placed(german, de));
+    w.sim.add_order(placed(british, uk));
+    w.sim.add_order(placed(indian, india));
+    w.clock.advance(mins(10));
+    let c = contract_client(&w);
+    assert_eq!(c.marketplace_ids().len(), 11);
+
+    // One search over every marketplace; each order keeps its own.
+    let search = c.search_orders(t0() - hours(1)).await?;
+    let mut found: Vec<(String, String)> = search
+        .orders
+        .iter()
+        .map(|o| (o.order_id.to_string(), o.marketplace_id.to_string()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (british.to_string(), uk.to_string()),
+            (german.to_string(), de.to_string()),
+            (indian.to_string(), india.to_string()),
+        ]
+    );
+
+    // Messaging under the order's own marketplace works; under another it is refused.
+    let uk_id: MarketplaceId = uk.parse()?;
+    let de_id: MarketplaceId = de.parse()?;
+    assert!(Marketplace::can_send_unexpected_problem(&c, &oid(british), &uk_id).await?);
+    let err = Marketplace::can_send_unexpected_problem(&c, &oid(british), &de_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, MarketErrorKind::InvalidInput, "{err}");
+    assert_eq!(
+        Marketplace::buyer_locale(&c, &oid(british), &uk_id)
+            .await?
+            .as_deref(),
+        Some("en-GB")
+    );
+    assert_eq!(
+        Marketplace::send_unexpected_problem(&c, &oid(british), &uk_id, "We are sorry.").await?,
+        SendOutcome::Accepted
+    );
+
+    // The SKU is zeroed in the British marketplace only.
+    c.set_listing_quantity("CUP", uk, 0, "HOME").await?;
+    assert_eq!(w.sim.offer_quantity_in(uk, "CUP"), Some(0));
+    assert_eq!(w.sim.offer_quantity_in(de, "CUP"), None);
+
+    // One feed per marketplace; an order placed elsewhere than the feed's is an error in it.
+    let uk_feed = c
+        .submit_cancels(uk, &[cancel(british, CancelReason::NoInventory)])
+        .await?;
+    let wrong = [cancel(german, CancelReason::NoInventory)];
+    let india_feed = c.submit_cancels(india, &wrong).await?;
+    // Both are listed, though the eleven marketplaces take two getFeeds calls.
+    let mut listed: Vec<String> = c
+        .recent_cancel_feeds(t0())
+        .await?
+        .into_iter()
+        .map(|f| f.feed_id)
+        .collect();
+    listed.sort();
+    let mut want = vec![uk_feed.clone(), india_feed.clone()];
+    want.sort();
+    assert_eq!(listed, want);
+    assert_eq!(count_op(&w, "getFeeds"), 2);
+    w.clock.advance(mins(5));
+    assert!(matches!(
+        c.cancel_status(&india_feed, &wrong).await?,
+        CancelBatchStatus::Done { errors, .. } if errors.contains_key(&oid(german))
+    ));
+    assert_eq!(w.sim.order(german).unwrap().status, "UNSHIPPED");
+    c.cancel_status(&uk_feed, &[cancel(british, CancelReason::NoInventory)])
+        .await?;
+    assert_eq!(w.sim.order(british).unwrap().status, "CANCELLED");
+    Ok(())
+}
