@@ -13,6 +13,9 @@ use crate::ports::{
 };
 use crate::report::RunReport;
 
+/// A case whose cancel this run claimed, and the cancel.
+type Claimed = (Versioned<Case>, CancelRequest);
+
 /// The id prefix of a rehearsed (dry-run) cancel feed: never sent, never looked up at Amazon.
 pub const DRY_RUN_FEED: &str = "dry-run-";
 
@@ -93,8 +96,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
         }
         // One feed per marketplace, in the order of their most urgent cancel.
-        let mut by_marketplace: Vec<(MarketplaceId, Vec<(Versioned<Case>, CancelRequest)>)> =
-            Vec::new();
+        let mut by_marketplace: Vec<(MarketplaceId, Vec<Claimed>)> = Vec::new();
         for (vc, req) in batch {
             let m = vc.value.marketplace_id.clone();
             match by_marketplace.iter_mut().find(|(id, _)| *id == m) {
@@ -113,7 +115,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     async fn submit_batch(
         &self,
         marketplace: &MarketplaceId,
-        batch: Vec<(Versioned<Case>, CancelRequest)>,
+        batch: Vec<Claimed>,
         now: Timestamp,
         report: &mut RunReport,
     ) {
