@@ -38,11 +38,31 @@ t = yaml.load(open("infra/template.yaml"), Loader=L)
 params = {k: v.get("Default") for k, v in t["Parameters"].items()}
 params.update({"SellerId": "${sim[KENZEN_SELLER_ID]}", "Strategy": "ask-buyer"})
 local = {"Table": "${sim[KENZEN_TABLE]}", "EventBus": "${sim[KENZEN_EVENT_BUS]}", "LwaSecret": "$secret_arn"}
+def ref(node):
+    # A plain value, or !Ref of a parameter or a local resource (AWS::NoValue: none).
+    if isinstance(node, dict) and node.get("tag") == "Ref":
+        name = node["value"]
+        return None if name == "AWS::NoValue" else local[name] if name in local else params[name]
+    return node
+def condition(name):
+    # The template's conditions over parameter defaults: !Equals [!Ref X, value] and !Not.
+    c = t["Conditions"][name]
+    neg = c.get("tag") == "Not"
+    if neg:
+        c = c["value"][0]
+    if c.get("tag") != "Equals":
+        sys.exit(f"condition {name}: the local wiring cannot resolve !{c.get('tag')}")
+    a, b = c["value"]
+    return (str(ref(a)) == str(ref(b))) != neg
 out = []
 for k, v in t["Globals"]["Function"]["Environment"]["Variables"].items():
-    if isinstance(v, dict) and v.get("tag") == "Ref":
-        name = v["value"]
-        v = local[name] if name in local else params[name]
+    if isinstance(v, dict) and v.get("tag") == "If":
+        name, yes, no = v["value"]
+        v = ref(yes if condition(name) else no)
+        if v is None:
+            continue
+    elif isinstance(v, dict) and v.get("tag") == "Ref":
+        v = ref(v)
     elif isinstance(v, dict) and v.get("tag") == "FindInMap":
         m, k1, k2 = v["value"]
         v = t["Mappings"][m][k1][k2]

@@ -75,8 +75,9 @@ pub struct DeploymentArgs {
     )]
     pub schedule_rules: Option<Vec<String>>,
 
-    /// The marketplace id, e.g. A1VC38T7YXB528 for amazon.co.jp (stack parameter
-    /// MarketplaceId).
+    /// The marketplace id, e.g. A1VC38T7YXB528 for amazon.co.jp, or a comma-separated list
+    /// for a stack serving several, its home marketplace first (stack parameters MarketplaceId,
+    /// MarketplaceIds; env KENZEN_MARKETPLACE_IDS also works).
     #[arg(long, global = true, env = "KENZEN_MARKETPLACE_ID")]
     pub marketplace: Option<String>,
 

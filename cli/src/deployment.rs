@@ -222,13 +222,42 @@ impl Ctx {
         }))
     }
 
+    /// The marketplaces the stack serves, its home marketplace first: `--marketplace` (one id or
+    /// a comma-separated list; env KENZEN_MARKETPLACE_ID, or KENZEN_MARKETPLACE_IDS), else the
+    /// stack's MarketplaceIds when set, else its MarketplaceId.
+    pub async fn marketplaces(&self) -> Result<Vec<String>> {
+        let list = |v: &str| -> Vec<String> {
+            v.split(',')
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect()
+        };
+        if let Some(v) = given(&self.args.marketplace).or_else(|| env("KENZEN_MARKETPLACE_IDS")) {
+            return Ok(list(&v));
+        }
+        if let Some(v) = self.parameter("MarketplaceIds").await
+            && !list(&v).is_empty()
+        {
+            return Ok(list(&v));
+        }
+        let one = self
+            .parameter_or(
+                &None,
+                "MarketplaceId",
+                "--marketplace (KENZEN_MARKETPLACE_ID)",
+            )
+            .await?;
+        Ok(list(&one))
+    }
+
+    /// The stack's home marketplace (the first it serves): local times and the currency of
+    /// stock prices are read in it.
     pub async fn marketplace(&self) -> Result<String> {
-        self.parameter_or(
-            &self.args.marketplace,
-            "MarketplaceId",
-            "--marketplace (KENZEN_MARKETPLACE_ID)",
-        )
-        .await
+        self.marketplaces()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("--marketplace (KENZEN_MARKETPLACE_ID) names no marketplace"))
     }
 
     pub async fn seller(&self) -> Result<String> {
@@ -286,14 +315,15 @@ impl Ctx {
     /// the functions read them (from the secret, or the environment), marketplace and seller
     /// from flags, environment or stack.
     pub async fn spapi_config(&self) -> Result<SpApiConfig> {
-        let marketplace = self.marketplace().await?;
+        let marketplaces = self.marketplaces().await?.join(",");
         let seller = self.seller().await?;
         let lwa = match self.credentials().await? {
             Credentials::Secret(id) => self.read_secret(&id).await?,
             Credentials::Environment => Vec::new(),
         };
         let lookup = move |k: &str| match k {
-            "KENZEN_MARKETPLACE_ID" => Some(marketplace.clone()),
+            "KENZEN_MARKETPLACE_IDS" => Some(marketplaces.clone()),
+            "KENZEN_MARKETPLACE_ID" => None,
             "KENZEN_SELLER_ID" => Some(seller.clone()),
             _ => lwa
                 .iter()

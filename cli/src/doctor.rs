@@ -226,6 +226,9 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
     // No call may wait long for its rate budget: the functions share it.
     sp.set_deadline(Some(now + SignedDuration::from_secs(90)));
     let endpoint = sp.endpoint().to_string();
+    // Listings are looked up in the home marketplace (the client was built, so it is known).
+    let home = ctx.marketplace().await.unwrap_or_default();
+    let home = home.as_str();
     // SP-API calls made, and how many were refused for the app's authorisation.
     let mut tried = 0;
     let mut refused = 0;
@@ -250,7 +253,7 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
                 .orders
                 .iter()
                 .max_by_key(|o| o.last_updated)
-                .map(|o| o.order_id.to_string());
+                .map(|o| (o.order_id.to_string(), o.marketplace_id.to_string()));
             r.add(
                 ORDERS.name,
                 Status::Ok,
@@ -266,7 +269,12 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
         && let Some((_, s)) = &store
         && let Ok(open) = s.open_cases().await
     {
-        recent_order = open.cases.first().map(|c| c.value.order_id.to_string());
+        recent_order = open.cases.first().map(|c| {
+            (
+                c.value.order_id.to_string(),
+                c.value.marketplace_id.to_string(),
+            )
+        });
     }
 
     // Messaging.
@@ -277,17 +285,19 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
             "no recent order to ask getMessagingActionsForOrder about; run doctor again once an \
              order has come in",
         ),
-        Some(order) => match sp.can_send_unexpected_problem(order).await {
-            Ok(_) => {
-                tried += 1;
-                r.add(
-                    MESSAGING.name,
-                    Status::Ok,
-                    format!("getMessagingActionsForOrder works (order {order})"),
-                );
+        Some((order, marketplace)) => {
+            match sp.can_send_unexpected_problem(order, marketplace).await {
+                Ok(_) => {
+                    tried += 1;
+                    r.add(
+                        MESSAGING.name,
+                        Status::Ok,
+                        format!("getMessagingActionsForOrder works (order {order})"),
+                    );
+                }
+                Err(e) => note(&mut r, &mut tried, &MESSAGING, &e),
             }
-            Err(e) => note(&mut r, &mut tried, &MESSAGING, &e),
-        },
+        }
     }
 
     // Feeds.
@@ -317,7 +327,7 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
             "no SKU in the stock table to look up; import your stock first (kenzen stock \
              import FILE.csv)",
         ),
-        Some(sku) => match sp.listing_product_type(sku).await {
+        Some(sku) => match sp.listing_product_type(sku, home).await {
             Ok(Some(t)) => {
                 tried += 1;
                 r.add(

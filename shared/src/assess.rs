@@ -39,6 +39,11 @@ pub enum Assessment {
 
 /// Decides whether `order` can be filled from `stock` (SKU → info) at a profit of at least the
 /// `floor`. A SKU missing from the stock table is not managed by kenzen and counts as fillable.
+///
+/// The floor and the stock table's costs are in one currency (the stack's first marketplace's);
+/// an order is profit-checked only when its marketplace sells in that currency. kenzen converts
+/// nothing: in a stack serving DE, FR and UK with a floor in EUR, UK orders (GBP) are checked
+/// for stock only.
 pub fn assess(
     order: &OrderView,
     stock: &BTreeMap<Sku, SkuInfo>,
@@ -68,7 +73,11 @@ pub fn assess(
             });
         }
     }
-    if let Some(floor) = floor {
+    let priced_alike = |floor: &&ProfitFloor| {
+        crate::marketplace::find(&order.marketplace_id)
+            .is_some_and(|m| m.currency == floor.minimum.currency)
+    };
+    if let Some(floor) = floor.filter(priced_alike) {
         let currency = floor.minimum.currency;
         let money = |s: Option<&str>| s.and_then(|s| Money::parse(s, currency).ok());
         for line in &order.lines {
@@ -214,6 +223,49 @@ mod tests {
         ));
         assert_eq!(assess(&o, &s, Some(&floor(50))), Assessment::Fillable);
         assert_eq!(assess(&o, &s, None), Assessment::Fillable);
+    }
+
+    #[test]
+    fn the_profit_floor_applies_only_to_orders_priced_in_its_currency() {
+        // Cost 7.00 EUR, price 10.00, fees 10%, shipping 1.50: profit 0.50 per unit.
+        let mut s = stock(&[]);
+        s.insert(
+            "MUG".parse().unwrap(),
+            SkuInfo {
+                on_hand: Some(5),
+                unit_cost: Some("7.00".into()),
+                shipping_cost: Some("1.50".into()),
+                product_type: None,
+            },
+        );
+        let mut o = order(OrderStatus::Unshipped, true, &[("MUG", 1)]);
+        o.lines[0].unit_price = Some("10.00".into());
+        let euro = crate::marketplace::find("A1PA6795UKMFR9").unwrap().currency;
+        let floor = ProfitFloor {
+            fee_bp: 1000,
+            minimum: Money::new(100, euro),
+        };
+        for (marketplace, checked) in [
+            ("A1PA6795UKMFR9", true),  // DE, EUR
+            ("A13V1IB3VIYZZH", true),  // FR, EUR
+            ("A1F83G8C2ARO7P", false), // UK, GBP: not compared with a floor in EUR
+            ("A1VC38T7YXB528", false), // JP, JPY
+            ("UNKNOWN12", false),      // a marketplace kenzen does not know
+        ] {
+            o.marketplace_id = marketplace.parse().unwrap();
+            let got = assess(&o, &s, Some(&floor));
+            assert_eq!(
+                matches!(
+                    got,
+                    Assessment::Unfillable(OpenReason::BelowProfitFloor { .. })
+                ),
+                checked,
+                "{marketplace}: {got:?}"
+            );
+            if !checked {
+                assert_eq!(got, Assessment::Fillable, "{marketplace}");
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! that state: a BuyerCanceled cancel cannot even be written down without the buyer's request
 //! that justifies it ([`CancelPlan::BuyerCanceled`] holds the [`BuyerRequest`]).
 
+use std::collections::BTreeMap;
+
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -338,7 +340,9 @@ pub struct LinesCancelled {
 pub struct ProfitFloor {
     /// Amazon's fees as a share of the unit price, in basis points (1000 = 10%).
     pub fee_bp: i64,
-    /// Minimum profit per unit, in the marketplace currency.
+    /// Minimum profit per unit, in the currency of the stack's first marketplace (the currency
+    /// the stock table's costs are in). Orders priced in another currency are not
+    /// profit-checked: kenzen converts nothing.
     pub minimum: Money,
 }
 
@@ -347,8 +351,17 @@ pub struct ProfitFloor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub strategy: Strategy,
-    /// Quiet hours and send slots in the marketplace's time zone.
+    /// Quiet hours and send slots of the stack's first marketplace, in its time zone (and of a
+    /// marketplace without windows of its own: see [`Settings::windows_for`]).
     pub windows: SendWindows,
+    /// The stack's first marketplace, whose windows are `windows` (empty in settings written
+    /// before one stack served several marketplaces: then it serves every marketplace).
+    #[serde(default)]
+    pub marketplace_id: String,
+    /// The windows of the stack's other marketplaces, by marketplace id, each in its own time
+    /// zone (empty for a stack that serves one marketplace).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub marketplace_windows: BTreeMap<String, SendWindows>,
     /// At most this many request messages per case (the final message is not counted).
     pub max_requests: u32,
     /// At least this long between two request messages.
@@ -429,6 +442,8 @@ impl Settings {
         Self {
             strategy,
             windows: SendWindows::for_marketplace(marketplace_id),
+            marketplace_id: marketplace_id.to_string(),
+            marketplace_windows: BTreeMap::new(),
             max_requests: 3,
             min_gap: SignedDuration::from_hours(3),
             final_notice_margin: SignedDuration::from_hours(12),
@@ -449,6 +464,53 @@ impl Settings {
         }
     }
 
+    /// Adds `marketplace_id` to the marketplaces this stack serves: its windows are the stack's
+    /// quiet hours and send slots (those of `windows`), in the marketplace's own time zone.
+    /// Adding the first marketplace, or one already served, changes nothing.
+    pub fn serve(&mut self, marketplace_id: &str) {
+        if marketplace_id == self.marketplace_id
+            || self.marketplace_windows.contains_key(marketplace_id)
+        {
+            return;
+        }
+        let windows = SendWindows {
+            time_zone: crate::policy::marketplace_time_zone(marketplace_id).into(),
+            ..self.windows.clone()
+        };
+        self.marketplace_windows
+            .insert(marketplace_id.to_string(), windows);
+    }
+
+    /// True when this stack serves `marketplace_id` (settings written before stacks served
+    /// several marketplaces serve every one).
+    pub fn serves(&self, marketplace_id: &str) -> bool {
+        self.marketplace_id.is_empty()
+            || self.marketplace_id == marketplace_id
+            || self.marketplace_windows.contains_key(marketplace_id)
+    }
+
+    /// The marketplaces this stack serves, the first one first.
+    pub fn marketplaces(&self) -> Vec<&str> {
+        std::iter::once(self.marketplace_id.as_str())
+            .filter(|m| !m.is_empty())
+            .chain(self.marketplace_windows.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// Quiet hours and send slots for a case in `marketplace_id`, in that marketplace's time
+    /// zone: its own windows, or `windows` for the first marketplace (and for one the stack
+    /// does not serve, which no case is opened in).
+    pub fn windows_for(&self, marketplace_id: &str) -> &SendWindows {
+        self.marketplace_windows
+            .get(marketplace_id)
+            .unwrap_or(&self.windows)
+    }
+
+    /// Every marketplace's windows, to change the stack-wide quiet hours and slots in each.
+    pub fn all_windows_mut(&mut self) -> impl Iterator<Item = &mut SendWindows> {
+        std::iter::once(&mut self.windows).chain(self.marketplace_windows.values_mut())
+    }
+
     /// The latest time a cancel may fall due so that the final-cancel sweep, running every
     /// `cancel_sweep` and a margin late, still submits it before `cancel_by`.
     pub fn last_call(&self, cancel_by: Timestamp) -> Timestamp {
@@ -458,6 +520,10 @@ impl Settings {
     /// Checks the settings make sense together; the error says what to fix.
     pub fn validate(&self) -> Result<(), String> {
         self.windows.validate()?;
+        for (id, w) in &self.marketplace_windows {
+            w.validate()
+                .map_err(|why| format!("marketplace {id}: {why}"))?;
+        }
         if self.cancel_margin <= self.resubmit_margin {
             return Err("the cancel margin must be longer than the resubmit margin".into());
         }
@@ -480,15 +546,21 @@ impl Settings {
         Ok(())
     }
 
-    /// When the final notice is due for an order opened at `opened` with deadline `ship_by`:
-    /// ship-by minus the margin, moved earlier so that an hour of open time is left before quiet
-    /// hours, compressed for an order that arrives close to its deadline, never after the cancel
-    /// deadline.
-    pub fn final_notice_at(&self, opened: Timestamp, ship_by: Timestamp) -> Timestamp {
+    /// When the final notice is due for an order in `marketplace_id` opened at `opened` with
+    /// deadline `ship_by`: ship-by minus the margin, moved earlier so that an hour of open time
+    /// is left before the marketplace's quiet hours, compressed for an order that arrives close
+    /// to its deadline, never after the cancel deadline.
+    pub fn final_notice_at(
+        &self,
+        marketplace_id: &str,
+        opened: Timestamp,
+        ship_by: Timestamp,
+    ) -> Timestamp {
+        let windows = self.windows_for(marketplace_id);
         // The final message must leave the cancel time to fall due before the last call.
         let cancel_by = self.last_call(ship_by - self.cancel_margin);
         if self.strategy == Strategy::CancelFirst {
-            return self.windows.next_open(opened).min(cancel_by).max(opened);
+            return windows.next_open(opened).min(cancel_by).max(opened);
         }
         let normal = ship_by - self.final_notice_margin;
         let t = if normal >= opened + SignedDuration::from_hours(2) {
@@ -499,11 +571,9 @@ impl Settings {
         } else {
             opened
         };
-        let t = self
-            .windows
-            .latest_send_at(t, SignedDuration::from_hours(1));
+        let t = windows.latest_send_at(t, SignedDuration::from_hours(1));
         let t = if t < opened {
-            self.windows.next_open(opened)
+            windows.next_open(opened)
         } else {
             t
         };
@@ -581,8 +651,9 @@ pub struct Approval {
 }
 
 impl Case {
-    /// Opens a case for `order`, which must carry a ship-by deadline. An order that already shows
-    /// the buyer's official request opens straight into a BuyerCanceled cancel: no message needed.
+    /// Opens a case for `order`, which must carry a ship-by deadline and be placed in a
+    /// marketplace the stack serves (`None` otherwise). An order that already shows the buyer's
+    /// official request opens straight into a BuyerCanceled cancel: no message needed.
     pub fn open(
         order: &OrderView,
         reason: OpenReason,
@@ -590,7 +661,10 @@ impl Case {
         now: Timestamp,
     ) -> Option<Case> {
         let ship_by = order.ship_by?;
-        let final_notice_at = settings.final_notice_at(now, ship_by);
+        if !settings.serves(&order.marketplace_id) {
+            return None;
+        }
+        let final_notice_at = settings.final_notice_at(&order.marketplace_id, now, ship_by);
         let cancel_by = ship_by - settings.cancel_margin;
         let requested = order.requested_lines();
         let state = if !requested.is_empty() {
@@ -621,7 +695,9 @@ impl Case {
         } else {
             match settings.strategy {
                 Strategy::AskBuyer => {
-                    let first = settings.windows.first_send_at(now);
+                    let first = settings
+                        .windows_for(&order.marketplace_id)
+                        .first_send_at(now);
                     CaseState::Requesting {
                         next_at: (first < final_notice_at).then_some(first),
                         sending: None,
@@ -689,6 +765,11 @@ impl Case {
             alerts_raised: Vec::new(),
             final_sent: None,
         })
+    }
+
+    /// Quiet hours and send slots for this case: its marketplace's, in its time zone.
+    pub fn windows<'s>(&self, settings: &'s Settings) -> &'s SendWindows {
+        settings.windows_for(&self.marketplace_id)
     }
 
     /// The latest time a cancel of this case may fall due (see [`Settings::last_call`]).

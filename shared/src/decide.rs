@@ -210,7 +210,10 @@ fn resume(case: &Case, now: Timestamp, settings: &Settings) -> CaseState {
     let final_at = case.final_at(settings);
     if case.strategy == Strategy::AskBuyer && now < final_at {
         let next = (case.requests_sent < settings.max_requests)
-            .then(|| settings.windows.next_slot(now, &case.slots_used, final_at))
+            .then(|| {
+                case.windows(settings)
+                    .next_slot(now, &case.slots_used, final_at)
+            })
             .flatten();
         CaseState::Requesting {
             next_at: next,
@@ -808,7 +811,7 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
             CaseState::Requesting { .. } => {
                 d.case.requests_sent += 1;
                 d.case.last_request_at = Some(claim.since);
-                let slot = settings.windows.slot_of(claim.since) as u8;
+                let slot = case.windows(settings).slot_of(claim.since) as u8;
                 if !d.case.slots_used.contains(&slot) {
                     d.case.slots_used.push(slot);
                 }
@@ -885,7 +888,7 @@ fn give_up_notice(case: &Case, why: String, now: Timestamp) -> Decision {
 }
 
 fn due(case: &Case, now: Timestamp, settings: &Settings) -> Decision {
-    let w = &settings.windows;
+    let w = case.windows(settings);
     let last_call = case.last_call(settings);
     match &case.state {
         CaseState::Requesting { next_at, sending } => {
@@ -1281,7 +1284,7 @@ fn request_result(
     if n != case.requests_sent + 1 {
         return Decision::keep(case, format!("ignored: answer for message {n} is stale"));
     }
-    let w = &settings.windows;
+    let w = case.windows(settings);
     let final_at = case.final_at(settings);
     match outcome {
         MessageOutcome::Accepted | MessageOutcome::Unknown { .. } => {

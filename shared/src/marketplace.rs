@@ -243,6 +243,58 @@ pub fn find(id: &str) -> Option<&'static Marketplace> {
     MARKETPLACES.iter().find(|m| m.id == id)
 }
 
+/// Why a list of marketplaces cannot be served by one stack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StackError {
+    #[error("no marketplace given")]
+    Empty,
+    #[error("marketplace {0} is not in kenzen's table")]
+    Unknown(String),
+    #[error("marketplace {0} is listed twice")]
+    Twice(String),
+    #[error(
+        "marketplace {odd} ({odd_country}) is served by the SP-API {odd_region:?} endpoint, \
+         the others by {region:?}: one stack serves the marketplaces of one region (deploy one \
+         stack per region)"
+    )]
+    OtherRegion {
+        odd: String,
+        odd_country: &'static str,
+        odd_region: Region,
+        region: Region,
+    },
+}
+
+/// The marketplaces one stack serves, checked: each known to kenzen, none twice, all on one
+/// SP-API endpoint (a seller account's marketplaces in one region, e.g. the EU unified
+/// account). The error names the marketplace at fault.
+pub fn stack(ids: &[&str]) -> Result<Vec<&'static Marketplace>, StackError> {
+    let mut out: Vec<&'static Marketplace> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let m = find(id).ok_or_else(|| StackError::Unknown(id.to_string()))?;
+        if out.iter().any(|o| o.id == m.id) {
+            return Err(StackError::Twice(m.id.to_string()));
+        }
+        out.push(m);
+    }
+    let first = *out.first().ok_or(StackError::Empty)?;
+    // The odd one out: the first whose region differs from the most common one (the first
+    // marketplace's when there is a tie).
+    let count = |r: Region| out.iter().filter(|m| m.region == r).count();
+    let region = out.iter().map(|m| m.region).fold(first.region, |best, r| {
+        if count(r) > count(best) { r } else { best }
+    });
+    match out.iter().find(|m| m.region != region) {
+        Some(odd) => Err(StackError::OtherRegion {
+            odd: odd.id.to_string(),
+            odd_country: odd.country,
+            odd_region: odd.region,
+            region,
+        }),
+        None => Ok(out),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +341,57 @@ mod tests {
                 .unwrap_err()
                 .contains("ja, en, de, fr, it, es")
         );
+    }
+
+    #[test]
+    fn a_buyer_without_a_locale_gets_the_marketplaces_language() {
+        assert_eq!(
+            Language::for_buyer(None, "A1VC38T7YXB528"),
+            Language::Japanese
+        );
+        assert_eq!(
+            Language::for_buyer(Some(" "), "A1VC38T7YXB528"),
+            Language::Japanese
+        );
+        assert_eq!(
+            Language::for_buyer(Some("en-US"), "A1VC38T7YXB528"),
+            Language::English
+        );
+        assert_eq!(
+            Language::for_buyer(Some("ja-JP"), "A1PA6795UKMFR9"),
+            Language::Japanese
+        );
+        assert_eq!(
+            Language::for_buyer(None, "A1PA6795UKMFR9"),
+            Language::German
+        );
+        assert_eq!(Language::for_buyer(None, "UNKNOWN1"), Language::English);
+    }
+
+    #[test]
+    fn one_stack_serves_the_marketplaces_of_one_region_and_names_the_odd_one() {
+        let (de, fr, uk, jp, us) = (
+            "A1PA6795UKMFR9",
+            "A13V1IB3VIYZZH",
+            "A1F83G8C2ARO7P",
+            "A1VC38T7YXB528",
+            "ATVPDKIKX0DER",
+        );
+        let eu = stack(&[de, fr, uk]).unwrap();
+        assert_eq!(eu.len(), 3);
+        assert!(eu.iter().all(|m| m.endpoint() == Region::Europe.endpoint()));
+        assert_eq!(stack(&[jp]).unwrap()[0].id, jp);
+        let err = stack(&[de, fr, jp]).unwrap_err();
+        assert!(matches!(&err, StackError::OtherRegion { odd, .. } if odd == jp));
+        assert!(err.to_string().contains(jp), "{err}");
+        // The odd one is the one outside the majority, wherever it is listed.
+        let err = stack(&[us, de, fr]).unwrap_err();
+        assert!(matches!(&err, StackError::OtherRegion { odd, .. } if odd == us));
+        assert_eq!(stack(&[]).unwrap_err(), StackError::Empty);
+        assert_eq!(
+            stack(&[de, "ZZZZZZZZZ"]).unwrap_err(),
+            StackError::Unknown("ZZZZZZZZZ".into())
+        );
+        assert_eq!(stack(&[de, de]).unwrap_err(), StackError::Twice(de.into()));
     }
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use kenzen_core::SendWindows;
+use kenzen_core::marketplace::Language;
 use serde_json::Value;
 
 use crate::sim::parse_ack_feed;
@@ -43,6 +44,11 @@ pub struct Limits {
     pub forbidden: Vec<String>,
     /// Quiet hours to check message times against (`None`: not checked).
     pub windows: Option<SendWindows>,
+    /// Each order's own quiet hours, in its marketplace's time zone, where they are not
+    /// `windows` (a stack serving several marketplaces).
+    pub order_windows: BTreeMap<String, SendWindows>,
+    /// The language each order's messages must be in (orders not named are not checked).
+    pub languages: BTreeMap<String, Language>,
     /// Orders whose cases must end before ship-by (those with ship-by before `end`).
     pub orders: Vec<OrderFacts>,
     /// The end of the run.
@@ -56,6 +62,8 @@ impl Limits {
             max_messages,
             forbidden,
             windows: None,
+            order_windows: BTreeMap::new(),
+            languages: BTreeMap::new(),
             orders: Vec::new(),
             end: Timestamp::MAX,
         }
@@ -64,6 +72,19 @@ impl Limits {
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+impl Limits {
+    /// The quiet hours `order`'s messages are checked against.
+    fn windows_of(&self, order: &str) -> Option<&SendWindows> {
+        self.order_windows.get(order).or(self.windows.as_ref())
+    }
+}
+
+/// True when `text` is written in Japanese (it holds kana or kanji).
+pub fn is_japanese(text: &str) -> bool {
+    text.chars()
+        .any(|c| ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
 fn order_of_message_path(path: &str) -> Option<&str> {
@@ -185,8 +206,7 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                 // A seller-initiated cancel needs the final apology first; without it, the case
                 // must say why, and an attempt must show in the log unless it was quiet hours.
                 let quiet = limits
-                    .windows
-                    .as_ref()
+                    .windows_of(&m.order_id)
                     .is_some_and(|w| time.parse::<Timestamp>().is_ok_and(|t| w.is_quiet(t)));
                 let seller_initiated = m
                     .items
@@ -275,11 +295,14 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                     "{id}: message at {time} after the order ended at {at}"
                 ));
             }
-            if let Some(w) = &limits.windows
+            if let Some(w) = limits.windows_of(id)
                 && let Ok(t) = time.parse::<Timestamp>()
                 && w.is_quiet(t)
             {
-                broken.push(format!("{id}: message at {time} in quiet hours"));
+                broken.push(format!(
+                    "{id}: message at {time} in quiet hours ({})",
+                    w.time_zone
+                ));
             }
             let n = messages.entry(id.to_string()).or_default();
             *n += 1;
@@ -293,6 +316,13 @@ pub fn check(log: &[Value], limits: &Limits) -> Vec<String> {
                 .get("body")
                 .and_then(|b| b.get("text"))
                 .and_then(Value::as_str);
+            if let (Some(want), Some(text)) = (limits.languages.get(id), body)
+                && is_japanese(text) != (*want == Language::Japanese)
+            {
+                broken.push(format!(
+                    "{id}: message at {time} is not in the buyer's language ({want:?})"
+                ));
+            }
             if body.is_some_and(kenzen_core::message::is_final_text) {
                 // An apology is wrong after a request that covers every line still open.
                 let open_lines = lines.get(id).copied().unwrap_or(1);
@@ -455,6 +485,37 @@ mod tests {
                 .iter()
                 .any(|b| b.contains("beyond the cap"))
         );
+    }
+
+    #[test]
+    fn each_order_is_checked_in_its_own_marketplaces_hours_and_its_buyers_language() {
+        // 20:30 in London is 21:30 in Berlin: quiet for a German order, open for a British one.
+        let at = "2026-12-01T20:30:00Z";
+        let log = vec![
+            msg("DE", at),
+            msg("UK", at),
+            final_msg("JP", "2026-12-01T03:00:00Z"),
+        ];
+        let mut l = limits();
+        l.max_messages = 9;
+        l.windows = Some(SendWindows::for_marketplace("A1PA6795UKMFR9"));
+        l.order_windows
+            .insert("UK".into(), SendWindows::for_marketplace("A1F83G8C2ARO7P"));
+        l.order_windows
+            .insert("JP".into(), SendWindows::for_marketplace("A1VC38T7YXB528"));
+        l.languages.insert("UK".into(), Language::English);
+        l.languages.insert("JP".into(), Language::Japanese);
+        let broken = check(&log, &l);
+        assert_eq!(broken.len(), 2, "{broken:?}");
+        assert!(
+            broken[0].starts_with("DE:") && broken[0].contains("quiet hours (Europe/Berlin)"),
+            "{broken:?}"
+        );
+        assert!(
+            broken[1].starts_with("JP:") && broken[1].contains("not in the buyer's language"),
+            "{broken:?}"
+        );
+        assert!(is_japanese("ご注文") && !is_japanese("We are sorry"));
     }
 
     #[test]

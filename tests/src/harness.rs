@@ -442,10 +442,23 @@ impl World {
             .spapi_endpoint
             .clone()
             .unwrap_or_else(|| sim_base.clone());
+        // A seller selling in several marketplaces gets one stack for all of them.
+        let marketplaces = if opts.sim.other_marketplaces.is_empty() {
+            ("KENZEN_MARKETPLACE_ID", opts.sim.marketplace_id.clone())
+        } else {
+            (
+                "KENZEN_MARKETPLACE_IDS",
+                std::iter::once(&opts.sim.marketplace_id)
+                    .chain(&opts.sim.other_marketplaces)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        };
         let env: BTreeMap<&str, String> = BTreeMap::from([
             ("KENZEN_TABLE", name.clone()),
             ("KENZEN_EVENT_BUS", name.clone()),
-            ("KENZEN_MARKETPLACE_ID", opts.sim.marketplace_id.clone()),
+            marketplaces,
             ("KENZEN_SELLER_ID", opts.sim.seller_id.clone()),
             ("KENZEN_SPAPI_ENDPOINT", endpoint),
             ("KENZEN_LWA_ENDPOINT", format!("{sim_base}/auth/o2/token")),
@@ -828,7 +841,7 @@ impl World {
             })
             .collect();
         json!({
-            "MarketplaceId": self.sim.config.marketplace_id,
+            "MarketplaceId": o.marketplace(&self.sim.config),
             "OrderStatus": status,
             "PurchaseDate": o.created.to_string(),
             "DestinationPostalCode": "100-0001",

@@ -33,8 +33,13 @@ use crate::sim::{
 pub struct Scenario {
     #[serde(default)]
     pub description: String,
+    /// The seller's marketplace, for a stack that serves one (default amazon.co.jp).
     #[serde(default = "default_marketplace")]
     pub marketplace: String,
+    /// The marketplaces one stack serves, the first one first (a seller account's marketplaces
+    /// in one region, e.g. the EU unified account's); replaces `marketplace` when given.
+    #[serde(default)]
+    pub marketplaces: Vec<String>,
     /// `ask-buyer`, `cancel-first`, or both (each run separately).
     pub strategies: Vec<String>,
     pub start: Timestamp,
@@ -373,6 +378,8 @@ pub enum Expect {
 #[serde(deny_unknown_fields)]
 pub struct OrderFile {
     pub id: String,
+    /// The marketplace the order is placed in (default: the stack's first).
+    pub marketplace: Option<String>,
     pub placed: Timestamp,
     pub ship_by: Timestamp,
     #[serde(default = "default_locale")]
@@ -467,10 +474,38 @@ impl Scenario {
         Ok(sc)
     }
 
+    /// The marketplaces the stack serves, the first one first.
+    pub fn stack(&self) -> Vec<&str> {
+        if self.marketplaces.is_empty() {
+            vec![self.marketplace.as_str()]
+        } else {
+            self.marketplaces.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The marketplace order `o` is placed in.
+    pub fn marketplace_of<'a>(&'a self, o: &'a OrderFile) -> &'a str {
+        o.marketplace.as_deref().unwrap_or(self.stack()[0])
+    }
+
     /// Checks the scenario as `load` does (for scenarios built in code).
     pub fn validate(&self) -> Result<()> {
         if self.end <= self.start {
             bail!("end must be after start");
+        }
+        if !self.marketplaces.is_empty() {
+            kenzen_core::marketplace::stack(&self.stack())
+                .map_err(|e| anyhow!("marketplaces: {e}"))?;
+        }
+        for o in &self.orders {
+            if !self.stack().contains(&self.marketplace_of(o)) {
+                bail!(
+                    "order {}: marketplace {} is not one of the stack's {:?}",
+                    o.id,
+                    self.marketplace_of(o),
+                    self.stack()
+                );
+            }
         }
         if self.strategies.is_empty() {
             bail!("name at least one strategy");
@@ -549,7 +584,11 @@ impl Scenario {
     /// The settings for one strategy.
     pub fn settings(&self, strategy: Strategy) -> Result<Settings> {
         let f = &self.settings;
-        let mut s = Settings::new(strategy, &self.marketplace);
+        let stack = self.stack();
+        let mut s = Settings::new(strategy, stack[0]);
+        for m in &stack[1..] {
+            s.serve(m);
+        }
         // The sweeps run at the template's cadence, as deployed.
         let cadence = crate::harness::cadence()?;
         s.send_sweep = SignedDuration::from_mins(cadence["MessageResend"]);
@@ -557,17 +596,23 @@ impl Scenario {
         if let Some(n) = f.max_requests {
             s.max_requests = n;
         }
+        // Quiet hours and slots are the stack's, each in its marketplace's own time.
         if let Some(q) = &f.quiet_hours {
             let (a, b) = hours_range(q, "quiet_hours")?;
-            s.windows.quiet_start = a;
-            s.windows.quiet_end = b;
+            for w in s.all_windows_mut() {
+                w.quiet_start = a;
+                w.quiet_end = b;
+            }
         }
         if let Some(slots) = &f.send_slots {
-            s.windows.slots = slots
+            let slots: Vec<LocalTime> = slots
                 .iter()
                 .map(|x| x.parse())
                 .collect::<Result<_, String>>()
                 .map_err(|e| anyhow!("send_slots: {e}"))?;
+            for w in s.all_windows_mut() {
+                w.slots.clone_from(&slots);
+            }
         }
         if let Some(d) = &f.min_gap {
             s.min_gap = dur(d, "min_gap")?;
@@ -579,9 +624,9 @@ impl Scenario {
             s.cancel_margin = dur(d, "cancel_margin")?;
         }
         if let Some(m) = f.min_profit {
-            let currency = kenzen_core::marketplace::find(&self.marketplace)
+            let currency = kenzen_core::marketplace::find(stack[0])
                 .map(|mk| mk.currency)
-                .ok_or_else(|| anyhow::anyhow!("no currency for {}", self.marketplace))?;
+                .ok_or_else(|| anyhow::anyhow!("no currency for {}", stack[0]))?;
             s.profit_floor = Some(ProfitFloor {
                 minimum: kenzen_core::Money::parse(&m.to_string(), currency)
                     .map_err(|e| anyhow::anyhow!("min_profit: {e}"))?,
@@ -753,8 +798,10 @@ pub async fn run_with(
             until: w.until,
         });
     }
+    let stack = sc.stack();
     let sim = SimConfig {
-        marketplace_id: sc.marketplace.clone(),
+        marketplace_id: stack[0].to_string(),
+        other_marketplaces: stack[1..].iter().map(|m| m.to_string()).collect(),
         time_zone: settings.windows.time_zone.clone(),
         feed_stuck_until: sc.faults.feed_stuck_until,
         fault_rates,
@@ -883,6 +930,7 @@ pub async fn run_with(
             })
             .collect();
         let mut order = SimOrder::new(&o.id, o.placed, o.ship_by, items, buyer, &o.locale);
+        order.marketplace_id = Some(sc.marketplace_of(o).to_string());
         if let BuyerFile::RequestsAfter { reads: Some(r), .. } = &o.buyer {
             let (from, to) = hours_range(r, "buyer.reads")?;
             order.reads = Some((civil_time(from), civil_time(to)));
@@ -959,7 +1007,8 @@ pub async fn run_with(
     let log = world.sim.log();
     let strategy_name = strategy.as_setting();
     let mut ended_in_log: BTreeMap<&str, Timestamp> = BTreeMap::new();
-    let mut zeroed_listings: std::collections::BTreeSet<&str> = Default::default();
+    // Listings set by a patch: (SKU as in the path, marketplace the patch named).
+    let mut zeroed_listings: std::collections::BTreeSet<(&str, &str)> = Default::default();
     for l in &log {
         if matches!(
             l["action"].as_str(),
@@ -975,7 +1024,14 @@ pub async fn run_with(
             && p.starts_with("/listings/")
             && let Some((_, segment)) = p.rsplit_once('/')
         {
-            zeroed_listings.insert(segment);
+            let query = l["query"].as_str().unwrap_or("");
+            for m in query
+                .split('&')
+                .filter_map(|kv| kv.strip_prefix("marketplaceIds="))
+                .flat_map(|v| v.split([',']).flat_map(|x| x.split("%2C")))
+            {
+                zeroed_listings.insert((segment, m));
+            }
         }
     }
     let mut messages_to: BTreeMap<String, usize> = BTreeMap::new();
@@ -1094,6 +1150,31 @@ pub async fn run_with(
             world.sim.config.refresh_token.clone(),
         ],
         windows: Some(settings.windows.clone()),
+        order_windows: sc
+            .orders
+            .iter()
+            .map(|o| {
+                let m = sc.marketplace_of(o);
+                (o.id.clone(), settings.windows_for(m).clone())
+            })
+            .collect(),
+        // kenzen writes in Japanese or English: Japanese for a ja buyer, and for a buyer
+        // without a locale on amazon.co.jp.
+        languages: sc
+            .orders
+            .iter()
+            .map(|o| {
+                let locale = o.locale.trim().to_ascii_lowercase();
+                let japanese = locale.starts_with("ja")
+                    || (locale.is_empty() && sc.marketplace_of(o) == default_marketplace());
+                let lang = if japanese {
+                    kenzen_core::marketplace::Language::Japanese
+                } else {
+                    kenzen_core::marketplace::Language::English
+                };
+                (o.id.clone(), lang)
+            })
+            .collect(),
         orders: facts,
         end: sc.end,
     };
@@ -1121,10 +1202,15 @@ pub async fn run_with(
         if let kenzen_core::OpenReason::StockShort { sku, .. } = &case.value.reason
             && settings.zero_listing
             && !case.value.dry_run
-            && !zeroed_listings.contains(kenzen_core::ids::encode_segment(sku).as_str())
+            && !zeroed_listings.contains(&(
+                kenzen_core::ids::encode_segment(sku).as_str(),
+                case.value.marketplace_id.as_str(),
+            ))
         {
             broken_rules.push(format!(
-                "{id}: listing {sku} never set to 0 though the case is about its stock"
+                "{id}: listing {sku} never set to 0 in the order's marketplace {} though the case \
+                 is about its stock",
+                case.value.marketplace_id
             ));
         }
     }
@@ -1238,7 +1324,6 @@ pub fn local(w: &SendWindows, t: Timestamp) -> String {
 /// Prints one run: per order the result (and, with `timelines`, the case's timeline in local
 /// time), then any broken rule.
 pub async fn print_run(sc: &Scenario, f: &Finished, timelines: bool) -> Result<()> {
-    let w = f.world.svc.settings().windows.clone();
     println!(
         "\n== strategy {} ({} requests logged)",
         f.result.strategy, f.result.requests_logged
@@ -1264,10 +1349,13 @@ pub async fn print_run(sc: &Scenario, f: &Finished, timelines: bool) -> Result<(
             }
         );
         if timelines {
+            // Each order in its own marketplace's local time.
+            let w = f.world.svc.settings().windows_for(sc.marketplace_of(o));
             println!(
-                "      placed {}, ship-by {} (local)",
-                local(&w, o.placed),
-                local(&w, o.ship_by)
+                "      placed {}, ship-by {} (local, {})",
+                local(w, o.placed),
+                local(w, o.ship_by),
+                w.time_zone
             );
             for e in f.world.timeline(&o.id).await? {
                 let answer = e
@@ -1277,7 +1365,7 @@ pub async fn print_run(sc: &Scenario, f: &Finished, timelines: bool) -> Result<(
                     .unwrap_or_default();
                 println!(
                     "      {}  [{}] {}{}",
-                    local(&w, e.at),
+                    local(w, e.at),
                     e.state,
                     e.note,
                     answer

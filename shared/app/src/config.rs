@@ -1,6 +1,12 @@
 //! Typed configuration read from the environment once per container. A missing or malformed
 //! value fails start-up with the variable's name. Secrets are held here but never printed
 //! (`Debug` leaves them out).
+//!
+//! One stack serves the marketplaces of one seller account in one SP-API region
+//! (`KENZEN_MARKETPLACE_IDS`, e.g. the EU unified account's DE, FR, IT, ES, UK; or
+//! `KENZEN_MARKETPLACE_ID` for one). Each marketplace's time zone, language and currency come
+//! from [`kenzen_core::marketplace`]; quiet hours and send slots are set once for the stack and
+//! applied in each marketplace's own local time.
 
 use jiff::SignedDuration;
 use kenzen_core::marketplace::Currency;
@@ -30,15 +36,43 @@ pub enum ConfigError {
     Several(Vec<ConfigError>),
 }
 
-/// The SP-API part of the configuration: endpoints, LWA credentials, marketplace and seller.
+/// The marketplaces the stack serves, the first one first: `KENZEN_MARKETPLACE_IDS`
+/// (comma-separated) or `KENZEN_MARKETPLACE_ID` (one), never both. Several must all be in
+/// kenzen's table and share one SP-API endpoint; the error names the one at fault. A single
+/// marketplace not in the table is taken (its endpoint and time zone must then be set).
+pub fn marketplace_ids(get: impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let (name, value) = match (get("KENZEN_MARKETPLACE_IDS"), get("KENZEN_MARKETPLACE_ID")) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                name: "KENZEN_MARKETPLACE_IDS",
+                why: "KENZEN_MARKETPLACE_ID is set too: set only KENZEN_MARKETPLACE_IDS (one or \
+                      more marketplace ids, comma-separated)"
+                    .into(),
+            });
+        }
+        (Some(v), None) => ("KENZEN_MARKETPLACE_IDS", v),
+        (None, Some(v)) => ("KENZEN_MARKETPLACE_ID", v),
+        (None, None) => return Err(ConfigError::Missing("KENZEN_MARKETPLACE_IDS")),
+    };
+    let invalid = |why: String| ConfigError::Invalid { name, why };
+    let ids: Vec<String> = value.split(',').map(|v| v.trim().to_string()).collect();
+    for id in &ids {
+        kenzen_core::MarketplaceId::parse(id).map_err(|e| invalid(format!("{id:?}: {e}")))?;
+    }
+    if ids.len() > 1 {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        kenzen_core::marketplace::stack(&refs).map_err(|e| invalid(e.to_string()))?;
+    }
+    Ok(ids)
+}
+
+/// The SP-API part of the configuration: endpoints, LWA credentials, marketplaces and seller.
 pub fn spapi_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SpApiConfig, ConfigError> {
     let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
     let req = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-    let marketplace_id = req("KENZEN_MARKETPLACE_ID")?;
-    kenzen_core::MarketplaceId::parse(&marketplace_id).map_err(|e| ConfigError::Invalid {
-        name: "KENZEN_MARKETPLACE_ID",
-        why: e.to_string(),
-    })?;
+    let marketplace_ids = marketplace_ids(get)?;
+    let marketplace_id = marketplace_ids[0].clone();
     let endpoint = match get("KENZEN_SPAPI_ENDPOINT") {
         Some(e) => e,
         None => default_endpoint(&marketplace_id)
@@ -56,7 +90,7 @@ pub fn spapi_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SpApiCo
         client_id: req("KENZEN_LWA_CLIENT_ID")?,
         client_secret: req("KENZEN_LWA_CLIENT_SECRET")?,
         refresh_token: req("KENZEN_LWA_REFRESH_TOKEN")?,
-        marketplace_id,
+        marketplace_ids,
         seller_id: req("KENZEN_SELLER_ID")?,
     })
 }
@@ -124,7 +158,10 @@ impl Config {
                 }),
         };
         let spapi = ok(&mut errs, spapi_from_lookup(get));
-        let marketplace_id = get("KENZEN_MARKETPLACE_ID").unwrap_or_default();
+        // The first marketplace's time zone is the seller's own (the digest), its currency the
+        // profit floor's; the others are served in their own time zones.
+        let marketplaces = marketplace_ids(get).unwrap_or_default();
+        let marketplace_id = marketplaces.first().cloned().unwrap_or_default();
         let strategy = ok(
             &mut errs,
             req("KENZEN_STRATEGY").and_then(|v| {
@@ -135,6 +172,9 @@ impl Config {
         // Without a strategy the other settings are still checked (against either default).
         let mut settings =
             Settings::new(strategy.unwrap_or(Strategy::CancelFirst), &marketplace_id);
+        for m in marketplaces.iter().skip(1) {
+            settings.serve(m);
+        }
         if let Some(v) = get("KENZEN_QUIET_HOURS") {
             let parsed = (|| {
                 let (a, b) = v.split_once('-').ok_or_else(|| {
@@ -148,8 +188,10 @@ impl Config {
                 Ok((a, b))
             })();
             if let Some((a, b)) = ok(&mut errs, parsed) {
-                settings.windows.quiet_start = a;
-                settings.windows.quiet_end = b;
+                for w in settings.all_windows_mut() {
+                    w.quiet_start = a;
+                    w.quiet_end = b;
+                }
             }
         }
         if let Some(v) = get("KENZEN_SEND_SLOTS") {
@@ -159,10 +201,20 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(|w| invalid("KENZEN_SEND_SLOTS", w));
             if let Some(slots) = ok(&mut errs, slots) {
-                settings.windows.slots = slots;
+                for w in settings.all_windows_mut() {
+                    w.slots.clone_from(&slots);
+                }
             }
         }
         if let Some(v) = get("KENZEN_TIME_ZONE") {
+            if marketplaces.len() > 1 {
+                errs.push(invalid(
+                    "KENZEN_TIME_ZONE",
+                    "a stack serving several marketplaces works each one in its own time zone \
+                     (from kenzen's table): leave KENZEN_TIME_ZONE unset"
+                        .into(),
+                ));
+            }
             settings.windows.time_zone = v;
         } else if !marketplace_id.is_empty()
             && kenzen_core::marketplace::find(&marketplace_id).is_none()
@@ -390,6 +442,115 @@ mod tests {
         assert_eq!(c.settings.windows.quiet_start, LocalTime::new(22, 0));
         assert_eq!(c.settings.profit_floor.as_ref().unwrap().fee_bp, 1000);
         assert!(!c.settings.zero_listing);
+    }
+
+    const DE: &str = "A1PA6795UKMFR9";
+    const FR: &str = "A13V1IB3VIYZZH";
+    const UK: &str = "A1F83G8C2ARO7P";
+
+    /// `BASE` serving `ids` through KENZEN_MARKETPLACE_IDS, with `more` on top.
+    fn stack(ids: &str, more: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
+        let mut pairs: Vec<(&'static str, String)> = BASE
+            .iter()
+            .filter(|(k, _)| *k != "KENZEN_MARKETPLACE_ID")
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect();
+        pairs.push(("KENZEN_MARKETPLACE_IDS", ids.to_string()));
+        pairs.extend(more.iter().map(|(k, v)| (*k, v.to_string())));
+        pairs
+    }
+
+    fn lookup(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn one_stack_serves_every_listed_marketplace_of_the_eu_region_in_its_own_time() {
+        let pairs = stack(
+            &format!("{DE}, {FR},{UK}"),
+            &[
+                ("KENZEN_QUIET_HOURS", "22:00-07:30"),
+                ("KENZEN_SEND_SLOTS", "08:00,18:00"),
+                ("KENZEN_MIN_PROFIT", "2.50"),
+            ],
+        );
+        let c = Config::from_lookup(lookup(pairs)).unwrap();
+        assert_eq!(c.spapi.endpoint, "https://sellingpartnerapi-eu.amazon.com");
+        assert_eq!(c.spapi.marketplace_ids, vec![DE, FR, UK]);
+        assert_eq!(c.settings.marketplaces(), vec![DE, FR, UK]);
+        for (m, zone) in [
+            (DE, "Europe/Berlin"),
+            (FR, "Europe/Paris"),
+            (UK, "Europe/London"),
+        ] {
+            let w = c.settings.windows_for(m);
+            assert_eq!(w.time_zone, zone, "{m}");
+            assert_eq!(w.quiet_start, LocalTime::new(22, 0), "{m}");
+            assert_eq!(w.quiet_end, LocalTime::new(7, 30), "{m}");
+            assert_eq!(w.slots, vec![LocalTime::new(8, 0), LocalTime::new(18, 0)]);
+        }
+        // The profit floor is in the first marketplace's currency.
+        let floor = c.settings.profit_floor.unwrap();
+        assert_eq!(floor.minimum.currency.code, "EUR");
+        assert_eq!(floor.minimum.minor, 250);
+        // One marketplace through the list is the same as through the single variable.
+        let one = Config::from_lookup(lookup(stack("A1VC38T7YXB528", &[]))).unwrap();
+        assert_eq!(one.spapi.marketplace_ids, vec!["A1VC38T7YXB528"]);
+        assert_eq!(one.settings.windows.time_zone, "Asia/Tokyo");
+    }
+
+    #[test]
+    fn both_marketplace_variables_at_once_are_refused_by_name() {
+        let mut pairs = stack(DE, &[]);
+        pairs.push(("KENZEN_MARKETPLACE_ID", DE.into()));
+        let err = Config::from_lookup(lookup(pairs)).unwrap_err().to_string();
+        assert!(
+            err.contains("KENZEN_MARKETPLACE_IDS")
+                && err.contains("KENZEN_MARKETPLACE_ID is set too"),
+            "{err}"
+        );
+        let none: Vec<(&'static str, String)> = stack(DE, &[])
+            .into_iter()
+            .filter(|(k, _)| *k != "KENZEN_MARKETPLACE_IDS")
+            .collect();
+        let err = Config::from_lookup(lookup(none)).unwrap_err().to_string();
+        assert!(err.contains("KENZEN_MARKETPLACE_IDS"), "{err}");
+    }
+
+    #[test]
+    fn a_marketplace_of_another_region_or_unknown_or_malformed_is_named() {
+        for (ids, named) in [
+            (format!("{DE},{FR},A1VC38T7YXB528"), "A1VC38T7YXB528"),
+            (format!("{DE},ATVPDKIKX0DER,{FR}"), "ATVPDKIKX0DER"),
+            (format!("{DE},ZZZZZZZZZZ"), "ZZZZZZZZZZ"),
+            (format!("{DE},,{FR}"), "\"\""),
+            (format!("{DE},{DE}"), DE),
+        ] {
+            let err = Config::from_lookup(lookup(stack(&ids, &[])))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("KENZEN_MARKETPLACE_IDS") && err.contains(named),
+                "{ids}: {err}"
+            );
+        }
+        // The same checks hold for the command-line tools' SP-API configuration.
+        let err = spapi_from_lookup(lookup(stack(&format!("{DE},A1VC38T7YXB528"), &[])))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("A1VC38T7YXB528"), "{err}");
+    }
+
+    #[test]
+    fn a_time_zone_for_the_whole_stack_is_refused_when_it_serves_several_marketplaces() {
+        let pairs = stack(
+            &format!("{DE},{FR}"),
+            &[("KENZEN_TIME_ZONE", "Europe/Berlin")],
+        );
+        let err = Config::from_lookup(lookup(pairs)).unwrap_err().to_string();
+        assert!(err.contains("KENZEN_TIME_ZONE"), "{err}");
+        let one = stack(DE, &[("KENZEN_TIME_ZONE", "Europe/Berlin")]);
+        assert!(Config::from_lookup(lookup(one)).is_ok());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! They keep the ports' contracts that the rules rely on: case saves are conditional on the
 //! version, timeline entries are append-only, and every call to the marketplace is recorded in
-//! order so a test can say what kenzen asked of Amazon and when.
+//! order so a test can say what kenzen asked of Amazon and when. The fake marketplace refuses,
+//! as Amazon does, a call about an order under another marketplace's id than the order's.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,7 +13,9 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use kenzen_core::marketplace::Language;
 use kenzen_core::templates::{SellerVars, Template, TemplateKind};
-use kenzen_core::{Case, DomainEvent, DueKind, OrderId, OrderStatus, OrderView, Sku, SkuInfo};
+use kenzen_core::{
+    Case, DomainEvent, DueKind, MarketplaceId, OrderId, OrderStatus, OrderView, Sku, SkuInfo,
+};
 
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, DayCount,
@@ -74,6 +77,10 @@ struct MarketState {
     feeds: BTreeMap<String, CancelBatchStatus>,
     /// Feed id → the orders it cancels.
     feed_orders: BTreeMap<String, Vec<String>>,
+    /// Feed id → the marketplace it was submitted for.
+    feed_marketplace: BTreeMap<String, String>,
+    /// Listing quantity changes: (SKU, marketplace), in order.
+    listing_marketplaces: Vec<(String, String)>,
     calls: Vec<MarketCall>,
     next_feed: u32,
     /// Orders per search page (0: 100, Amazon's largest).
@@ -216,6 +223,16 @@ impl FakeMarket {
             .collect()
     }
 
+    /// The marketplace each submitted feed was for, by feed id.
+    pub fn feed_marketplaces(&self) -> BTreeMap<String, String> {
+        lock(&self.state).feed_marketplace.clone()
+    }
+
+    /// Every listing quantity change as (SKU, marketplace), in order.
+    pub fn listing_marketplaces(&self) -> Vec<(String, String)> {
+        lock(&self.state).listing_marketplaces.clone()
+    }
+
     /// The cancel reasons submitted for `order_id`, in order.
     pub fn cancels_of(&self, order_id: &str) -> Vec<String> {
         self.calls()
@@ -262,6 +279,28 @@ impl FakeMarket {
             ));
         }
         Ok(())
+    }
+
+    /// The order, if it was placed in `marketplace`: a 400, as Amazon answers a messaging call
+    /// under another marketplace's id.
+    fn order_in(
+        &self,
+        op: &'static str,
+        order_id: &str,
+        marketplace: &MarketplaceId,
+    ) -> Result<OrderView, MarketError> {
+        let order = self.order(op, order_id)?;
+        if order.marketplace_id != *marketplace {
+            return Err(MarketError::new(
+                MarketErrorKind::InvalidInput,
+                op,
+                format!(
+                    "{op}: HTTP 400 InvalidInput: order {order_id} was not placed in marketplace \
+                     {marketplace}"
+                ),
+            ));
+        }
+        Ok(order)
     }
 
     fn order(&self, op: &'static str, order_id: &str) -> Result<OrderView, MarketError> {
@@ -366,7 +405,11 @@ impl Marketplace for FakeMarket {
             .collect())
     }
 
-    async fn listing_product_type(&self, sku: &Sku) -> Result<Option<String>, MarketError> {
+    async fn listing_product_type(
+        &self,
+        sku: &Sku,
+        _marketplace: &MarketplaceId,
+    ) -> Result<Option<String>, MarketError> {
         self.call(
             "getListingsItem",
             MarketCall::ListingProductType(sku.to_string()),
@@ -374,35 +417,45 @@ impl Marketplace for FakeMarket {
         Ok(Some("HOME".into()))
     }
 
-    async fn can_send_unexpected_problem(&self, order_id: &OrderId) -> Result<bool, MarketError> {
+    async fn can_send_unexpected_problem(
+        &self,
+        order_id: &OrderId,
+        marketplace: &MarketplaceId,
+    ) -> Result<bool, MarketError> {
         self.call(
             "getMessagingActionsForOrder",
             MarketCall::Preflight(order_id.to_string()),
         )?;
-        let order = self.order("getMessagingActionsForOrder", order_id)?;
+        let order = self.order_in("getMessagingActionsForOrder", order_id, marketplace)?;
         let st = lock(&self.state);
         Ok(!st.unavailable.iter().any(|id| id == order_id.as_str())
             && order.status != OrderStatus::Cancelled)
     }
 
-    async fn buyer_locale(&self, order_id: &OrderId) -> Result<Option<String>, MarketError> {
+    async fn buyer_locale(
+        &self,
+        order_id: &OrderId,
+        marketplace: &MarketplaceId,
+    ) -> Result<Option<String>, MarketError> {
         self.call(
             "getAttributes",
             MarketCall::BuyerLocale(order_id.to_string()),
         )?;
+        self.order_in("getAttributes", order_id, marketplace)?;
         Ok(lock(&self.state).locale.get(order_id.as_str()).cloned())
     }
 
     async fn send_unexpected_problem(
         &self,
         order_id: &OrderId,
+        marketplace: &MarketplaceId,
         text: &str,
     ) -> Result<SendOutcome, MarketError> {
         self.call(
             "createUnexpectedProblem",
             MarketCall::Message(order_id.to_string(), text.into()),
         )?;
-        let order = self.order("createUnexpectedProblem", order_id)?;
+        let order = self.order_in("createUnexpectedProblem", order_id, marketplace)?;
         if order.status == OrderStatus::Cancelled {
             return Ok(SendOutcome::Refused(
                 "createUnexpectedProblem: HTTP 403: order cancelled".into(),
@@ -412,7 +465,11 @@ impl Marketplace for FakeMarket {
         Ok(SendOutcome::Accepted)
     }
 
-    async fn submit_cancels(&self, cancels: &[CancelRequest]) -> Result<String, MarketError> {
+    async fn submit_cancels(
+        &self,
+        marketplace: &MarketplaceId,
+        cancels: &[CancelRequest],
+    ) -> Result<String, MarketError> {
         self.call(
             "createFeed",
             MarketCall::SubmitCancels(
@@ -422,7 +479,13 @@ impl Marketplace for FakeMarket {
                     .collect(),
             ),
         )?;
+        // A feed applies to the marketplace it names: an order of another cannot be in it.
+        for c in cancels {
+            self.order_in("createFeed", &c.order_id, marketplace)?;
+        }
         let mut st = lock(&self.state);
+        let next = format!("FEED-{}", st.next_feed + 1);
+        st.feed_marketplace.insert(next, marketplace.to_string());
         st.next_feed += 1;
         let id = format!("FEED-{}", st.next_feed);
         st.feeds.insert(id.clone(), CancelBatchStatus::Pending);
@@ -440,13 +503,18 @@ impl Marketplace for FakeMarket {
     async fn set_listing_quantity(
         &self,
         sku: &Sku,
+        marketplace: &MarketplaceId,
         quantity: u32,
         product_type: &str,
     ) -> Result<(), MarketError> {
         self.call(
             "patchListingsItem",
             MarketCall::SetListingQuantity(sku.to_string(), quantity, product_type.into()),
-        )
+        )?;
+        lock(&self.state)
+            .listing_marketplaces
+            .push((sku.to_string(), marketplace.to_string()));
+        Ok(())
     }
 
     async fn cancel_status(

@@ -38,12 +38,17 @@ struct World {
 
 impl World {
     fn new(strategy: Strategy) -> Self {
-        let clock = VirtualClock::new(t0());
+        Self::with(Settings::new(strategy, JP), t0())
+    }
+
+    /// A world under `settings` (its marketplaces), starting at `start`.
+    fn with(settings: Settings, start: Timestamp) -> Self {
+        let clock = VirtualClock::new(start);
         let svc = Service::new(
             FakeMarket::new(),
             MemoryStore::new(),
             RecordingBus::new(),
-            Settings::new(strategy, JP),
+            settings,
             Clock::Virtual(clock.clone()),
         );
         svc.store().put_stock(
@@ -71,10 +76,16 @@ impl World {
 
     /// [`Self::order_arrives`] with another order id.
     fn order_arrives_as(&self, id: &str, ship_in: SignedDuration) {
+        self.order_arrives_in(id, JP, ship_in);
+        self.market().set_locale(id, "ja-JP");
+    }
+
+    /// [`Self::order_arrives`] with another order id, in `marketplace`, with no buyer locale.
+    fn order_arrives_in(&self, id: &str, marketplace: &str, ship_in: SignedDuration) {
         let now = self.clock.now();
         self.market().put_order(OrderView {
             order_id: id.parse().unwrap(),
-            marketplace_id: JP.parse().unwrap(),
+            marketplace_id: marketplace.parse().unwrap(),
             status: OrderStatus::Unshipped,
             merchant_fulfilled: true,
             ship_by: Some(now + ship_in),
@@ -92,7 +103,6 @@ impl World {
                 cancelled_by: None,
             }],
         });
-        self.market().set_locale(id, "ja-JP");
     }
 
     /// Runs the four sweeps at their production cadence (poll and final-cancel every 10 min,
@@ -1405,4 +1415,117 @@ async fn a_template_is_set_listed_previewed_and_reset_to_the_default() {
             .text
             .ends_with("Mit freundlichen Grüßen\nIhr Kenzen-Team")
     );
+}
+
+const DE: &str = "A1PA6795UKMFR9";
+const FR: &str = "A13V1IB3VIYZZH";
+const UK: &str = "A1F83G8C2ARO7P";
+
+/// A stack serving DE (first), FR and UK, at 11:00 in Berlin.
+fn eu_world(strategy: Strategy) -> World {
+    let mut settings = Settings::new(strategy, DE);
+    settings.serve(FR);
+    settings.serve(UK);
+    World::with(settings, "2026-12-01T10:00:00Z".parse().unwrap())
+}
+
+fn japanese(text: &str) -> bool {
+    text.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c))
+}
+
+#[tokio::test]
+async fn orders_in_three_marketplaces_are_each_messaged_zeroed_and_cancelled_in_their_own() {
+    let w = eu_world(Strategy::CancelFirst);
+    let orders = [
+        ("302-1111111-0000001", DE),
+        ("171-1111111-0000002", FR),
+        ("202-1111111-0000003", UK),
+    ];
+    for (id, m) in orders {
+        w.order_arrives_in(id, m, SignedDuration::from_hours(48));
+    }
+    w.market().set_locale(orders[1].0, "fr-FR");
+    w.run_for(SignedDuration::from_hours(2)).await;
+
+    for (id, m) in orders {
+        let case = w.svc.store().case(id).expect("a case");
+        assert_eq!(case.marketplace_id.as_str(), m);
+        // The fake refuses a messaging call under another marketplace's id, and a feed that
+        // mixes marketplaces: an accepted apology and a confirmed cancel mean each went under
+        // the order's own.
+        let texts = w.market().messages_to(id);
+        assert_eq!(texts.len(), 1, "{id}: one apology");
+        assert!(!japanese(&texts[0]), "{id}: English for a European buyer");
+        assert!(
+            matches!(case.state, CaseState::Cancelled { .. }),
+            "{id}: {:?}",
+            case.state
+        );
+    }
+    let feeds = w.market().feed_marketplaces();
+    let mut marketplaces: Vec<&str> = feeds.values().map(String::as_str).collect();
+    marketplaces.sort();
+    let mut three = vec![DE, FR, UK];
+    three.sort();
+    assert_eq!(marketplaces, three, "one feed per marketplace");
+    let mut zeroed = w.market().listing_marketplaces();
+    zeroed.sort();
+    let mut want: Vec<(String, String)> = [DE, FR, UK]
+        .iter()
+        .map(|m| ("CUP".to_string(), m.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(
+        zeroed, want,
+        "the SKU is zeroed in each order's marketplace"
+    );
+}
+
+#[tokio::test]
+async fn a_german_order_placed_after_nine_in_the_evening_waits_for_berlins_morning() {
+    // 20:10 in London is 21:10 in Berlin: the UK order is asked at once, the German waits.
+    let w = eu_world(Strategy::AskBuyer);
+    w.clock.set("2026-12-01T20:10:00Z".parse().unwrap());
+    w.order_arrives_in("302-1111111-0000001", DE, SignedDuration::from_hours(72));
+    w.order_arrives_in("202-1111111-0000003", UK, SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+    assert_eq!(w.market().messages_to("202-1111111-0000003").len(), 1);
+    assert!(w.market().messages_to("302-1111111-0000001").is_empty());
+    // Until 08:30 Berlin (07:30Z) nothing more goes to the German buyer; then the request does.
+    w.run_for(SignedDuration::from_mins(11 * 60 + 15)).await;
+    assert!(w.clock.now() >= "2026-12-02T07:25:00Z".parse().unwrap());
+    assert!(w.market().messages_to("302-1111111-0000001").is_empty());
+    w.run_for(SignedDuration::from_mins(30)).await;
+    assert_eq!(w.market().messages_to("302-1111111-0000001").len(), 1);
+}
+
+#[tokio::test]
+async fn a_buyer_without_a_locale_is_written_to_in_the_marketplaces_language() {
+    let w = World::new(Strategy::AskBuyer);
+    w.order_arrives_in(ORDER, JP, SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+    let texts = w.market().messages_to(ORDER);
+    assert_eq!(texts.len(), 1);
+    assert!(
+        japanese(&texts[0]),
+        "Japanese on amazon.co.jp: {}",
+        texts[0]
+    );
+}
+
+#[tokio::test]
+async fn a_flagged_order_in_a_marketplace_the_stack_does_not_serve_gets_no_case_and_says_so() {
+    let w = eu_world(Strategy::CancelFirst);
+    let italy = "APJ6JRA9NG5V4";
+    w.order_arrives_in(ORDER, italy, SignedDuration::from_hours(48));
+    let r = w.svc.flag_order(&oid(), "damaged").await.unwrap();
+    assert!(w.svc.store().case(ORDER).is_none());
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains(italy) && e.contains("KENZEN_MARKETPLACE_IDS")),
+        "{:?}",
+        r.errors
+    );
+    assert!(w.market().messages_to(ORDER).is_empty());
 }

@@ -16,6 +16,11 @@
 //! message (message 0 for an error of the whole document, as Amazon writes it);
 //! `SimConfig::feed_outcome` can make a feed end otherwise.
 //!
+//! A feed applies to the one marketplace its `marketplaceIds` names (a marketplace the seller
+//! sells in). Amazon refuses several for most feed types ("Invalid request parameters"), so the
+//! simulator refuses more than one for this feed too; and an order placed in another marketplace
+//! than the feed's is an error for that message.
+//!
 //! It must not cancel anything a feed does not name, nor apply any part of a message in error.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,22 +93,29 @@ pub(crate) async fn create_feed(State(sim): State<Arc<Sim>>, Now(now): Now, body
         .and_then(Value::as_str)
         .unwrap_or("");
     let feed_type = spec.get("feedType").and_then(Value::as_str).unwrap_or("");
-    let marketplaces_ok = spec
+    let marketplaces: Vec<&str> = spec
         .get("marketplaceIds")
         .and_then(Value::as_array)
-        .is_some_and(|ids| {
-            !ids.is_empty()
-                && ids
-                    .iter()
-                    .all(|id| id.as_str() == Some(sim.config.marketplace_id.as_str()))
-        });
-    if !marketplaces_ok {
-        return Answer::error(
-            StatusCode::BAD_REQUEST,
-            "InvalidInput",
-            "marketplaceIds must name only marketplaces the seller sells in.",
-        );
-    }
+        .map(|ids| ids.iter().map(|id| id.as_str().unwrap_or("")).collect())
+        .unwrap_or_default();
+    let marketplace = match marketplaces.as_slice() {
+        [one] if sim.config.sells_in(one) => one.to_string(),
+        [_] | [] => {
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                "InvalidInput",
+                "marketplaceIds must name only marketplaces the seller sells in.",
+            );
+        }
+        _ => {
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                "InvalidInput",
+                "Invalid request parameters: this feed type takes one marketplace in \
+                 marketplaceIds.",
+            );
+        }
+    };
     let mut w = sim.world();
     if feed_type != FEED_TYPE
         || doc.starts_with(REPORT_PREFIX)
@@ -120,6 +132,7 @@ pub(crate) async fn create_feed(State(sim): State<Arc<Sim>>, Now(now): Now, body
         id.clone(),
         Feed {
             id: id.clone(),
+            marketplace,
             created: now,
             document_id: doc.to_string(),
             status: "IN_QUEUE",
@@ -188,7 +201,7 @@ pub(crate) async fn get_feeds(
                 && page
                     .marketplaces
                     .as_ref()
-                    .is_none_or(|m| m.contains(&sim.config.marketplace_id))
+                    .is_none_or(|m| m.contains(&f.marketplace))
                 && page
                     .statuses
                     .as_ref()
@@ -294,7 +307,7 @@ fn feed_json(config: &SimConfig, f: &Feed) -> Value {
     let mut body = json!({
         "feedId": f.id,
         "feedType": FEED_TYPE,
-        "marketplaceIds": [config.marketplace_id],
+        "marketplaceIds": [f.marketplace],
         "createdTime": iso(f.created),
         "processingStatus": f.status,
     });
@@ -506,7 +519,7 @@ fn process_feed(sim: &Sim, w: &mut World, feed_id: &str, now: Timestamp) {
                     };
                     for m in messages {
                         let result = m.and_then(|ack| {
-                            apply(w, &ack, feed_id, now).map_err(|problem| Broken {
+                            apply(sim, w, &ack, &feed, now).map_err(|problem| Broken {
                                 message_id: Some(ack.message_id.clone()),
                                 order_id: Some(ack.order_id.clone()),
                                 problem,
@@ -533,11 +546,16 @@ fn process_feed(sim: &Sim, w: &mut World, feed_id: &str, now: Timestamp) {
     }
 }
 
-/// Applies one readable message to the world, all or nothing.
-fn apply(w: &mut World, ack: &Ack, feed_id: &str, now: Timestamp) -> Result<(), Problem> {
+/// Applies one readable message of `feed` to the world, all or nothing.
+fn apply(sim: &Sim, w: &mut World, ack: &Ack, feed: &Feed, now: Timestamp) -> Result<(), Problem> {
+    let feed_id = feed.id.as_str();
     let Some(o) = w.orders.get_mut(&ack.order_id).filter(|o| o.created <= now) else {
         return Err(Problem::UnknownOrder);
     };
+    let marketplace = o.marketplace(&sim.config).to_string();
+    if marketplace != feed.marketplace {
+        return Err(Problem::OtherMarketplace(marketplace));
+    }
     if o.feed_errors > 0 {
         o.feed_errors -= 1;
         return Err(Problem::Internal);
@@ -608,7 +626,7 @@ fn apply(w: &mut World, ack: &Ack, feed_id: &str, now: Timestamp) -> Result<(), 
         }
     }
     for (sku, n) in returned {
-        if let Some(q) = w.offers.get_mut(&sku) {
+        if let Some(q) = w.offers.get_mut(&crate::world::offer(&marketplace, &sku)) {
             *q += n;
             w.log.push(json!({
                 "time": iso(now), "actor": "marketplace", "action": "unitsReturnedToOffer",
@@ -627,6 +645,8 @@ enum Problem {
     /// The message breaks the order acknowledgement schema (where, and how).
     Schema(String),
     UnknownOrder,
+    /// The order was placed in this marketplace, not the feed's.
+    OtherMarketplace(String),
     /// An internal error: one scripted for the order (`SimOrder::feed_errors`), or the one a
     /// FATAL feed's report gives.
     Internal,
@@ -652,6 +672,11 @@ impl Problem {
                 18028,
                 "The order id was not found".into(),
                 "注文番号が見つかりません".into(),
+            ),
+            Self::OtherMarketplace(m) => (
+                18028,
+                format!("The order was placed in marketplace {m}, not in the feed's marketplace"),
+                format!("この注文はフィードのマーケットプレイスではなく {m} の注文です"),
             ),
             Self::Internal => (
                 25,

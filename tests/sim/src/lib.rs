@@ -28,12 +28,15 @@
 //! - `listings`: Listings Items API, getListingsItem (summaries with the product type) and
 //!   patchListingsItem (the offer's fulfillment availability).
 //! - `notifications`: Notifications API, destinations and the ORDER_CHANGE subscription.
+//! - `marketplaces`: Amazon's marketplaces (store name, currency, time zone) and which of them
+//!   the seller sells in.
 
 mod faults;
 mod feeds;
 mod listings;
 mod log;
 mod lwa;
+mod marketplaces;
 mod messaging;
 mod notifications;
 mod op;
@@ -168,6 +171,9 @@ pub struct SimItem {
 #[derive(Debug, Clone)]
 pub struct SimOrder {
     pub order_id: String,
+    /// The marketplace the order was placed in (`None`: the seller's home marketplace,
+    /// `SimConfig::marketplace_id`).
+    pub marketplace_id: Option<String>,
     pub created: Timestamp,
     pub last_updated: Timestamp,
     pub ship_by: Timestamp,
@@ -211,6 +217,7 @@ impl SimOrder {
     ) -> Self {
         Self {
             order_id: order_id.into(),
+            marketplace_id: None,
             created,
             last_updated: created,
             ship_by,
@@ -237,6 +244,15 @@ impl SimOrder {
     }
 }
 
+impl SimOrder {
+    /// The marketplace the order was placed in.
+    pub fn marketplace<'a>(&'a self, config: &'a SimConfig) -> &'a str {
+        self.marketplace_id
+            .as_deref()
+            .unwrap_or(&config.marketplace_id)
+    }
+}
+
 /// A message a buyer received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
@@ -248,7 +264,12 @@ pub struct Delivered {
 /// Simulator settings.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// The seller's home marketplace.
     pub marketplace_id: String,
+    /// The other marketplaces the seller sells in (one account in one region, e.g. the EU
+    /// unified account's). A call naming a marketplace outside these and the home one is
+    /// refused.
+    pub other_marketplaces: Vec<String>,
     pub seller_id: String,
     pub client_id: String,
     pub client_secret: String,
@@ -258,7 +279,8 @@ pub struct SimConfig {
     /// searchOrders' largest page: Amazon's default and maximum, 100; set it lower to exercise
     /// pagination.
     pub page_size: usize,
-    /// The marketplace's time zone (for buyers' reading hours).
+    /// The home marketplace's time zone (for buyers' reading hours; the other marketplaces'
+    /// are Amazon's own).
     pub time_zone: String,
     /// Feeds created before this time stay IN_QUEUE until it.
     pub feed_stuck_until: Option<Timestamp>,
@@ -320,6 +342,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         Self {
             marketplace_id: "A1VC38T7YXB528".into(),
+            other_marketplaces: Vec::new(),
             seller_id: "A2KENZENSELLER".into(),
             client_id: "amzn1.application-oa2-client.kenzen-sim".into(),
             client_secret: "sim-client-secret-do-not-log".into(),
@@ -481,9 +504,18 @@ impl Sim {
         self.advance();
     }
 
-    /// The offer quantity of `sku` as listing patches and cancels left it.
+    /// The offer quantity of `sku` in the home marketplace as listing patches and cancels left
+    /// it.
     pub fn offer_quantity(&self, sku: &str) -> Option<i64> {
-        self.world().offers.get(sku).copied()
+        self.offer_quantity_in(&self.config.marketplace_id, sku)
+    }
+
+    /// The offer quantity of `sku` in `marketplace` as listing patches and cancels left it.
+    pub fn offer_quantity_in(&self, marketplace: &str, sku: &str) -> Option<i64> {
+        self.world()
+            .offers
+            .get(&world::offer(marketplace, sku))
+            .copied()
     }
 
     /// Applies every scripted action due by now, in time order.

@@ -13,7 +13,8 @@
 //! `PRODUCT` (which Amazon takes for offer attributes such as this one), an entry without a
 //! channel code, a negative quantity. `mode=VALIDATION_PREVIEW` checks without changing the
 //! offer. getListingsItem requires `marketplaceIds` and answers 404 for a SKU the seller has
-//! no listing for.
+//! no listing for. `marketplaceIds` must name only marketplaces the seller sells in; a SKU has
+//! an offer of its own in each, and a patch changes the offers of the marketplaces it names.
 //!
 //! `add` and `replace` set the whole attribute: what they leave out is dropped (a quantity
 //! patch without the handling time clears it, as Amazon documents); `merge` changes only the
@@ -30,7 +31,7 @@ use serde_json::{Map, Value, json};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::wire::{Answer, Now, Query, QueryNames, Raw, iso, percent_decode};
-use crate::world::World;
+use crate::world::{World, offer};
 use crate::{Sim, SimConfig};
 
 /// The product type Amazon takes for offer-only data, whatever the item's own type.
@@ -50,10 +51,14 @@ pub(crate) async fn patch_listings_item(
 ) -> Result<Answer, Answer> {
     names.only(&["marketplaceIds", "includedData", "mode", "issueLocale"])?;
     let q = &query.0;
-    let marketplaces_ok = q
+    let marketplaces: Vec<&str> = q
         .get("marketplaceIds")
-        .is_some_and(|ids| ids.split(',').all(|id| id == sim.config.marketplace_id));
-    if !marketplaces_ok || seller_id != sim.config.seller_id {
+        .map(|ids| ids.split(',').collect())
+        .unwrap_or_default();
+    if marketplaces.is_empty()
+        || !marketplaces.iter().all(|id| sim.config.sells_in(id))
+        || seller_id != sim.config.seller_id
+    {
         return Err(bad("Invalid sellerId or marketplaceIds."));
     }
     let preview = match q.get("mode").map(String::as_str) {
@@ -113,10 +118,12 @@ pub(crate) async fn patch_listings_item(
     } else if preview {
         "VALID"
     } else {
-        for (op, entries) in ops {
-            apply(&mut w, &sim.config, &sku, op, &entries);
+        for mp in &marketplaces {
+            for (op, entries) in &ops {
+                apply(&mut w, &sim.config, mp, &sku, *op, entries);
+            }
+            w.offer_updated.insert(offer(mp, &sku), now);
         }
-        w.offer_updated.insert(sku.clone(), now);
         "ACCEPTED"
     };
     Ok(Answer::ok(json!({
@@ -137,13 +144,15 @@ pub(crate) async fn get_listings_item(
 ) -> Result<Answer, Answer> {
     names.only(&["marketplaceIds", "issueLocale", "includedData"])?;
     let q = &query.0;
-    let mp = &sim.config.marketplace_id;
     let Some(marketplaces) = q.get("marketplaceIds").filter(|m| !m.is_empty()) else {
         return Err(bad("Missing required parameter: marketplaceIds."));
     };
-    if !marketplaces.split(',').all(|id| id == mp) || seller_id != sim.config.seller_id {
+    let marketplaces: Vec<&str> = marketplaces.split(',').collect();
+    if !marketplaces.iter().all(|id| sim.config.sells_in(id)) || seller_id != sim.config.seller_id {
         return Err(bad("Invalid sellerId or marketplaceIds."));
     }
+    // The first marketplace named is the one the listing is read in.
+    let mp = marketplaces[0];
     let sets: Vec<&str> = q
         .get("includedData")
         .map_or_else(|| vec!["summaries"], |v| v.split(',').collect());
@@ -160,14 +169,14 @@ pub(crate) async fn get_listings_item(
     }
     let sku = percent_decode(&sku);
     let w = sim.world();
-    let Some(listing) = listing(&w, &sim.config, &sku, now) else {
+    let Some(listing) = listing(&w, &sim.config, mp, &sku, now) else {
         return Err(Answer::error(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             &format!("SKU '{sku}' not found in marketplace {mp}"),
         ));
     };
-    let quantity = w.offers.get(&sku).map(|q| (*q).max(0));
+    let quantity = w.offers.get(&offer(mp, &sku)).map(|q| (*q).max(0));
     let mut body = json!({ "sku": sku });
     if sets.contains(&"summaries") {
         let status = if quantity == Some(0) {
@@ -192,7 +201,7 @@ pub(crate) async fn get_listings_item(
         body["summaries"] = json!([summary]);
     }
     if sets.contains(&"attributes") {
-        let mut entry = attributes(&w, &sim.config, &sku);
+        let mut entry = attributes(&w, &sim.config, mp, &sku);
         if let Some(q) = quantity {
             entry.insert("quantity".into(), json!(q));
         }
@@ -220,20 +229,20 @@ struct Listing {
     updated: Timestamp,
 }
 
-/// The listing of `sku` at `now`, if the seller has one: listed 30 days before its first order
-/// (or before `now`), last changed by its latest patch.
-fn listing(w: &World, config: &SimConfig, sku: &str, now: Timestamp) -> Option<Listing> {
+/// The listing of `sku` in marketplace `mp` at `now`, if the seller has one: listed 30 days
+/// before its first order there (or before `now`), last changed by its latest patch.
+fn listing(w: &World, config: &SimConfig, mp: &str, sku: &str, now: Timestamp) -> Option<Listing> {
     let first = w
         .orders
         .values()
-        .filter(|o| o.created <= now)
+        .filter(|o| o.created <= now && o.marketplace(config) == mp)
         .flat_map(|o| o.items.iter().map(move |i| (o.created, i)))
         .filter(|(_, i)| i.sku == sku)
         .min_by_key(|(created, _)| *created);
     let known = first.is_some()
         || config.product_types.contains_key(sku)
-        || w.offers.contains_key(sku)
-        || w.offer_attributes.contains_key(sku);
+        || w.offers.contains_key(&offer(mp, sku))
+        || w.offer_attributes.contains_key(&offer(mp, sku));
     if !known {
         return None;
     }
@@ -242,17 +251,23 @@ fn listing(w: &World, config: &SimConfig, sku: &str, now: Timestamp) -> Option<L
         asin: first.map(|(_, i)| i.asin.clone()),
         title: first.map(|(_, i)| i.title.clone()),
         created,
-        updated: w.offer_updated.get(sku).copied().unwrap_or(created),
+        updated: w
+            .offer_updated
+            .get(&offer(mp, sku))
+            .copied()
+            .unwrap_or(created),
     })
 }
 
 impl Sim {
-    /// The offer's `fulfillment_availability` entry as patches left it: its channel, quantity,
-    /// handling time and restock date, each when set. `None` once a patch deleted it.
+    /// The home marketplace offer's `fulfillment_availability` entry as patches left it: its
+    /// channel, quantity, handling time and restock date, each when set. `None` once a patch
+    /// deleted it.
     pub fn offer_fulfillment(&self, sku: &str) -> Option<Value> {
         let w = self.world();
-        let mut entry = attributes(&w, &self.config, sku);
-        if let Some(q) = w.offers.get(sku) {
+        let mp = &self.config.marketplace_id;
+        let mut entry = attributes(&w, &self.config, mp, sku);
+        if let Some(q) = w.offers.get(&offer(mp, sku)) {
             entry.insert("quantity".into(), json!(q));
         }
         (!entry.is_empty()).then_some(Value::Object(entry))
@@ -378,21 +393,31 @@ fn product_type_of<'c>(config: &'c SimConfig, sku: &str) -> &'c str {
 
 /// The offer's fulfillment availability but its quantity: as patches left it, or as the seller
 /// set it up (the merchant channel and the configured handling time).
-fn attributes(w: &World, config: &SimConfig, sku: &str) -> Map<String, Value> {
-    w.offer_attributes.get(sku).cloned().unwrap_or_else(|| {
-        let mut a = Map::new();
-        a.insert("fulfillment_channel_code".into(), json!(CHANNEL));
-        if let Some(days) = config.lead_time_days {
-            a.insert("lead_time_to_ship_max_days".into(), json!(days));
-        }
-        a
-    })
+fn attributes(w: &World, config: &SimConfig, mp: &str, sku: &str) -> Map<String, Value> {
+    w.offer_attributes
+        .get(&offer(mp, sku))
+        .cloned()
+        .unwrap_or_else(|| {
+            let mut a = Map::new();
+            a.insert("fulfillment_channel_code".into(), json!(CHANNEL));
+            if let Some(days) = config.lead_time_days {
+                a.insert("lead_time_to_ship_max_days".into(), json!(days));
+            }
+            a
+        })
 }
 
-/// Applies one checked patch to the offer `sku`.
-fn apply(w: &mut World, config: &SimConfig, sku: &str, op: Op, entries: &[Map<String, Value>]) {
-    let mut attrs = attributes(w, config, sku);
-    let mut quantity = w.offers.get(sku).copied();
+/// Applies one checked patch to the offer of `sku` in marketplace `mp`.
+fn apply(
+    w: &mut World,
+    config: &SimConfig,
+    mp: &str,
+    sku: &str,
+    op: Op,
+    entries: &[Map<String, Value>],
+) {
+    let mut attrs = attributes(w, config, mp, sku);
+    let mut quantity = w.offers.get(&offer(mp, sku)).copied();
     match op {
         Op::Delete => {
             attrs.clear();
@@ -429,9 +454,9 @@ fn apply(w: &mut World, config: &SimConfig, sku: &str, op: Op, entries: &[Map<St
             }
         }
     }
-    w.offer_attributes.insert(sku.to_string(), attrs);
+    w.offer_attributes.insert(offer(mp, sku), attrs);
     match quantity {
-        Some(q) => w.offers.insert(sku.to_string(), q),
-        None => w.offers.remove(sku),
+        Some(q) => w.offers.insert(offer(mp, sku), q),
+        None => w.offers.remove(&offer(mp, sku)),
     };
 }

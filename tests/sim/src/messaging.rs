@@ -6,8 +6,10 @@
 //! request then. Messaging is closed for cancelled orders and for orders marked unavailable:
 //! the actions list is empty (200) and a send is 403. An application without the Buyer
 //! Communication role is refused every call with 403 Unauthorized by the server's guard, before
-//! this module looks at anything. `marketplaceIds` takes exactly one marketplace (the model's `maxItems: 1`), and
-//! no other query parameter is taken.
+//! this module looks at anything. `marketplaceIds` takes exactly one marketplace (the model's `maxItems: 1`): one
+//! the seller sells in, and the one the order was placed in ("the marketplace in which the
+//! order was placed", as the model says); anything else is a 400. No other query parameter is
+//! taken. A buyer's reading hours are in the local time of the order's marketplace.
 //! It must not decide anything for kenzen: it only answers as Amazon would.
 
 use std::sync::Arc;
@@ -33,7 +35,7 @@ pub(crate) async fn actions(
 ) -> Result<Answer, Answer> {
     let w = sim.world();
     let o = find(&sim, &w, &query, &names, &order_id, now)?;
-    let mp = &sim.config.marketplace_id;
+    let mp = o.marketplace(&sim.config);
     let actions: Vec<Value> = if open(o) {
         vec![json!({
             "href": format!("/messaging/v1/orders/{order_id}/messages/unexpectedProblem?marketplaceIds={mp}"),
@@ -102,7 +104,11 @@ pub(crate) async fn unexpected_problem(
     order.messages_received += 1;
     // A buyer with reading hours reads only what arrives within them; the rest is buried under
     // other mail.
-    let read = reads_at(&sim.config.time_zone, now, order.reads);
+    let read = reads_at(
+        sim.config.time_zone_of(order.marketplace(&sim.config)),
+        now,
+        order.reads,
+    );
     if read {
         order.messages_read += 1;
     }
@@ -115,9 +121,9 @@ pub(crate) async fn unexpected_problem(
     Ok(Answer(StatusCode::CREATED, json!({})))
 }
 
-/// The order a messaging call names, if the call names exactly the marketplace and nothing else,
-/// and the order exists by `now` (a missing Buyer Communication role is refused before, with
-/// every other missing role).
+/// The order a messaging call names, if the call names exactly one marketplace, one the seller
+/// sells in, and nothing else, and the order exists by `now` and was placed in that marketplace
+/// (a missing Buyer Communication role is refused before, with every other missing role).
 fn find<'w>(
     sim: &Sim,
     w: &'w World,
@@ -135,17 +141,26 @@ fn find<'w>(
             "marketplaceIds takes exactly one marketplace.",
         ));
     }
-    if marketplace != Some(sim.config.marketplace_id.as_str()) {
+    let Some(marketplace) = marketplace.filter(|m| sim.config.sells_in(m)) else {
         return Err(Answer::error(
             StatusCode::BAD_REQUEST,
             "InvalidInput",
             "Invalid marketplaceIds.",
         ));
-    }
-    w.orders
+    };
+    let order = w
+        .orders
         .get(order_id)
         .filter(|o| o.created <= now)
-        .ok_or_else(|| Answer::error(StatusCode::NOT_FOUND, "NotFound", "Order not found."))
+        .ok_or_else(|| Answer::error(StatusCode::NOT_FOUND, "NotFound", "Order not found."))?;
+    if order.marketplace(&sim.config) != marketplace {
+        return Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInput",
+            &format!("The order was not placed in marketplace {marketplace}."),
+        ));
+    }
+    Ok(order)
 }
 
 /// Messaging is open for the order: it is not cancelled, and actions are offered for it.

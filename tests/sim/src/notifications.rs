@@ -1,7 +1,7 @@
 //! Notifications API v1: SQS destinations (grantless calls) and the ORDER_CHANGE subscription.
 //!
 //! Creating what already exists is a 409, as on Amazon, so kenzen's setup must read first or
-//! take the conflict. It must not send notifications: the tests deliver those themselves.
+//! take the conflict. A subscription's event filter names only marketplaces the seller sells in. It must not send notifications: the tests deliver those themselves.
 
 use std::sync::Arc;
 
@@ -90,6 +90,19 @@ pub(crate) async fn create_subscription(
             StatusCode::BAD_REQUEST,
             "InvalidInput",
             "Unknown destinationId.",
+        ));
+    }
+    // The event filter's marketplaces, when it names any, are marketplaces the seller sells in.
+    let filter = &spec["processingDirective"]["eventFilter"]["marketplaceIds"];
+    let foreign = filter.as_array().is_some_and(|ids| {
+        ids.iter()
+            .any(|id| !id.as_str().is_some_and(|id| sim.config.sells_in(id)))
+    });
+    if foreign || !(filter.is_null() || filter.is_array()) {
+        return Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInput",
+            "Invalid marketplaceIds in the event filter.",
         ));
     }
     let sub = json!({

@@ -9,6 +9,10 @@
 //! offset such as `+09:00`, so the simulator is stricter there on purpose (kenzen's rule is UTC
 //! on the wire); the failure Amazon itself has is the unencoded `+`, which reads as a space.
 //!
+//! `marketplaceIds` (comma-separated, at most 50) names marketplaces the seller sells in, each
+//! one (any other is refused), and a search finds the orders placed in those only; an order's
+//! `salesChannel` names its own marketplace, and its prices are in that marketplace's currency.
+//!
 //! Searches are inclusive ("at or after", "at or before") and see an order change only after
 //! the indexing lag: the answer's `lastUpdatedBefore` (or `createdBefore`) is now minus the lag,
 //! and newer changes are found by the next search. getOrder reads an order at once. An answer
@@ -120,11 +124,12 @@ pub(crate) async fn search_orders(
             ));
         }
     }
-    if let Some(ids) = q.get("marketplaceIds") {
-        let ids: Vec<&str> = ids.split(',').collect();
-        if ids.len() > 50 || ids.iter().any(|id| *id != sim.config.marketplace_id) {
-            return Err(bad("Invalid marketplaceIds."));
-        }
+    let marketplaces: Option<Vec<&str>> =
+        q.get("marketplaceIds").map(|ids| ids.split(',').collect());
+    if let Some(ids) = &marketplaces
+        && (ids.len() > 50 || ids.iter().any(|id| !sim.config.sells_in(id)))
+    {
+        return Err(bad("Invalid marketplaceIds."));
     }
     let fulfilled_by = list(&query, "fulfilledBy", &["MERCHANT", "AMAZON"])?;
     let statuses = list(&query, "fulfillmentStatuses", &STATUSES)?;
@@ -176,6 +181,9 @@ pub(crate) async fn search_orders(
                     .as_ref()
                     .is_none_or(|f| f.contains(&o.fulfilled_by))
                 && statuses.as_ref().is_none_or(|s| s.contains(&o.status))
+                && marketplaces
+                    .as_ref()
+                    .is_none_or(|m| m.contains(&o.marketplace(&sim.config)))
         })
         .collect();
     let page: Vec<Value> = matching
@@ -371,6 +379,8 @@ impl PageToken {
 
 /// An order in the model's shape, with the datasets `included` asks for.
 fn order_json(config: &SimConfig, o: &SimOrder, included: &Included) -> Value {
+    let marketplace = o.marketplace(config);
+    let currency = crate::marketplaces::currency(marketplace);
     let items: Vec<Value> = o
         .items
         .iter()
@@ -382,7 +392,7 @@ fn order_json(config: &SimConfig, o: &SimOrder, included: &Included) -> Value {
                     "asin": i.asin,
                     "title": i.title,
                     "sellerSku": i.sku,
-                    "price": {"unitPrice": {"amount": i.unit_price, "currencyCode": "JPY"}}
+                    "price": {"unitPrice": {"amount": i.unit_price, "currencyCode": currency}}
                 }
             });
             if included.fulfillment {
@@ -430,8 +440,8 @@ fn order_json(config: &SimConfig, o: &SimOrder, included: &Included) -> Value {
         "lastUpdatedTime": iso(o.last_updated),
         "salesChannel": {
             "channelName": "AMAZON",
-            "marketplaceId": config.marketplace_id,
-            "marketplaceName": "Amazon.co.jp"
+            "marketplaceId": marketplace,
+            "marketplaceName": crate::marketplaces::name(marketplace)
         },
         "orderItems": items,
     });

@@ -21,8 +21,9 @@ pub(crate) struct World {
     /// finding them must not cost a pass over all of them (a volume run schedules thousands).
     pending: BTreeMap<(Timestamp, u64), (String, Action)>,
     scheduled: u64,
-    /// Offer quantity per SKU, as set by listing patches and given back by cancels.
-    pub(crate) offers: BTreeMap<String, i64>,
+    /// Offer quantity per offer (marketplace, SKU), as set by listing patches and given back
+    /// by cancels: a SKU has an offer of its own in each marketplace.
+    pub(crate) offers: BTreeMap<OfferKey, i64>,
     /// The random failures' xorshift state (never 0).
     pub(crate) rng: u64,
     pub(crate) delivered: Vec<Delivered>,
@@ -40,9 +41,9 @@ pub(crate) struct World {
     next_id: u64,
     /// Each patched offer's fulfillment availability but its quantity (that is in `offers`),
     /// as listing patches left it; an offer never patched is as the configuration sets it.
-    pub(crate) offer_attributes: BTreeMap<String, serde_json::Map<String, Value>>,
+    pub(crate) offer_attributes: BTreeMap<OfferKey, serde_json::Map<String, Value>>,
     /// When a listing patch last changed each offer.
-    pub(crate) offer_updated: BTreeMap<String, Timestamp>,
+    pub(crate) offer_updated: BTreeMap<OfferKey, Timestamp>,
     /// The getFeeds queries whose next pages the `nextToken`s handed out stand for.
     pub(crate) feed_pages: BTreeMap<String, FeedQuery>,
 }
@@ -119,6 +120,14 @@ impl World {
     }
 }
 
+/// An offer: (marketplace id, SKU).
+pub(crate) type OfferKey = (String, String);
+
+/// The key of the offer of `sku` in `marketplace`.
+pub(crate) fn offer(marketplace: &str, sku: &str) -> OfferKey {
+    (marketplace.to_string(), sku.to_string())
+}
+
 /// A scripted wrong answer: operation `op` answers `status` with `body`, `times` times.
 #[derive(Debug, Clone)]
 pub(crate) struct Fault {
@@ -132,6 +141,8 @@ pub(crate) struct Fault {
 #[derive(Debug, Clone)]
 pub(crate) struct Feed {
     pub(crate) id: String,
+    /// The one marketplace the feed applies to (its `marketplaceIds`).
+    pub(crate) marketplace: String,
     pub(crate) created: Timestamp,
     pub(crate) document_id: String,
     pub(crate) status: &'static str,

@@ -1124,3 +1124,158 @@ async fn a_merge_patch_shows_in_get_listings_item_with_the_handling_time_kept() 
     );
     assert_eq!(body["issues"], json!([]));
 }
+
+// ---- One seller account, several marketplaces (e.g. the EU unified account) ----
+
+const DE: &str = "A1PA6795UKMFR9";
+const FR: &str = "A13V1IB3VIYZZH";
+const UK: &str = "A1F83G8C2ARO7P";
+const IT: &str = "APJ6JRA9NG5V4";
+
+/// A seller at home on amazon.de who also sells on amazon.fr and amazon.co.uk.
+async fn eu_seller() -> Api {
+    Api::start(SimConfig {
+        marketplace_id: DE.into(),
+        other_marketplaces: vec![FR.into(), UK.into()],
+        time_zone: "Europe/Berlin".into(),
+        ..SimConfig::default()
+    })
+    .await
+}
+
+fn order_in(id: &str, marketplace: &str, placed: Timestamp) -> SimOrder {
+    let mut o = order(id, placed);
+    o.marketplace_id = Some(marketplace.into());
+    o.items[0].unit_price = "12.50".into();
+    o
+}
+
+#[tokio::test]
+async fn a_search_finds_the_orders_of_the_marketplaces_it_names_each_in_its_own_currency() {
+    let api = eu_seller().await;
+    let placed = t0() - mins(30);
+    api.sim
+        .add_order(order_in("302-1000001-0000001", DE, placed));
+    api.sim
+        .add_order(order_in("171-1000001-0000002", FR, placed));
+    api.sim
+        .add_order(order_in("202-1000001-0000003", UK, placed));
+    let after = since(t0() - mins(60));
+
+    let (status, body) = api
+        .search(&format!(
+            "{after}&marketplaceIds={DE},{FR},{UK}&includedData=FULFILLMENT"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body).len(), 3);
+    for o in body["orders"].as_array().unwrap() {
+        let (marketplace, currency, name) = match o["orderId"].as_str().unwrap() {
+            "302-1000001-0000001" => (DE, "EUR", "Amazon.de"),
+            "171-1000001-0000002" => (FR, "EUR", "Amazon.fr"),
+            _ => (UK, "GBP", "Amazon.co.uk"),
+        };
+        assert_eq!(o["salesChannel"]["marketplaceId"], marketplace);
+        assert_eq!(o["salesChannel"]["marketplaceName"], name);
+        assert_eq!(
+            o["orderItems"][0]["product"]["price"]["unitPrice"]["currencyCode"],
+            currency
+        );
+    }
+    let (_, body) = api.search(&format!("{after}&marketplaceIds={FR}")).await;
+    assert_eq!(
+        ids(&body),
+        vec!["171-1000001-0000002"],
+        "only the marketplace named"
+    );
+    // A marketplace the seller does not sell in is refused, even beside its own.
+    for q in [
+        format!("marketplaceIds={IT}"),
+        format!("marketplaceIds={DE},{IT}"),
+    ] {
+        assert_eq!(
+            error_code(&api.search(&format!("{after}&{q}")).await),
+            (400, "InvalidInput"),
+            "{q}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn messaging_must_name_the_marketplace_the_order_was_placed_in() {
+    let api = eu_seller().await;
+    let id = "171-1000002-0000001";
+    api.sim.add_order(order_in(id, FR, t0() - mins(30)));
+    let actions = format!("/messaging/v1/orders/{id}");
+    let send = format!("/messaging/v1/orders/{id}/messages/unexpectedProblem");
+    let text = json!({"text": "The item you ordered is out of stock."});
+    // The seller's home marketplace, another of its marketplaces, one it does not sell in.
+    for other in [DE, UK, IT] {
+        let q = format!("marketplaceIds={other}");
+        for answer in [
+            api.get(&format!("{actions}?{q}")).await,
+            api.get(&format!("{actions}/attributes?{q}")).await,
+            api.post(&format!("{send}?{q}"), text.clone()).await,
+        ] {
+            assert_eq!(
+                error_code(&answer),
+                (400, "InvalidInput"),
+                "{other}: {}",
+                answer.1
+            );
+        }
+    }
+    assert!(api.sim.delivered().is_empty());
+
+    let q = format!("marketplaceIds={FR}");
+    let (status, body) = api.get(&format!("{actions}?{q}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["_links"]["actions"][0]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with(&q),
+        "{body}"
+    );
+    assert_eq!(api.post(&format!("{send}?{q}"), text).await.0, 201);
+    assert_eq!(api.sim.delivered().len(), 1);
+}
+
+#[tokio::test]
+async fn a_listing_patch_changes_the_offer_of_the_marketplace_it_names_only() {
+    let api = eu_seller().await;
+    api.sim
+        .add_order(order_in("202-1000003-0000001", UK, t0() - mins(30)));
+    let seller = api.sim.config.seller_id.clone();
+    let body = quantity_patch(
+        "HOME",
+        "merge",
+        json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0}),
+    );
+    let path = |m: &str| format!("/listings/2021-08-01/items/{seller}/CUP?marketplaceIds={m}");
+    assert_eq!(
+        api.patch(&path(IT), body.clone()).await.0,
+        400,
+        "not a marketplace of the seller"
+    );
+    let (status, answer) = api.patch(&path(UK), body).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("ACCEPTED")),
+        "{answer}"
+    );
+    assert_eq!(api.sim.offer_quantity_in(UK, "CUP"), Some(0));
+    assert_eq!(
+        api.sim.offer_quantity_in(DE, "CUP"),
+        None,
+        "the German offer is untouched"
+    );
+    // The listing is read in the marketplace asked about.
+    let (status, listing) = api
+        .get(&format!(
+            "/listings/2021-08-01/items/{seller}/CUP?marketplaceIds={UK}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(listing["summaries"][0]["marketplaceId"], UK);
+}

@@ -1207,3 +1207,49 @@ async fn get_feeds_keeps_its_rate_of_one_call_per_45_seconds_after_a_burst_of_10
         200
     );
 }
+
+#[tokio::test]
+async fn a_feed_applies_to_its_one_marketplace_and_an_order_of_another_is_an_error() {
+    let (de, fr) = ("A1PA6795UKMFR9", "A13V1IB3VIYZZH");
+    let env = start(SimConfig {
+        other_marketplaces: vec![de.into(), fr.into()],
+        ..SimConfig::default()
+    })
+    .await;
+    // Two feeds' worth of orders: one on amazon.de beside the two Japanese ones.
+    let german = "302-1000009-0000001";
+    let mut o = SimOrder::new(
+        german,
+        "2026-11-30T23:00:00Z".parse().unwrap(),
+        "2026-12-03T00:00:00Z".parse().unwrap(),
+        vec![item("D1", "KENDAMA")],
+        Buyer::Silent,
+        "de-DE",
+    );
+    o.marketplace_id = Some(de.into());
+    env.sim.add_order(o);
+    let (doc_id, url) = env.create_document(XML).await;
+    let body = feed(&[(OTHER, "Failure", &[]), (german, "Failure", &[])]);
+    assert_eq!(env.upload(&url, Some(XML), body.as_bytes()).await.0, 200);
+    // More than one marketplace in one feed is refused, even the seller's own.
+    let (status, answer) = env
+        .call(
+            reqwest::Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({
+                "feedType": "POST_ORDER_ACKNOWLEDGEMENT_DATA",
+                "marketplaceIds": [MP, de],
+                "inputFeedDocumentId": doc_id,
+            })),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    // The feed for amazon.co.jp cancels the Japanese order and not the German one.
+    let (feed_json, report) = env.run(&body).await;
+    assert_eq!(feed_json["marketplaceIds"], json!([MP]));
+    let report = report.unwrap();
+    assert_eq!(counts(&report), (2, 1, 1), "{report}");
+    assert!(report.contains(de), "{report}");
+    assert_eq!(env.status(OTHER), "CANCELLED");
+    assert_eq!(env.status(german), "UNSHIPPED");
+}

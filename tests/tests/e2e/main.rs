@@ -105,7 +105,9 @@ fn client_config(w: &World) -> SpApiConfig {
         client_id: c.client_id.clone(),
         client_secret: c.client_secret.clone(),
         refresh_token: c.refresh_token.clone(),
-        marketplace_id: c.marketplace_id.clone(),
+        marketplace_ids: std::iter::once(c.marketplace_id.clone())
+            .chain(c.other_marketplaces.iter().cloned())
+            .collect(),
         seller_id: c.seller_id.clone(),
     }
 }

@@ -17,7 +17,7 @@ use kenzen_app::clock::Clock;
 use kenzen_app::ports::{
     CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
 };
-use kenzen_core::{CancelReason, OrderId};
+use kenzen_core::{CancelReason, MarketplaceId, OrderId};
 use kenzen_tests::harness::{World, WorldOptions};
 use kenzen_tests::sim::{Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, Role, SimConfig};
 use serde_json::json;
@@ -43,6 +43,13 @@ fn contract_client(w: &World) -> SpApiClient {
 
 fn oid(id: &str) -> OrderId {
     id.parse().unwrap()
+}
+
+/// amazon.co.jp, the simulator's marketplace unless a test says otherwise.
+const JP: &str = "A1VC38T7YXB528";
+
+fn jp() -> MarketplaceId {
+    JP.parse().unwrap()
 }
 
 /// `share` of the calls to `op` fail on `side` with `status`.
@@ -264,7 +271,7 @@ async fn a_message_whose_answer_is_lost_goes_out_once_and_its_outcome_is_unknown
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
     let c = contract_client(&w);
     let err: MarketError =
-        Marketplace::send_unexpected_problem(&c, &oid(id), "ご不便をおかけします")
+        Marketplace::send_unexpected_problem(&c, &oid(id), &jp(), "ご不便をおかけします")
             .await
             .unwrap_err();
     assert_eq!(err.kind, MarketErrorKind::OutcomeUnknown, "{err}");
@@ -303,7 +310,7 @@ async fn a_throttled_message_is_sent_after_the_429_once() -> Result<()> {
     );
     let c = contract_client(&w);
     assert_eq!(
-        c.send_unexpected_problem(id, "ご不便をおかけします")
+        c.send_unexpected_problem(id, JP, "ご不便をおかけします")
             .await?,
         SendOutcome::Accepted
     );
@@ -325,7 +332,9 @@ async fn a_feed_whose_answer_is_lost_is_not_submitted_again_and_get_feeds_finds_
     w.clock.advance(mins(10));
     let c = contract_client(&w);
     let cancels = [cancel(id, CancelReason::NoInventory)];
-    let err = Marketplace::submit_cancels(&c, &cancels).await.unwrap_err();
+    let err = Marketplace::submit_cancels(&c, &jp(), &cancels)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, MarketErrorKind::OutcomeUnknown, "{err}");
     assert_eq!(count_op(&w, "createFeed"), 1, "never submitted again");
 
@@ -363,7 +372,7 @@ async fn recent_cancel_feeds_reads_every_page_newest_first() -> Result<()> {
     let mut ids = Vec::new();
     for _ in 0..102 {
         ids.push(
-            c.submit_cancels(&[cancel(id, CancelReason::NoInventory)])
+            c.submit_cancels(JP, &[cancel(id, CancelReason::NoInventory)])
                 .await?,
         );
     }
@@ -390,7 +399,7 @@ async fn feed_ending(sim: SimConfig) -> Result<(World, CancelBatchStatus)> {
         cancel(OPEN, CancelReason::NoInventory),
         cancel(SHIPPED, CancelReason::NoInventory),
     ];
-    let feed_id = c.submit_cancels(&cancels).await?;
+    let feed_id = c.submit_cancels(JP, &cancels).await?;
     assert_eq!(
         c.cancel_status(&feed_id, &cancels).await?,
         CancelBatchStatus::Pending
@@ -528,15 +537,15 @@ async fn messaging_without_the_role_is_not_authorized_after_one_try_with_a_new_t
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
     let c = contract_client(&w);
     let errors = [
-        Marketplace::can_send_unexpected_problem(&c, &oid(id))
+        Marketplace::can_send_unexpected_problem(&c, &oid(id), &jp())
             .await
             .map(|_| ())
             .unwrap_err(),
-        Marketplace::buyer_locale(&c, &oid(id))
+        Marketplace::buyer_locale(&c, &oid(id), &jp())
             .await
             .map(|_| ())
             .unwrap_err(),
-        Marketplace::send_unexpected_problem(&c, &oid(id), "ご不便をおかけします")
+        Marketplace::send_unexpected_problem(&c, &oid(id), &jp(), "ご不便をおかけします")
             .await
             .map(|_| ())
             .unwrap_err(),
@@ -569,9 +578,9 @@ async fn a_message_not_offered_for_the_order_is_refused_without_a_new_token() ->
     o.messaging_available = false;
     w.sim.add_order(o);
     let c = contract_client(&w);
-    assert!(!c.can_send_unexpected_problem(id).await?);
+    assert!(!c.can_send_unexpected_problem(id, JP).await?);
     let outcome = c
-        .send_unexpected_problem(id, "ご不便をおかけします")
+        .send_unexpected_problem(id, JP, "ご不便をおかけします")
         .await?;
     assert!(
         matches!(&outcome, SendOutcome::Refused(why) if why.contains("Invalid amazonOrderId and template combination")),
@@ -712,16 +721,128 @@ async fn the_listing_product_type_is_read_and_a_quantity_patch_keeps_the_handlin
         .add_order(order(id, t0(), "CUP", 1, Buyer::Silent, "ja-JP"));
     let c = contract_client(&w);
     assert_eq!(
-        c.listing_product_type("CUP").await?.as_deref(),
+        c.listing_product_type("CUP", JP).await?.as_deref(),
         Some("KITCHEN")
     );
-    assert_eq!(c.listing_product_type("NO SUCH/SKU").await?, None);
-    c.set_listing_quantity("CUP", 0, "KITCHEN").await?;
+    assert_eq!(c.listing_product_type("NO SUCH/SKU", JP).await?, None);
+    c.set_listing_quantity("CUP", JP, 0, "KITCHEN").await?;
     assert_eq!(
         w.sim.offer_fulfillment("CUP"),
         Some(json!({"fulfillment_channel_code": "DEFAULT", "quantity": 0,
                     "lead_time_to_ship_max_days": 2})),
         "merge keeps the seller's handling time"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_client_serves_every_marketplace_of_an_eu_stack_each_call_under_the_orders_own()
+-> Result<()> {
+    // Eleven marketplaces: more than one getFeeds call may filter on (ten).
+    let (de, uk, india) = ("A1PA6795UKMFR9", "A1F83G8C2ARO7P", "A21TJRUUN4KGV");
+    let others = [
+        "A13V1IB3VIYZZH",
+        "APJ6JRA9NG5V4",
+        "A1RKKUPIHCS9HS",
+        "A1805IZSGTT6HS",
+        uk,
+        "A2NODRKZP88ZB9",
+        "A1C3SOZRARQ6R3",
+        "AMEN7PMS3EDWL",
+        "A33AVAJ2PDY3EV",
+        india,
+    ];
+    let w = contract_world(SimConfig {
+        marketplace_id: de.into(),
+        other_marketplaces: others.iter().map(|m| m.to_string()).collect(),
+        time_zone: "Europe/Berlin".into(),
+        ..SimConfig::default()
+    })
+    .await?;
+    let placed = |id: &str, m: &str| {
+        let mut o = order(id, t0(), "CUP", 1, Buyer::Silent, "en-GB");
+        o.marketplace_id = Some(m.into());
+        o
+    };
+    let (german, british, indian) = (
+        "302-0000031-0000001",
+        "202-0000031-0000002",
+        "404-0000031-0000003",
+    );
+    w.sim.add_order(placed(german, de));
+    w.sim.add_order(placed(british, uk));
+    w.sim.add_order(placed(indian, india));
+    w.clock.advance(mins(10));
+    let c = contract_client(&w);
+    assert_eq!(c.marketplace_ids().len(), 11);
+
+    // One search over every marketplace; each order keeps its own.
+    let search = c.search_orders(t0() - hours(1)).await?;
+    let mut found: Vec<(String, String)> = search
+        .orders
+        .iter()
+        .map(|o| (o.order_id.to_string(), o.marketplace_id.to_string()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (british.to_string(), uk.to_string()),
+            (german.to_string(), de.to_string()),
+            (indian.to_string(), india.to_string()),
+        ]
+    );
+
+    // Messaging under the order's own marketplace works; under another it is refused.
+    let uk_id: MarketplaceId = uk.parse()?;
+    let de_id: MarketplaceId = de.parse()?;
+    assert!(Marketplace::can_send_unexpected_problem(&c, &oid(british), &uk_id).await?);
+    let err = Marketplace::can_send_unexpected_problem(&c, &oid(british), &de_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, MarketErrorKind::InvalidInput, "{err}");
+    assert_eq!(
+        Marketplace::buyer_locale(&c, &oid(british), &uk_id)
+            .await?
+            .as_deref(),
+        Some("en-GB")
+    );
+    assert_eq!(
+        Marketplace::send_unexpected_problem(&c, &oid(british), &uk_id, "We are sorry.").await?,
+        SendOutcome::Accepted
+    );
+
+    // The SKU is zeroed in the British marketplace only.
+    c.set_listing_quantity("CUP", uk, 0, "HOME").await?;
+    assert_eq!(w.sim.offer_quantity_in(uk, "CUP"), Some(0));
+    assert_eq!(w.sim.offer_quantity_in(de, "CUP"), None);
+
+    // One feed per marketplace; an order placed elsewhere than the feed's is an error in it.
+    let uk_feed = c
+        .submit_cancels(uk, &[cancel(british, CancelReason::NoInventory)])
+        .await?;
+    let wrong = [cancel(german, CancelReason::NoInventory)];
+    let india_feed = c.submit_cancels(india, &wrong).await?;
+    // Both are listed, though the eleven marketplaces take two getFeeds calls.
+    let mut listed: Vec<String> = c
+        .recent_cancel_feeds(t0())
+        .await?
+        .into_iter()
+        .map(|f| f.feed_id)
+        .collect();
+    listed.sort();
+    let mut want = vec![uk_feed.clone(), india_feed.clone()];
+    want.sort();
+    assert_eq!(listed, want);
+    assert_eq!(count_op(&w, "getFeeds"), 2);
+    w.clock.advance(mins(5));
+    assert!(matches!(
+        c.cancel_status(&india_feed, &wrong).await?,
+        CancelBatchStatus::Done { errors, .. } if errors.contains_key(&oid(german))
+    ));
+    assert_eq!(w.sim.order(german).unwrap().status, "UNSHIPPED");
+    c.cancel_status(&uk_feed, &[cancel(british, CancelReason::NoInventory)])
+        .await?;
+    assert_eq!(w.sim.order(british).unwrap().status, "CANCELLED");
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
-use kenzen_core::{CancelReason, OrderId, OrderView, Sku};
+use kenzen_core::{CancelReason, MarketplaceId, OrderId, OrderView, Sku};
 
 /// What the caller can do about a failed marketplace call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,10 +163,14 @@ pub struct FeedSummary {
     pub status: String,
 }
 
-/// The marketplace (Amazon's SP-API). Every method returns a [`MarketError`] on failure, whose
-/// [`MarketErrorKind`] says what the caller can do about it.
+/// The marketplace (Amazon's SP-API), for every marketplace the stack serves. Every method
+/// returns a [`MarketError`] on failure, whose [`MarketErrorKind`] says what the caller can do
+/// about it. A call about one order or listing names the marketplace it is in (`marketplace`:
+/// the order's own, from its case): Amazon refuses messaging for an order under another
+/// marketplace's id.
 pub trait Marketplace: Send + Sync {
-    /// One page of the orders updated at or after `after` and at or before `before` (which must
+    /// One page of the orders, in every marketplace the stack serves, updated at or after
+    /// `after` and at or before `before` (which must
     /// be at least two minutes in the past); `token` is the previous page's `next_token`, for
     /// the same `after` and `before`. An expired or foreign token is an
     /// [`MarketErrorKind::InvalidInput`] error.
@@ -187,21 +191,25 @@ pub trait Marketplace: Send + Sync {
         order_id: &OrderId,
     ) -> impl Future<Output = Result<OrderView, MarketError>> + Send;
 
-    /// The messaging preflight: is `unexpectedProblem` offered for this order now?
+    /// The messaging preflight: is `unexpectedProblem` offered for this order (placed in
+    /// `marketplace`) now?
     fn can_send_unexpected_problem(
         &self,
         order_id: &OrderId,
+        marketplace: &MarketplaceId,
     ) -> impl Future<Output = Result<bool, MarketError>> + Send;
 
     /// The buyer's preferred locale (e.g. `ja-JP`), if Amazon gives one.
     fn buyer_locale(
         &self,
         order_id: &OrderId,
+        marketplace: &MarketplaceId,
     ) -> impl Future<Output = Result<Option<String>, MarketError>> + Send;
 
     fn send_unexpected_problem(
         &self,
         order_id: &OrderId,
+        marketplace: &MarketplaceId,
         text: &str,
     ) -> impl Future<Output = Result<SendOutcome, MarketError>> + Send;
 
@@ -209,32 +217,39 @@ pub trait Marketplace: Send + Sync {
     /// without sending it: what a dry run records.
     fn cancel_feed_document(&self, cancels: &[CancelRequest]) -> String;
 
-    /// Submits one cancel batch (today: an order acknowledgement feed); returns its id.
+    /// Submits one cancel batch (today: an order acknowledgement feed) for orders placed in
+    /// `marketplace`, all of them; returns its id. Orders of several marketplaces go in one
+    /// batch each.
     fn submit_cancels(
         &self,
+        marketplace: &MarketplaceId,
         cancels: &[CancelRequest],
     ) -> impl Future<Output = Result<String, MarketError>> + Send;
 
-    /// The cancel feeds (order acknowledgement) this application created since `since`, as
-    /// `getFeeds` lists them: how a feed whose `createFeed` answer was lost is found again.
+    /// The cancel feeds (order acknowledgement) this application created since `since`, in any
+    /// marketplace the stack serves, as `getFeeds` lists them: how a feed whose `createFeed`
+    /// answer was lost is found again.
     fn recent_cancel_feeds(
         &self,
         since: Timestamp,
     ) -> impl Future<Output = Result<Vec<FeedSummary>, MarketError>> + Send;
 
-    /// The product type of the seller's listing for `sku` (`getListingsItem`, summaries), if
-    /// Amazon has the listing.
+    /// The product type of the seller's listing for `sku` in `marketplace` (`getListingsItem`,
+    /// summaries), if Amazon has the listing.
     fn listing_product_type(
         &self,
         sku: &Sku,
+        marketplace: &MarketplaceId,
     ) -> impl Future<Output = Result<Option<String>, MarketError>> + Send;
 
-    /// Sets the offer quantity of `sku` (Listings Items `patchListingsItem`, a `merge` on
-    /// `fulfillment_availability` that keeps the handling time and restock date) for a listing
-    /// of `product_type`.
+    /// Sets the offer quantity of `sku` in `marketplace` (Listings Items `patchListingsItem`, a
+    /// `merge` on `fulfillment_availability` that keeps the handling time and restock date) for
+    /// a listing of `product_type`. The offers of the same SKU in the stack's other
+    /// marketplaces are left as they are.
     fn set_listing_quantity(
         &self,
         sku: &Sku,
+        marketplace: &MarketplaceId,
         quantity: u32,
         product_type: &str,
     ) -> impl Future<Output = Result<(), MarketError>> + Send;

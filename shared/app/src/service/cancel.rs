@@ -1,10 +1,11 @@
-//! final-cancel's use case: submits every due cancel in one batch, then confirms submitted
-//! batches from Amazon's report and a re-read of each order.
+//! final-cancel's use case: submits every due cancel in one batch per marketplace (Amazon's
+//! feeds apply to the marketplaces they name, and most feed types take one), then confirms
+//! submitted batches from Amazon's report and a re-read of each order.
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use kenzen_core::{Case, CaseState, DueKind, FeedOutcome, Input};
+use kenzen_core::{Case, CaseState, DueKind, FeedOutcome, Input, MarketplaceId};
 
 use super::{Deferred, Service, ServiceError, record_failure};
 use crate::ports::{
@@ -12,12 +13,15 @@ use crate::ports::{
 };
 use crate::report::RunReport;
 
+/// A case whose cancel this run claimed, and the cancel.
+type Claimed = (Versioned<Case>, CancelRequest);
+
 /// The id prefix of a rehearsed (dry-run) cancel feed: never sent, never looked up at Amazon.
 pub const DRY_RUN_FEED: &str = "dry-run-";
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
-    /// final-cancel: submits every due cancel in one feed, then checks submitted feeds and
-    /// confirms each cancel from the report and a re-read of the order.
+    /// final-cancel: submits every due cancel, one feed per marketplace, then checks submitted
+    /// feeds and confirms each cancel from the report and a re-read of the order.
     pub async fn final_cancel(&self) -> Result<RunReport, ServiceError> {
         self.refresh_mode(None).await;
         let now = self.clock.now();
@@ -91,13 +95,34 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 record_failure(report, &id, &e);
             }
         }
-        if batch.is_empty() {
-            return Ok(());
+        // One feed per marketplace, in the order of their most urgent cancel.
+        let mut by_marketplace: Vec<(MarketplaceId, Vec<Claimed>)> = Vec::new();
+        for (vc, req) in batch {
+            let m = vc.value.marketplace_id.clone();
+            match by_marketplace.iter_mut().find(|(id, _)| *id == m) {
+                Some((_, group)) => group.push((vc, req)),
+                None => by_marketplace.push((m, vec![(vc, req)])),
+            }
         }
+        for (marketplace, batch) in by_marketplace {
+            self.submit_batch(&marketplace, batch, now, report).await;
+        }
+        Ok(())
+    }
+
+    /// Submits one cancel feed for `batch`, the claimed cancels of orders in `marketplace`,
+    /// and feeds its outcome to each case.
+    async fn submit_batch(
+        &self,
+        marketplace: &MarketplaceId,
+        batch: Vec<Claimed>,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) {
         // Each case's claim, saved above before this call, is the record that a submission
         // may be under way: a run that dies here leaves it for the next run to look up.
         let requests: Vec<CancelRequest> = batch.iter().map(|(_, c)| c.clone()).collect();
-        let result = self.market.submit_cancels(&requests).await;
+        let result = self.market.submit_cancels(marketplace, &requests).await;
         if let Ok(feed_id) = &result
             && let Err(e) = self.store.put_cancel_batch(feed_id, &requests).await
         {
@@ -111,7 +136,8 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 Ok(feed_id) => {
                     report.cancels_submitted += 1;
                     let note = format!(
-                        "cancel feed {feed_id} accepted by Amazon ({} orders, reason {}, lines {})",
+                        "cancel feed {feed_id} accepted by Amazon (marketplace {marketplace}, {} \
+                         orders, reason {}, lines {})",
                         requests.len(),
                         req.reason.as_feed(),
                         req.order_item_ids.join(", ")
@@ -141,10 +167,11 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
         }
         if let Err(e) = result {
-            tracing::error!(error = %e, "cancel feed not submitted (or its answer was lost)");
-            report.errors.push(format!("cancel feed: {e}"));
+            tracing::error!(marketplace = %marketplace, error = %e, "cancel feed not submitted (or its answer was lost)");
+            report
+                .errors
+                .push(format!("cancel feed for marketplace {marketplace}: {e}"));
         }
-        Ok(())
     }
 
     /// A rehearsal's cancel (dry run): the feed it would submit is recorded on the timeline and

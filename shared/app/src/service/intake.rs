@@ -107,6 +107,13 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         report: &mut RunReport,
     ) -> Result<(), ServiceError> {
         let Some(case) = Case::open(order, reason, &self.run_settings(), now) else {
+            if !self.settings.serves(&order.marketplace_id) {
+                tracing::warn!(order_id = %order.order_id, marketplace = %order.marketplace_id, "no case: the order is in a marketplace this stack does not serve");
+                report.errors.push(format!(
+                    "{}: no case: marketplace {} is not in KENZEN_MARKETPLACE_IDS",
+                    order.order_id, order.marketplace_id
+                ));
+            }
             return Ok(());
         };
         let vc = self

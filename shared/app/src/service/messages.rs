@@ -81,10 +81,16 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// The steps of one send, each of which can end the attempt.
     async fn attempt_message(&self, case: &Case, message: MessageKind, now: Timestamp) -> Attempt {
         let id = &case.order_id;
+        // Every messaging call names the order's own marketplace.
+        let marketplace = &case.marketplace_id;
         let mut learned = Learned::default();
         // Asked once per case: what the first send learned is kept on the case.
         if !case.messaging_offered {
-            match self.market.can_send_unexpected_problem(id).await {
+            match self
+                .market
+                .can_send_unexpected_problem(id, marketplace)
+                .await
+            {
                 Ok(true) => learned.offered = true,
                 Ok(false) => {
                     return Attempt::unavailable(
@@ -97,7 +103,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
         let locale = match &case.buyer_locale {
             Some(l) => Some(l.clone()).filter(|l| !l.is_empty()),
-            None => match self.market.buyer_locale(id).await {
+            None => match self.market.buyer_locale(id, marketplace).await {
                 Ok(locale) => {
                     learned.locale = Some(locale.clone().unwrap_or_default());
                     locale
@@ -146,7 +152,11 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 learned: Learned::default(),
             };
         }
-        match self.market.send_unexpected_problem(id, &text).await {
+        match self
+            .market
+            .send_unexpected_problem(id, &case.marketplace_id, &text)
+            .await
+        {
             Ok(SendOutcome::Accepted) => Attempt {
                 outcome: MessageOutcome::Accepted,
                 text: Some(text),

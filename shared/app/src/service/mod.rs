@@ -76,6 +76,7 @@ fn record_failure(report: &mut RunReport, order_id: &str, e: &ServiceError) {
 
 /// Effects a use case performs in bulk rather than case by case.
 enum Deferred {
+    /// A cancel of an order in the case's marketplace (one batch per marketplace).
     Cancel(CancelRequest),
     CheckFeed(String),
 }
@@ -420,15 +421,20 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     }
 
     /// The product type of the listing for `sku`: cached on its stock item, else read from
-    /// Amazon (and cached), else "PRODUCT", which Amazon accepts for a quantity-only patch of
-    /// any listing (the documented fallback).
-    async fn product_type(&self, sku: &kenzen_core::Sku) -> String {
+    /// Amazon in `marketplace` (and cached: a SKU's product type is the same in every
+    /// marketplace), else "PRODUCT", which Amazon accepts for a quantity-only patch of any
+    /// listing (the documented fallback).
+    async fn product_type(
+        &self,
+        sku: &kenzen_core::Sku,
+        marketplace: &kenzen_core::MarketplaceId,
+    ) -> String {
         if let Ok(stock) = self.store.sku_info(std::slice::from_ref(sku)).await
             && let Some(t) = stock.get(sku).and_then(|i| i.product_type.clone())
         {
             return t;
         }
-        match self.market.listing_product_type(sku).await {
+        match self.market.listing_product_type(sku, marketplace).await {
             Ok(Some(t)) => {
                 if let Err(e) = self.store.set_product_type(sku, &t).await {
                     tracing::warn!(sku = %sku, error = %e, "product type not cached");
@@ -558,9 +564,9 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         Ok(None)
     }
 
-    /// Sets the listing quantity of the case's stocked-out SKU to 0 so it stops selling
-    /// (when the setting is on and the case is about stock). Best effort: a failure is recorded
-    /// in the timeline and logged, and changes nothing else.
+    /// Sets the listing quantity of the case's stocked-out SKU to 0 in the order's marketplace
+    /// so it stops selling there (when the setting is on and the case is about stock). Best
+    /// effort: a failure is recorded in the timeline and logged, and changes nothing else.
     async fn zero_listings(&self, case: &Case, now: Timestamp) {
         let OpenReason::StockShort { sku, .. } = &case.reason else {
             return;
@@ -585,20 +591,21 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
             return;
         }
-        let product_type = self.product_type(sku).await;
+        let marketplace = &case.marketplace_id;
+        let product_type = self.product_type(sku, marketplace).await;
         let (note, answer) = match self
             .market
-            .set_listing_quantity(sku, 0, &product_type)
+            .set_listing_quantity(sku, marketplace, 0, &product_type)
             .await
         {
             Ok(()) => (
-                format!("listing {sku} quantity set to 0"),
+                format!("listing {sku} quantity set to 0 in marketplace {marketplace}"),
                 "ACCEPTED".to_string(),
             ),
             Err(e) => {
                 tracing::error!(order_id = %case.order_id, error = %e, "listing quantity not set");
                 (
-                    format!("listing {sku} quantity NOT set to 0"),
+                    format!("listing {sku} quantity NOT set to 0 in marketplace {marketplace}"),
                     e.to_string(),
                 )
             }

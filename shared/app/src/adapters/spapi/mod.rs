@@ -19,7 +19,7 @@ pub mod wire;
 use std::io::Read;
 
 use jiff::{SignedDuration, Timestamp};
-use kenzen_core::{OrderId, OrderView, Sku};
+use kenzen_core::{MarketplaceId, OrderId, OrderView, Sku};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
@@ -43,7 +43,9 @@ pub struct SpApiConfig {
     pub client_id: String,
     pub client_secret: String,
     pub refresh_token: String,
-    pub marketplace_id: String,
+    /// The marketplaces the stack serves, the first one first: all on `endpoint`'s region
+    /// (checked by [`crate::config`]). Never empty.
+    pub marketplace_ids: Vec<String>,
     /// The seller (merchant) id, used as `MerchantIdentifier` in feeds.
     pub seller_id: String,
 }
@@ -53,7 +55,7 @@ impl std::fmt::Debug for SpApiConfig {
         f.debug_struct("SpApiConfig")
             .field("endpoint", &self.endpoint)
             .field("lwa_endpoint", &self.lwa_endpoint)
-            .field("marketplace_id", &self.marketplace_id)
+            .field("marketplace_ids", &self.marketplace_ids)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +203,9 @@ pub struct SpApiClient {
     timeout: std::time::Duration,
 }
 
+/// The most marketplaces one `getFeeds` call may filter on (the model's `maxItems`).
+const GET_FEEDS_MARKETPLACES: usize = 10;
+
 /// Refresh the token this long before it expires.
 const TOKEN_MARGIN: SignedDuration = SignedDuration::from_mins(5);
 /// How often the token endpoint is tried when it fails with 5xx, 429 or the network.
@@ -294,8 +299,14 @@ impl SpApiClient {
         Ok(self)
     }
 
+    /// The stack's first marketplace (an order whose answer names none is taken to be in it).
     pub fn marketplace_id(&self) -> &str {
-        &self.cfg.marketplace_id
+        self.cfg.marketplace_ids.first().map_or("", String::as_str)
+    }
+
+    /// Every marketplace the stack serves, the first one first.
+    pub fn marketplace_ids(&self) -> &[String] {
+        &self.cfg.marketplace_ids
     }
 
     /// The SP-API endpoint calls go to.
@@ -611,8 +622,10 @@ impl SpApiClient {
         })
     }
 
-    fn messaging_query(&self) -> [(&'static str, String); 1] {
-        [("marketplaceIds", self.cfg.marketplace_id.clone())]
+    /// The query of a call about one order or listing: its own marketplace, exactly one (the
+    /// Messaging API's `marketplaceIds` takes one value, the order's).
+    fn marketplace_query(marketplace: &str) -> [(&'static str, String); 1] {
+        [("marketplaceIds", marketplace.to_string())]
     }
 
     /// Downloads a processing report and decodes it by the charset its download declares
@@ -655,7 +668,8 @@ impl SpApiClient {
 
 /// Percent-encodes one URL path segment (SKUs may hold any character).
 impl SpApiClient {
-    /// Every page of the orders updated since `updated_after` (up to what Amazon has indexed).
+    /// Every page of the orders updated since `updated_after` in every marketplace the stack
+    /// serves (up to what Amazon has indexed).
     pub async fn search_orders(&self, updated_after: Timestamp) -> Result<OrderSearch, SpApiError> {
         let mut out = OrderSearch::default();
         let mut next: Option<String> = None;
@@ -684,7 +698,8 @@ impl SpApiClient {
         let stamp = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut q = vec![
             ("lastUpdatedAfter", stamp(updated_after)),
-            ("marketplaceIds", self.cfg.marketplace_id.clone()),
+            // Amazon's list parameters are comma-separated (at most 50 marketplaces).
+            ("marketplaceIds", self.cfg.marketplace_ids.join(",")),
             ("fulfilledBy", "MERCHANT".to_string()),
             ("includedData", "FULFILLMENT,CANCELLATION".to_string()),
             ("maxResultsPerPage", "100".to_string()),
@@ -706,7 +721,7 @@ impl SpApiClient {
                 .map(str::to_string);
             let view = serde_json::from_value::<wire::Order>(raw)
                 .map_err(|e| e.to_string())
-                .and_then(|o| o.into_view(&self.cfg.marketplace_id));
+                .and_then(|o| o.into_view(self.marketplace_id()));
             match view {
                 Ok(v) => out.orders.push(v),
                 Err(detail) => out.unreadable.push(UnreadableOrder { order_id, detail }),
@@ -725,20 +740,24 @@ impl SpApiClient {
             )
             .await?;
         resp.order
-            .into_view(&self.cfg.marketplace_id)
+            .into_view(self.marketplace_id())
             .map_err(|detail| SpApiError::Decode {
                 op: Op::GetOrder.name(),
                 detail,
             })
     }
 
-    pub async fn can_send_unexpected_problem(&self, order_id: &str) -> Result<bool, SpApiError> {
+    pub async fn can_send_unexpected_problem(
+        &self,
+        order_id: &str,
+        marketplace: &str,
+    ) -> Result<bool, SpApiError> {
         let (status, body) = self
             .call(
                 Op::GetMessagingActions,
                 Method::GET,
                 &format!("/messaging/v1/orders/{}", encode_segment(order_id)),
-                &self.messaging_query(),
+                &Self::marketplace_query(marketplace),
                 None,
             )
             .await?;
@@ -755,7 +774,11 @@ impl SpApiClient {
             .any(|a| a.name.as_deref() == Some("unexpectedProblem")))
     }
 
-    pub async fn buyer_locale(&self, order_id: &str) -> Result<Option<String>, SpApiError> {
+    pub async fn buyer_locale(
+        &self,
+        order_id: &str,
+        marketplace: &str,
+    ) -> Result<Option<String>, SpApiError> {
         let attrs: wire::Attributes = self
             .get_json(
                 Op::GetAttributes,
@@ -763,7 +786,7 @@ impl SpApiClient {
                     "/messaging/v1/orders/{}/attributes",
                     encode_segment(order_id)
                 ),
-                &self.messaging_query(),
+                &Self::marketplace_query(marketplace),
             )
             .await?;
         Ok(attrs.buyer.and_then(|b| b.locale))
@@ -772,6 +795,7 @@ impl SpApiClient {
     pub async fn send_unexpected_problem(
         &self,
         order_id: &str,
+        marketplace: &str,
         text: &str,
     ) -> Result<SendOutcome, SpApiError> {
         let op = Op::CreateUnexpectedProblem;
@@ -783,7 +807,7 @@ impl SpApiClient {
                     "/messaging/v1/orders/{}/messages/unexpectedProblem",
                     encode_segment(order_id)
                 ),
-                &self.messaging_query(),
+                &Self::marketplace_query(marketplace),
                 Some(serde_json::json!({ "text": text })),
             )
             .await?;
@@ -797,7 +821,14 @@ impl SpApiClient {
         }
     }
 
-    pub async fn submit_cancels(&self, cancels: &[CancelRequest]) -> Result<String, SpApiError> {
+    /// Submits one order acknowledgement feed cancelling `cancels`, orders placed in
+    /// `marketplace`: the feed's `marketplaceIds` names that one marketplace (Amazon refuses
+    /// several for most feed types, so kenzen sends one feed per marketplace).
+    pub async fn submit_cancels(
+        &self,
+        marketplace: &str,
+        cancels: &[CancelRequest],
+    ) -> Result<String, SpApiError> {
         let doc: wire::CreateFeedDocumentResponse = {
             let op = Op::CreateFeedDocument;
             let (status, body) = self
@@ -835,7 +866,7 @@ impl SpApiClient {
                 &[],
                 Some(serde_json::json!({
                     "feedType": feed::FEED_TYPE,
-                    "marketplaceIds": [self.cfg.marketplace_id],
+                    "marketplaceIds": [marketplace],
                     "inputFeedDocumentId": doc.feed_document_id,
                 })),
             )
@@ -844,10 +875,11 @@ impl SpApiClient {
         Ok(created.feed_id)
     }
 
-    /// The cancel feeds this application created since `since` (`getFeeds`, every page,
-    /// newest first as Amazon lists them). Amazon keeps feeds 90 days and refuses an older
-    /// `createdSince`, so an older `since` is read as 89 days ago; a `since` still to come
-    /// finds nothing and asks nothing.
+    /// The cancel feeds this application created since `since` in the stack's marketplaces
+    /// (`getFeeds`, every page, newest first as Amazon lists them; one listing per ten
+    /// marketplaces, the most `marketplaceIds` takes). Amazon keeps feeds 90 days and refuses an
+    /// older `createdSince`, so an older `since` is read as 89 days ago; a `since` still to
+    /// come finds nothing and asks nothing.
     pub async fn recent_cancel_feeds(
         &self,
         since: Timestamp,
@@ -857,41 +889,48 @@ impl SpApiClient {
             return Ok(Vec::new());
         }
         let oldest = now - SignedDuration::from_hours(89 * 24);
-        let mut query = vec![
-            ("feedTypes", feed::FEED_TYPE.to_string()),
-            ("marketplaceIds", self.cfg.marketplace_id.clone()),
-            ("pageSize", "100".to_string()),
-            (
-                "createdSince",
-                since.max(oldest).strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            ),
-        ];
-        let mut out = Vec::new();
-        loop {
-            let page: wire::FeedList = self
-                .get_json(Op::GetFeeds, "/feeds/2021-06-30/feeds", &query)
-                .await?;
-            out.extend(
-                page.feeds
-                    .into_iter()
-                    .filter(|f| f.feed_type == feed::FEED_TYPE)
-                    .map(|f| FeedSummary {
-                        feed_id: f.feed_id,
-                        created: f.created_time,
-                        status: f.processing_status,
-                    }),
-            );
-            match page.next_token {
-                // The next page takes the token as its only parameter.
-                Some(token) => query = vec![("nextToken", token)],
-                None => return Ok(out),
+        let mut out: Vec<FeedSummary> = Vec::new();
+        for marketplaces in self.cfg.marketplace_ids.chunks(GET_FEEDS_MARKETPLACES) {
+            let mut query = vec![
+                ("feedTypes", feed::FEED_TYPE.to_string()),
+                ("marketplaceIds", marketplaces.join(",")),
+                ("pageSize", "100".to_string()),
+                (
+                    "createdSince",
+                    since.max(oldest).strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                ),
+            ];
+            loop {
+                let page: wire::FeedList = self
+                    .get_json(Op::GetFeeds, "/feeds/2021-06-30/feeds", &query)
+                    .await?;
+                for f in page.feeds {
+                    if f.feed_type == feed::FEED_TYPE && !out.iter().any(|o| o.feed_id == f.feed_id)
+                    {
+                        out.push(FeedSummary {
+                            feed_id: f.feed_id,
+                            created: f.created_time,
+                            status: f.processing_status,
+                        });
+                    }
+                }
+                match page.next_token {
+                    // The next page takes the token as its only parameter.
+                    Some(token) => query = vec![("nextToken", token)],
+                    None => break,
+                }
             }
         }
+        Ok(out)
     }
 
-    /// The listing's product type (`getListingsItem` with summaries); `None` when Amazon has no
-    /// listing for the SKU (404).
-    pub async fn listing_product_type(&self, sku: &str) -> Result<Option<String>, SpApiError> {
+    /// The listing's product type in `marketplace` (`getListingsItem` with summaries); `None`
+    /// when Amazon has no listing for the SKU there (404).
+    pub async fn listing_product_type(
+        &self,
+        sku: &str,
+        marketplace: &str,
+    ) -> Result<Option<String>, SpApiError> {
         let op = Op::GetListingsItem;
         let (status, body) = self
             .call(
@@ -899,7 +938,7 @@ impl SpApiClient {
                 Method::GET,
                 &self.listing_path(sku),
                 &[
-                    ("marketplaceIds", self.cfg.marketplace_id.clone()),
+                    ("marketplaceIds", marketplace.to_string()),
                     ("includedData", "summaries".to_string()),
                 ],
                 None,
@@ -912,7 +951,7 @@ impl SpApiClient {
         Ok(item
             .summaries
             .into_iter()
-            .find(|s| s.marketplace_id == self.cfg.marketplace_id)
+            .find(|s| s.marketplace_id == marketplace)
             .map(|s| s.product_type))
     }
 
@@ -924,11 +963,12 @@ impl SpApiClient {
         )
     }
 
-    /// Sets the listing's quantity with a `merge` patch on `fulfillment_availability`, which
-    /// keeps the handling time and restock date Amazon holds.
+    /// Sets the listing's quantity in `marketplace` (that one only) with a `merge` patch on
+    /// `fulfillment_availability`, which keeps the handling time and restock date Amazon holds.
     pub async fn set_listing_quantity(
         &self,
         sku: &str,
+        marketplace: &str,
         quantity: u32,
         product_type: &str,
     ) -> Result<(), SpApiError> {
@@ -939,7 +979,7 @@ impl SpApiClient {
                 op,
                 Method::PATCH,
                 &path,
-                &self.messaging_query(),
+                &Self::marketplace_query(marketplace),
                 Some(serde_json::json!({
                     "productType": product_type,
                     "patches": [{
@@ -1062,41 +1102,62 @@ impl Marketplace for SpApiClient {
         Ok(SpApiClient::get_order(self, order_id).await?)
     }
 
-    async fn can_send_unexpected_problem(&self, order_id: &OrderId) -> Result<bool, MarketError> {
-        Ok(SpApiClient::can_send_unexpected_problem(self, order_id).await?)
+    async fn can_send_unexpected_problem(
+        &self,
+        order_id: &OrderId,
+        marketplace: &MarketplaceId,
+    ) -> Result<bool, MarketError> {
+        Ok(SpApiClient::can_send_unexpected_problem(self, order_id, marketplace).await?)
     }
 
-    async fn buyer_locale(&self, order_id: &OrderId) -> Result<Option<String>, MarketError> {
-        Ok(SpApiClient::buyer_locale(self, order_id).await?)
+    async fn buyer_locale(
+        &self,
+        order_id: &OrderId,
+        marketplace: &MarketplaceId,
+    ) -> Result<Option<String>, MarketError> {
+        Ok(SpApiClient::buyer_locale(self, order_id, marketplace).await?)
     }
 
     async fn send_unexpected_problem(
         &self,
         order_id: &OrderId,
+        marketplace: &MarketplaceId,
         text: &str,
     ) -> Result<SendOutcome, MarketError> {
-        Ok(SpApiClient::send_unexpected_problem(self, order_id, text).await?)
+        Ok(SpApiClient::send_unexpected_problem(self, order_id, marketplace, text).await?)
     }
 
-    async fn submit_cancels(&self, cancels: &[CancelRequest]) -> Result<String, MarketError> {
-        Ok(SpApiClient::submit_cancels(self, cancels).await?)
+    async fn submit_cancels(
+        &self,
+        marketplace: &MarketplaceId,
+        cancels: &[CancelRequest],
+    ) -> Result<String, MarketError> {
+        Ok(SpApiClient::submit_cancels(self, marketplace, cancels).await?)
     }
 
     async fn recent_cancel_feeds(&self, since: Timestamp) -> Result<Vec<FeedSummary>, MarketError> {
         Ok(SpApiClient::recent_cancel_feeds(self, since).await?)
     }
 
-    async fn listing_product_type(&self, sku: &Sku) -> Result<Option<String>, MarketError> {
-        Ok(SpApiClient::listing_product_type(self, sku).await?)
+    async fn listing_product_type(
+        &self,
+        sku: &Sku,
+        marketplace: &MarketplaceId,
+    ) -> Result<Option<String>, MarketError> {
+        Ok(SpApiClient::listing_product_type(self, sku, marketplace).await?)
     }
 
     async fn set_listing_quantity(
         &self,
         sku: &Sku,
+        marketplace: &MarketplaceId,
         quantity: u32,
         product_type: &str,
     ) -> Result<(), MarketError> {
-        Ok(SpApiClient::set_listing_quantity(self, sku, quantity, product_type).await?)
+        Ok(
+            SpApiClient::set_listing_quantity(self, sku, marketplace, quantity, product_type)
+                .await?,
+        )
     }
 
     async fn cancel_status(
@@ -1230,13 +1291,15 @@ mod tests {
                 client_id: "id".into(),
                 client_secret: "secret".into(),
                 refresh_token: "refresh".into(),
-                marketplace_id: "A1VC38T7YXB528".into(),
+                marketplace_ids: vec!["A1VC38T7YXB528".into()],
                 seller_id: "SELLER".into(),
             },
             Clock::Virtual(clock.clone()),
         )
         .unwrap()
     }
+
+    const JP: &str = "A1VC38T7YXB528";
 
     fn clock() -> Arc<VirtualClock> {
         VirtualClock::new("2026-12-01T00:00:00Z".parse().unwrap())
@@ -1260,7 +1323,7 @@ mod tests {
         });
         let err = fake
             .client(&clock())
-            .send_unexpected_problem(&order(), "text")
+            .send_unexpected_problem(&order(), JP, "text")
             .await
             .unwrap_err();
         assert_eq!(err.kind(), MarketErrorKind::OutcomeUnknown, "{err}");
@@ -1279,7 +1342,7 @@ mod tests {
             .with_timeout(std::time::Duration::from_millis(300))
             .unwrap();
         let err = c
-            .send_unexpected_problem(&order(), "text")
+            .send_unexpected_problem(&order(), JP, "text")
             .await
             .unwrap_err();
         assert!(
@@ -1305,12 +1368,14 @@ mod tests {
         });
         let c = fake.client(&clock());
         assert_eq!(
-            c.send_unexpected_problem(&order(), "text").await.unwrap(),
+            c.send_unexpected_problem(&order(), JP, "text")
+                .await
+                .unwrap(),
             SendOutcome::Accepted
         );
         assert_eq!(fake.count(SEND), 2, "the 429 was retried");
         let err = c
-            .send_unexpected_problem(&order(), "text")
+            .send_unexpected_problem(&order(), JP, "text")
             .await
             .unwrap_err();
         assert!(
@@ -1327,7 +1392,7 @@ mod tests {
         let start = v.now();
         let c = client(&closed_port(), &format!("{}/auth/o2/token", fake.base), &v);
         let err = c
-            .send_unexpected_problem(&order(), "text")
+            .send_unexpected_problem(&order(), JP, "text")
             .await
             .unwrap_err();
         assert!(
@@ -1353,7 +1418,11 @@ mod tests {
             ),
             _ => Reply::Answer(200, r#"{"buyer":{"locale":"ja-JP"}}"#),
         });
-        let locale = fake.client(&clock()).buyer_locale(&order()).await.unwrap();
+        let locale = fake
+            .client(&clock())
+            .buyer_locale(&order(), JP)
+            .await
+            .unwrap();
         assert_eq!(locale.as_deref(), Some("ja-JP"));
         assert_eq!(fake.count(ATTRIBUTES), 3);
     }
@@ -1370,7 +1439,9 @@ mod tests {
         });
         let c = fake.client(&clock());
         assert_eq!(
-            c.send_unexpected_problem(&order(), "text").await.unwrap(),
+            c.send_unexpected_problem(&order(), JP, "text")
+                .await
+                .unwrap(),
             SendOutcome::Accepted
         );
         assert_eq!(fake.count(SEND), 2, "a 401 means Amazon did not take it");
@@ -1387,7 +1458,7 @@ mod tests {
             ),
         });
         let c = fake.client(&clock());
-        let err = c.buyer_locale(&order()).await.unwrap_err();
+        let err = c.buyer_locale(&order(), JP).await.unwrap_err();
         assert_eq!(err.kind(), MarketErrorKind::NotAuthorized, "{err}");
         assert!(err.to_string().contains("Buyer Communication"), "{err}");
         assert_eq!(fake.count(ATTRIBUTES), 2);
@@ -1404,9 +1475,11 @@ mod tests {
             ),
         });
         let c = fake.client(&clock());
-        assert!(!c.can_send_unexpected_problem(&order()).await.unwrap());
+        assert!(!c.can_send_unexpected_problem(&order(), JP).await.unwrap());
         assert!(matches!(
-            c.send_unexpected_problem(&order(), "text").await.unwrap(),
+            c.send_unexpected_problem(&order(), JP, "text")
+                .await
+                .unwrap(),
             SendOutcome::Refused(_)
         ));
         assert_eq!(fake.count(SEND), 1);
@@ -1423,7 +1496,7 @@ mod tests {
         });
         let v = clock();
         let start = v.now();
-        fake.client(&v).buyer_locale(&order()).await.unwrap();
+        fake.client(&v).buyer_locale(&order(), JP).await.unwrap();
         assert_eq!(fake.count("/auth/o2/token"), 3);
         assert_eq!(v.now().duration_since(start), SignedDuration::from_secs(3));
     }
@@ -1433,7 +1506,7 @@ mod tests {
         let fake = Fake::start(|_, _| Reply::Answer(500, "{}"));
         let err = fake
             .client(&clock())
-            .buyer_locale(&order())
+            .buyer_locale(&order(), JP)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), MarketErrorKind::Transient);
@@ -1450,7 +1523,7 @@ mod tests {
             &format!("{}/auth/o2/token", closed_port()),
             &clock(),
         )
-        .buyer_locale(&order())
+        .buyer_locale(&order(), JP)
         .await
         .unwrap_err();
         assert_eq!(err.kind(), MarketErrorKind::Transient);
@@ -1467,7 +1540,7 @@ mod tests {
         });
         let err = fake
             .client(&clock())
-            .buyer_locale(&order())
+            .buyer_locale(&order(), JP)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), MarketErrorKind::NotAuthorized);

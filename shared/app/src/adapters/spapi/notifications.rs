@@ -126,7 +126,9 @@ impl SpApiClient {
     }
 
     /// Creates (or finds) the SQS destination for `queue_arn` and the ORDER_CHANGE subscription
-    /// for the configured marketplace (OrderStatusChange and BuyerRequestedChange).
+    /// for every marketplace the stack serves (OrderStatusChange and BuyerRequestedChange). A
+    /// subscription that exists already is kept as it is (Amazon answers 409), whatever
+    /// marketplaces it names.
     pub async fn subscribe_order_change(&self, queue_arn: &str) -> Result<SetupReport, SpApiError> {
         let (destination_id, destination_created) = match self.find_destination(queue_arn).await? {
             Some(id) => (id, false),
@@ -176,7 +178,7 @@ impl SpApiClient {
                     "processingDirective": {
                         "eventFilter": {
                             "eventFilterType": "ORDER_CHANGE",
-                            "marketplaceIds": [self.marketplace_id()],
+                            "marketplaceIds": self.marketplace_ids(),
                             "orderChangeTypes": ["OrderStatusChange", "BuyerRequestedChange"]
                         }
                     }

@@ -88,6 +88,7 @@ pub struct ItemPrice {
 #[serde(rename_all = "camelCase")]
 pub struct Money {
     pub amount: String,
+    pub currency_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +135,9 @@ impl Order {
                 kenzen_core::MarketplaceId::parse,
             )
             .map_err(|e| format!("order {order_id}: {e}"))?;
+        // Amounts in another currency than the marketplace's are left out: kenzen compares prices
+        // only with a floor in the same currency, and converts nothing.
+        let currency = kenzen_core::marketplace::find(&marketplace_id).map(|m| m.currency.code);
         let lines = self
             .order_items
             .into_iter()
@@ -173,6 +177,12 @@ impl Order {
                         .product
                         .price
                         .and_then(|p| p.unit_price)
+                        .filter(|m| {
+                            m.currency_code
+                                .as_deref()
+                                .zip(currency)
+                                .is_none_or(|(code, own)| code == own)
+                        })
                         .map(|m| m.amount),
                     buyer_cancel_requested: requested,
                     buyer_cancel_reason: reason,
@@ -290,4 +300,54 @@ pub struct ErrorList {
 pub struct ApiError {
     pub code: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(marketplace: Option<&str>, currency: Option<&str>) -> Order {
+        let mut price = serde_json::json!({"amount": "12.00"});
+        if let Some(c) = currency {
+            price["currencyCode"] = c.into();
+        }
+        let mut channel = serde_json::json!({"channelName": "AMAZON"});
+        if let Some(m) = marketplace {
+            channel["marketplaceId"] = m.into();
+        }
+        serde_json::from_value(serde_json::json!({
+            "orderId": "302-1234567-1234567",
+            "lastUpdatedTime": "2026-12-01T10:00:00Z",
+            "salesChannel": channel,
+            "fulfillment": {"fulfillmentStatus": "UNSHIPPED", "fulfilledBy": "MERCHANT"},
+            "orderItems": [{
+                "orderItemId": "1", "quantityOrdered": 1,
+                "product": {"sellerSku": "MUG", "price": {"unitPrice": price}}
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_order_keeps_its_own_marketplace_and_a_price_only_in_that_marketplaces_currency() {
+        let (de, uk) = ("A1PA6795UKMFR9", "A1F83G8C2ARO7P");
+        let v = order(Some(de), Some("EUR")).into_view(uk).unwrap();
+        assert_eq!(
+            v.marketplace_id.as_str(),
+            de,
+            "the sales channel's, not the default"
+        );
+        assert_eq!(v.lines[0].unit_price.as_deref(), Some("12.00"));
+        let v = order(Some(de), Some("GBP")).into_view(de).unwrap();
+        assert_eq!(v.lines[0].unit_price, None, "a price in GBP on amazon.de");
+        let v = order(Some(uk), None).into_view(de).unwrap();
+        assert_eq!(v.lines[0].unit_price.as_deref(), Some("12.00"));
+        let v = order(None, Some("GBP")).into_view(uk).unwrap();
+        assert_eq!(
+            v.marketplace_id.as_str(),
+            uk,
+            "none named: the one asked about"
+        );
+        assert_eq!(v.lines[0].unit_price.as_deref(), Some("12.00"));
+    }
 }
