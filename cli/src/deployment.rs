@@ -47,6 +47,13 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// Where on the stack a fact is read.
+#[derive(Clone, Copy)]
+enum Fact {
+    Output,
+    Parameter,
+}
+
 fn given(v: &Option<String>) -> Option<String> {
     v.as_ref()
         .map(|s| s.trim().to_string())
@@ -131,24 +138,7 @@ impl Ctx {
 
     /// `flag` if given, else the stack's output `output`; the error says how to give it.
     async fn output_or(&self, flag: &Option<String>, output: &str, how: &str) -> Result<String> {
-        if let Some(v) = given(flag) {
-            return Ok(v);
-        }
-        let stack = self
-            .stack()
-            .await
-            .map_err(|e| anyhow!("{how} is not set and the stack cannot tell: {e}"))?;
-        stack
-            .outputs
-            .get(output)
-            .filter(|v| !v.trim().is_empty())
-            .cloned()
-            .ok_or_else(|| {
-                anyhow!(
-                    "stack {} has no output {output}: update the stack, or pass {how}",
-                    self.args.stack
-                )
-            })
+        self.stack_value_or(flag, Fact::Output, output, how).await
     }
 
     /// `flag` if given, else the stack's parameter `parameter`.
@@ -158,6 +148,17 @@ impl Ctx {
         parameter: &str,
         how: &str,
     ) -> Result<String> {
+        self.stack_value_or(flag, Fact::Parameter, parameter, how)
+            .await
+    }
+
+    async fn stack_value_or(
+        &self,
+        flag: &Option<String>,
+        fact: Fact,
+        name: &str,
+        how: &str,
+    ) -> Result<String> {
         if let Some(v) = given(flag) {
             return Ok(v);
         }
@@ -165,14 +166,17 @@ impl Ctx {
             .stack()
             .await
             .map_err(|e| anyhow!("{how} is not set and the stack cannot tell: {e}"))?;
-        stack
-            .parameters
-            .get(parameter)
+        let (values, what, advice) = match fact {
+            Fact::Output => (&stack.outputs, "output", "update the stack, or pass"),
+            Fact::Parameter => (&stack.parameters, "parameter", "pass"),
+        };
+        values
+            .get(name)
             .filter(|v| !v.trim().is_empty())
             .cloned()
             .ok_or_else(|| {
                 anyhow!(
-                    "stack {} has no parameter {parameter}: pass {how}",
+                    "stack {} has no {what} {name}: {advice} {how}",
                     self.args.stack
                 )
             })

@@ -353,6 +353,33 @@ pub async fn moto_config() -> Result<aws_config::SdkConfig> {
 }
 
 impl World {
+    /// The environment an operator (the `kenzen` command) or a function outside this process
+    /// would be given for this world: the table and bus, marketplaces and seller, the
+    /// simulator's endpoints and the LWA credentials (AWS's own settings not included).
+    pub fn operator_env(&self) -> Vec<(&'static str, String)> {
+        let c = &self.sim.config;
+        let base = self.sim.base_url();
+        let marketplaces = if c.other_marketplaces.is_empty() {
+            ("KENZEN_MARKETPLACE_ID", c.marketplace_id.clone())
+        } else {
+            let all: Vec<&str> = std::iter::once(c.marketplace_id.as_str())
+                .chain(c.other_marketplaces.iter().map(String::as_str))
+                .collect();
+            ("KENZEN_MARKETPLACE_IDS", all.join(","))
+        };
+        vec![
+            ("KENZEN_TABLE", self.table.clone()),
+            ("KENZEN_EVENT_BUS", self.bus.clone()),
+            marketplaces,
+            ("KENZEN_SELLER_ID", c.seller_id.clone()),
+            ("KENZEN_SPAPI_ENDPOINT", base.clone()),
+            ("KENZEN_LWA_ENDPOINT", format!("{base}/auth/o2/token")),
+            ("KENZEN_LWA_CLIENT_ID", c.client_id.clone()),
+            ("KENZEN_LWA_CLIENT_SECRET", c.client_secret.clone()),
+            ("KENZEN_LWA_REFRESH_TOKEN", c.refresh_token.clone()),
+        ]
+    }
+
     /// Creates the table, bus, rule and queue in moto, starts the simulator, builds the service.
     pub async fn start(opts: WorldOptions) -> Result<World> {
         // The handlers run in this process, so their EMF lines would fill the terminal (a

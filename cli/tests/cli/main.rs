@@ -64,22 +64,11 @@ impl Run {
 /// The environment an operator would give `kenzen` for world `w`: AWS (moto_server), the table
 /// and bus, marketplace and seller, the simulator's endpoints and the LWA credentials.
 pub fn env_for(w: &World) -> BTreeMap<String, String> {
-    let c = &w.sim.config;
-    let base = w.sim.base_url();
-    let mut env: BTreeMap<String, String> = [
-        ("KENZEN_TABLE", w.table.clone()),
-        ("KENZEN_EVENT_BUS", w.bus.clone()),
-        ("KENZEN_MARKETPLACE_ID", c.marketplace_id.clone()),
-        ("KENZEN_SELLER_ID", c.seller_id.clone()),
-        ("KENZEN_SPAPI_ENDPOINT", base.clone()),
-        ("KENZEN_LWA_ENDPOINT", format!("{base}/auth/o2/token")),
-        ("KENZEN_LWA_CLIENT_ID", c.client_id.clone()),
-        ("KENZEN_LWA_CLIENT_SECRET", c.client_secret.clone()),
-        ("KENZEN_LWA_REFRESH_TOKEN", c.refresh_token.clone()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut env: BTreeMap<String, String> = w
+        .operator_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     env.extend(aws_env());
     env
 }

@@ -38,20 +38,8 @@ async fn main() -> anyhow::Result<()> {
             "ja-JP",
         ));
     }
-    let c = &world.sim.config;
-    let base = world.sim.base_url();
-    for (k, v) in [
-        ("KENZEN_TABLE", world.table.clone()),
-        ("KENZEN_EVENT_BUS", world.bus.clone()),
-        ("KENZEN_MARKETPLACE_ID", c.marketplace_id.clone()),
-        ("KENZEN_SELLER_ID", c.seller_id.clone()),
-        ("KENZEN_SPAPI_ENDPOINT", base.clone()),
-        ("KENZEN_LWA_ENDPOINT", format!("{base}/auth/o2/token")),
-        ("KENZEN_LWA_CLIENT_ID", c.client_id.clone()),
-        ("KENZEN_LWA_CLIENT_SECRET", c.client_secret.clone()),
-        ("KENZEN_LWA_REFRESH_TOKEN", c.refresh_token.clone()),
-        ("KENZEN_STRATEGY", "ask-buyer".to_string()),
-    ] {
+    let strategy = ("KENZEN_STRATEGY", "ask-buyer".to_string());
+    for (k, v) in world.operator_env().into_iter().chain([strategy]) {
         println!("{k}={v}");
     }
     println!("READY");

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use kenzen_core::OrderId;
 
-use super::{DynamoStore, RETENTION, db_err, is_condition_failed};
+use super::{DynamoStore, RETENTION, db_err};
 use crate::ports::{
     CasesRead, DayCount, ORDER_SEEN_RETENTION, OrderCountStore, ReportStore, StoreError, Unreadable,
 };
@@ -42,23 +42,16 @@ impl OrderCountStore for DynamoStore {
         day: Date,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let seen = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(format!("ORDER#{order_id}")))
-            .item("sk", AttributeValue::S("SEEN".into()))
-            .item(
-                "expires_at",
-                AttributeValue::N((now + ORDER_SEEN_RETENTION).as_second().to_string()),
+        let first = self
+            .put_marker_once(
+                format!("ORDER#{order_id}"),
+                "SEEN",
+                now + ORDER_SEEN_RETENTION,
+                "PutItem(order seen)",
             )
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match seen {
-            Ok(_) => {}
-            Err(e) if is_condition_failed(&e) => return Ok(false),
-            Err(e) => return Err(db_err("PutItem(order seen)", e)),
+            .await?;
+        if !first {
+            return Ok(false);
         }
         self.client
             .update_item()

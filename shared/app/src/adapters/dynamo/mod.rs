@@ -128,6 +128,35 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Writes the marker item `pk`/`sk` (expiring at `expires_at`) unless it exists: `true` when
+    /// this call wrote it, `false` when it was there already. `op` names the call in errors.
+    pub(crate) async fn put_marker_once(
+        &self,
+        pk: String,
+        sk: &str,
+        expires_at: Timestamp,
+        op: &'static str,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk))
+            .item("sk", AttributeValue::S(sk.into()))
+            .item(
+                "expires_at",
+                AttributeValue::N(expires_at.as_second().to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(db_err(op, e)),
+        }
+    }
+
     /// Writes the stock-table item of `sku` (what the seller maintains; tests and the demo seed
     /// it).
     #[cfg(feature = "test-util")]
@@ -829,29 +858,13 @@ impl IntakeStore for DynamoStore {
 
     async fn mark_unreadable_order(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
         let month = jiff::SignedDuration::from_hours(30 * 24);
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(format!("UNREADABLE#{key}")))
-            .item("sk", AttributeValue::S("ORDER".into()))
-            .item(
-                "expires_at",
-                AttributeValue::N((now + month).as_second().to_string()),
-            )
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(db_err("PutItem(unreadable order)", e)),
-        }
+        self.put_marker_once(
+            format!("UNREADABLE#{key}"),
+            "ORDER",
+            now + month,
+            "PutItem(unreadable order)",
+        )
+        .await
     }
 }
 

@@ -81,23 +81,12 @@ impl SettingsStore for DynamoStore {
 
     async fn claim_digest(&self, date: &str, now: jiff::Timestamp) -> Result<bool, StoreError> {
         let expires = now + jiff::SignedDuration::from_hours(24 * 30);
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S("SETTINGS".into()))
-            .item("sk", AttributeValue::S(format!("DIGEST#{date}")))
-            .item(
-                "expires_at",
-                AttributeValue::N(expires.as_second().to_string()),
-            )
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if super::is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(db_err("PutItem(digest)", e)),
-        }
+        self.put_marker_once(
+            "SETTINGS".into(),
+            &format!("DIGEST#{date}"),
+            expires,
+            "PutItem(digest)",
+        )
+        .await
     }
 }
