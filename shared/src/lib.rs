@@ -14,6 +14,7 @@
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`holidays`]: weekday or day off at a marketplace (Japan's public holidays by rule).
+//! - [`slots_learn`]: send slots learned from the seller's history of answered messages.
 //! - [`mode`]: the operating mode (live, dry-run, approve, pause).
 //! - [`message`]: what every buyer message must be (Amazon's rules), and the product list.
 //! - [`templates`]: the buyer messages as templates the seller owns, kenzen's defaults in six
@@ -34,6 +35,7 @@ pub mod message;
 pub mod mode;
 pub mod order;
 pub mod policy;
+pub mod slots_learn;
 pub mod templates;
 
 pub use assess::{Assessment, SkuInfo, assess};
