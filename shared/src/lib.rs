@@ -13,6 +13,8 @@
 //! - [`digest`]: the seller's daily digest line.
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
+//! - [`holidays`]: weekday or day off at a marketplace (Japan's public holidays by rule).
+//! - [`slots_learn`]: send slots learned from the seller's history of answered messages.
 //! - [`mode`]: the operating mode (live, dry-run, approve, pause).
 //! - [`message`]: what every buyer message must be (Amazon's rules), and the product list.
 //! - [`templates`]: the buyer messages as templates the seller owns, kenzen's defaults in six
@@ -26,12 +28,14 @@ pub mod case;
 pub mod decide;
 pub mod digest;
 pub mod events;
+pub mod holidays;
 pub mod ids;
 pub mod marketplace;
 pub mod message;
 pub mod mode;
 pub mod order;
 pub mod policy;
+pub mod slots_learn;
 pub mod templates;
 
 pub use assess::{Assessment, SkuInfo, assess};
@@ -42,6 +46,7 @@ pub use case::{
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::{AlertKind, DetailType, DomainEvent};
+pub use holidays::DayKind;
 pub use ids::{MarketplaceId, Money, OrderId, Sku};
 pub use mode::{ApprovalDefault, Mode};
 pub use order::{OrderLine, OrderStatus, OrderView};

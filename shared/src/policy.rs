@@ -24,7 +24,7 @@ impl LocalTime {
         Self { hour, minute }
     }
 
-    fn minutes(self) -> i32 {
+    pub(crate) fn minutes(self) -> i32 {
         i32::from(self.hour) * 60 + i32::from(self.minute)
     }
 
@@ -128,11 +128,11 @@ impl SendWindows {
         Ok(())
     }
 
-    fn tz(&self) -> TimeZone {
+    pub(crate) fn tz(&self) -> TimeZone {
         TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC)
     }
 
-    fn quiet_at(&self, t: LocalTime) -> bool {
+    pub(crate) fn quiet_at(&self, t: LocalTime) -> bool {
         let (m, s, e) = (
             t.minutes(),
             self.quiet_start.minutes(),
