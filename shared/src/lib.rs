@@ -11,6 +11,7 @@
 //! - [`assess`]: the new-order check (can this order be filled?).
 //! - [`case`]: the case, its states, and the settings that shape the workflow.
 //! - [`digest`]: the seller's daily digest line.
+//! - [`health`]: Amazon's account-health figures (the seller performance report).
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`mode`]: the operating mode (live, dry-run, approve, pause).
@@ -26,6 +27,7 @@ pub mod case;
 pub mod decide;
 pub mod digest;
 pub mod events;
+pub mod health;
 pub mod ids;
 pub mod marketplace;
 pub mod message;
@@ -42,6 +44,7 @@ pub use case::{
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::{AlertKind, DetailType, DomainEvent};
+pub use health::{HealthError, MarketplaceHealth, ParsedReport, RateFigure, parse_report};
 pub use ids::{MarketplaceId, Money, OrderId, Sku};
 pub use mode::{ApprovalDefault, Mode};
 pub use order::{OrderLine, OrderStatus, OrderView};
