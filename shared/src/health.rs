@@ -29,11 +29,12 @@
 //! is the Seller Central permission section for people and for authorised partners, not an
 //! SP-API role. The report can only be requested (`createReport`), not scheduled.
 
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::case::Strategy;
 use crate::ids::MarketplaceId;
 
 /// Amazon's verdict on a metric (`status`: GOOD, BAD or NONE).
@@ -391,6 +392,323 @@ fn utc(t: Timestamp) -> String {
         d.hour(),
         d.minute()
     )
+}
+
+/// `52 h`, or `40 min` under an hour.
+fn span(d: SignedDuration) -> String {
+    if d.as_hours().abs() >= 1 {
+        format!("{} h", d.as_hours())
+    } else {
+        format!("{} min", d.as_mins())
+    }
+}
+
+/// kenzen's estimate of the 7-day pre-fulfilment cancel rate once the cancel about to be made
+/// is in: Amazon's last figure plus what kenzen counted since Amazon's window ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    /// Amazon's `cancellationCount` plus kenzen's counted cancels since (this one included).
+    pub cancels: u64,
+    /// Amazon's `orderCount` plus the orders seen since; raised to `cancels` when the counts
+    /// say fewer (every cancelled order is an order).
+    pub orders: u64,
+    /// `cancels / orders`, in 0..=1; 0 when both are 0.
+    pub rate: f64,
+    /// Amazon's target, when it is one the rate must stay below ([`RateFigure::ceiling_target`]).
+    #[serde(default)]
+    pub target: Option<f64>,
+    /// `target - rate`: how far under Amazon's target the projection stays (negative when
+    /// over); `None` without a target.
+    #[serde(default)]
+    pub headroom: Option<f64>,
+}
+
+/// Projects the cancel rate for `health`'s marketplace after one more seller cancel.
+///
+/// - `counted_since`: the seller-side cancels (everything but a cancel the buyer requested
+///   through Amazon's own flow) kenzen made or saw in this marketplace after
+///   `health.cancel.window_to`, **including the cancel about to be made**.
+/// - `orders_since`: the seller-fulfilled orders this marketplace received after
+///   `health.cancel.window_to`, including the order being cancelled when it arrived after then
+///   (one that arrived before is already in Amazon's `orderCount`).
+///
+/// Projected rate = (Amazon's cancels + `counted_since`) / (Amazon's orders + `orders_since`),
+/// from the counts, not from Amazon's `rate`. The denominator is never below the cancels, and
+/// with no orders and no cancels the rate is 0: no division by zero, never above 100%. Sums
+/// saturate at `u64::MAX`.
+///
+/// This is an approximation, on purpose on the simple side:
+/// - Amazon's window slides: its 7 days end at `window_to` (about a day before the report is
+///   made), and by the time of the cancel the oldest day or two of it have dropped out of the
+///   real window. The projection keeps them, so it covers the 7 days plus the time since: it
+///   averages over a little more than 7 days. The cancels that dropped out are still counted,
+///   which errs on the high side when cancels cluster early in the window, and on the low side
+///   when orders did.
+/// - Amazon's figure lags about a day, and Amazon may attribute a cancel to the order's day
+///   rather than the cancel's. kenzen's counts since `window_to` fill the lag; they are only as
+///   complete as the caller's counting (a cancel made in Seller Central by hand is missed
+///   unless the caller sees it on the order).
+pub fn project(health: &MarketplaceHealth, counted_since: u64, orders_since: u64) -> Projection {
+    let cancels = health.cancel.count.saturating_add(counted_since);
+    let orders = health
+        .cancel
+        .orders
+        .saturating_add(orders_since)
+        .max(cancels);
+    let rate = if orders == 0 {
+        0.0
+    } else {
+        cancels as f64 / orders as f64
+    };
+    let target = health.cancel.ceiling_target();
+    Projection {
+        cancels,
+        orders,
+        rate,
+        target,
+        headroom: target.map(|t| t - rate),
+    }
+}
+
+/// The `auto` strategy's settings: when the account-health figures allow Amazon's guideline
+/// (cancel-first), and what to do when they cannot say.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AutoSettings {
+    /// kenzen's own limit for the projected 7-day cancel rate, as a fraction: cancel-first
+    /// only while the rate after this cancel is at or below it. Default 1.5%, a margin under
+    /// Amazon's 2.5% target for the days the figure lags.
+    #[serde(default = "default_ceiling")]
+    pub ceiling: f64,
+    /// Figures fetched longer ago than this are stale. Default 36 hours: Amazon refreshes the
+    /// report about daily, so this lets one daily refresh fail without losing the figures, not
+    /// two. Measured from [`MarketplaceHealth::fetched_at`], not from Amazon's window end (which
+    /// always lags about a day; kenzen's own counts since then cover that).
+    #[serde(default = "default_max_age")]
+    pub max_age: SignedDuration,
+    /// The strategy when the figures cannot decide (none, stale, unusable, no orders, or a bad
+    /// ceiling). There is no default: the seller chooses, as for the strategy itself.
+    pub fallback: Strategy,
+}
+
+fn default_ceiling() -> f64 {
+    AutoSettings::DEFAULT_CEILING
+}
+
+fn default_max_age() -> SignedDuration {
+    AutoSettings::DEFAULT_MAX_AGE
+}
+
+impl AutoSettings {
+    /// 1.5%.
+    pub const DEFAULT_CEILING: f64 = 0.015;
+    /// 36 hours.
+    pub const DEFAULT_MAX_AGE: SignedDuration = SignedDuration::from_hours(36);
+
+    /// The defaults, with the seller's `fallback`.
+    pub fn new(fallback: Strategy) -> Self {
+        Self {
+            ceiling: Self::DEFAULT_CEILING,
+            max_age: Self::DEFAULT_MAX_AGE,
+            fallback,
+        }
+    }
+
+    /// Checks the settings make sense; the error says what to fix. [`choose`] does not rely on
+    /// it: with a bad ceiling it takes the fallback and says so.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.ceiling.is_finite() && self.ceiling > 0.0 && self.ceiling < 1.0) {
+            return Err(format!(
+                "the auto ceiling {} is not a rate between 0 and 1 (0.015 is 1.5%)",
+                self.ceiling
+            ));
+        }
+        if self.max_age <= SignedDuration::ZERO {
+            return Err("the auto maximum age of the figures must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// Why [`choose`] chose what it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AutoReason {
+    /// The projected rate after this cancel stays within the ceiling (and under Amazon's
+    /// target): cancel-first.
+    Headroom,
+    /// The projected rate would exceed the ceiling, or reach Amazon's target: ask-buyer.
+    NoHeadroom,
+    /// No figures for the marketplace yet: the fallback.
+    NoFigures,
+    /// The figures are older than the maximum age: the fallback.
+    StaleFigures,
+    /// The figures do not pass [`RateFigure::check`] (NaN or out-of-range rate, more cancels
+    /// than orders, a window that ends before it starts), or were fetched after `now`: the
+    /// fallback.
+    UnusableFigures,
+    /// No orders in Amazon's window and none since: no rate to speak of; the fallback.
+    NoOrders,
+    /// The ceiling is not a rate between 0 and 1: the fallback.
+    BadCeiling,
+}
+
+impl AutoReason {
+    /// True when the figures decided (not the fallback).
+    pub fn decided_by_figures(self) -> bool {
+        matches!(self, Self::Headroom | Self::NoHeadroom)
+    }
+}
+
+/// The `auto` strategy's choice for one order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoChoice {
+    /// The concrete strategy to run the case with.
+    pub strategy: Strategy,
+    pub reason: AutoReason,
+    /// The projection, whenever the figures were fresh and usable.
+    #[serde(default)]
+    pub projection: Option<Projection>,
+    /// One line for the seller, starting with the strategy (`ask-buyer (fallback): …` when the
+    /// fallback was taken) and giving the numbers.
+    pub explanation: String,
+}
+
+/// Reports fetched more than this after `now` are taken to be wrong, not fresh.
+const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+/// Chooses the strategy for one unfillable order in `health`'s marketplace at `now`, with
+/// `counted_since` and `orders_since` as for [`project`].
+///
+/// In order:
+/// 1. no figures → the fallback ([`AutoReason::NoFigures`]);
+/// 2. fetched more than `max_age` before `now` → the fallback ([`AutoReason::StaleFigures`]);
+///    exactly `max_age` old is still fresh;
+/// 3. the cancel figure fails [`RateFigure::check`], or was fetched more than 5 minutes after
+///    `now` → the fallback ([`AutoReason::UnusableFigures`]);
+/// 4. no orders in Amazon's window nor since → the fallback ([`AutoReason::NoOrders`]);
+/// 5. a ceiling that is not a finite fraction → the fallback ([`AutoReason::BadCeiling`]);
+/// 6. projected rate ≤ ceiling, and below Amazon's target when it gives one → cancel-first
+///    ([`AutoReason::Headroom`]); otherwise ask-buyer ([`AutoReason::NoHeadroom`]).
+///
+/// At the ceiling counts as within it: the ceiling is the highest rate the seller accepts, and
+/// it sits below Amazon's target, which the rate must stay strictly below (`LESS_THAN`).
+/// From step 4 on, the explanation gives the projected rate. Never panics.
+pub fn choose(
+    auto: &AutoSettings,
+    health: Option<&MarketplaceHealth>,
+    now: Timestamp,
+    counted_since: u64,
+    orders_since: u64,
+) -> AutoChoice {
+    let fallback = |reason, why: String, projection| AutoChoice {
+        strategy: auto.fallback,
+        reason,
+        projection,
+        explanation: format!("{} (fallback): {why}", auto.fallback.as_setting()),
+    };
+    let Some(h) = health else {
+        return fallback(
+            AutoReason::NoFigures,
+            "no account-health figures yet for this marketplace".into(),
+            None,
+        );
+    };
+    let age = now.duration_since(h.fetched_at);
+    if age > auto.max_age {
+        return fallback(
+            AutoReason::StaleFigures,
+            format!(
+                "the account-health figures are stale: last figures from {}, {} old (kept for {})",
+                utc(h.fetched_at),
+                span(age),
+                span(auto.max_age)
+            ),
+            None,
+        );
+    }
+    if let Err(why) = h.cancel.check() {
+        return fallback(
+            AutoReason::UnusableFigures,
+            format!(
+                "Amazon's cancel-rate figures for {} are unusable: {why}",
+                h.marketplace_id
+            ),
+            None,
+        );
+    }
+    if age < -CLOCK_SKEW {
+        return fallback(
+            AutoReason::UnusableFigures,
+            format!(
+                "the account-health figures for {} are unusable: fetched at {}, after now ({})",
+                h.marketplace_id,
+                utc(h.fetched_at),
+                utc(now)
+            ),
+            None,
+        );
+    }
+    let p = project(h, counted_since, orders_since);
+    let projected = format!(
+        "projected 7-day cancel rate after this cancel {} ({} of {} orders)",
+        percent(p.rate),
+        p.cancels,
+        p.orders
+    );
+    let basis = format!(
+        "Amazon counted {} of {} orders to {}, kenzen {} cancel(s) and {} order(s) since",
+        h.cancel.count,
+        h.cancel.orders,
+        utc(h.cancel.window_to),
+        counted_since,
+        orders_since
+    );
+    if h.cancel.orders.saturating_add(orders_since) == 0 {
+        return fallback(
+            AutoReason::NoOrders,
+            format!("no orders in Amazon's window or since, so no rate to judge by ({projected})"),
+            Some(p),
+        );
+    }
+    if !is_fraction(auto.ceiling) {
+        return fallback(
+            AutoReason::BadCeiling,
+            format!(
+                "the auto ceiling {} is not a rate between 0 and 1 ({projected}; {basis})",
+                auto.ceiling
+            ),
+            Some(p),
+        );
+    }
+    let ceiling = percent(auto.ceiling);
+    let target = p.target.map_or_else(
+        || "Amazon gives no target".to_string(),
+        |t| format!("Amazon's target {}", percent(t)),
+    );
+    let (strategy, reason, verdict) = if p.rate > auto.ceiling {
+        (
+            Strategy::AskBuyer,
+            AutoReason::NoHeadroom,
+            format!("would exceed the ceiling {ceiling} ({target})"),
+        )
+    } else if p.target.is_some_and(|t| p.rate >= t) {
+        (
+            Strategy::AskBuyer,
+            AutoReason::NoHeadroom,
+            format!("is within the ceiling {ceiling} but would not stay under {target}"),
+        )
+    } else {
+        (
+            Strategy::CancelFirst,
+            AutoReason::Headroom,
+            format!("stays within the ceiling {ceiling} ({target})"),
+        )
+    };
+    AutoChoice {
+        strategy,
+        reason,
+        projection: Some(p),
+        explanation: format!("{}: {projected} {verdict}; {basis}", strategy.as_setting()),
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //! - [`assess`]: the new-order check (can this order be filled?).
 //! - [`case`]: the case, its states, and the settings that shape the workflow.
 //! - [`digest`]: the seller's daily digest line.
-//! - [`health`]: Amazon's account-health figures (the seller performance report).
+//! - [`health`]: Amazon's account-health figures (the seller performance report), the projected
+//!   cancel rate and the `auto` strategy's choice.
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`mode`]: the operating mode (live, dry-run, approve, pause).
@@ -44,7 +45,10 @@ pub use case::{
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::{AlertKind, DetailType, DomainEvent};
-pub use health::{HealthError, MarketplaceHealth, ParsedReport, RateFigure, parse_report};
+pub use health::{
+    AutoChoice, AutoReason, AutoSettings, HealthError, MarketplaceHealth, ParsedReport, Projection,
+    RateFigure, choose, parse_report, project,
+};
 pub use ids::{MarketplaceId, Money, OrderId, Sku};
 pub use mode::{ApprovalDefault, Mode};
 pub use order::{OrderLine, OrderStatus, OrderView};
