@@ -710,14 +710,16 @@ proptest! {
         prop_assert_eq!(c.strategy, auto.fallback);
         prop_assert!(c.explanation.contains("(fallback): no account-health figures"));
 
-        let Some(now) = h.fetched_at.checked_add(auto.max_age + SignedDuration::from_secs(age_past_limit)).ok() else {
+        let past_limit = auto.max_age + SignedDuration::from_secs(age_past_limit);
+        let Ok(now) = h.fetched_at.checked_add(past_limit) else {
             return Ok(());
         };
         let c = choose(&auto, Some(&h), now, counted, orders);
         prop_assert_eq!(c.reason, AutoReason::StaleFigures);
         prop_assert_eq!(c.strategy, auto.fallback);
         prop_assert!(!c.reason.decided_by_figures());
-        prop_assert!(c.explanation.contains("(fallback): the account-health figures are stale"), "{}", c.explanation);
+        let says = "(fallback): the account-health figures are stale";
+        prop_assert!(c.explanation.contains(says), "{}", c.explanation);
         prop_assert!(c.explanation.contains(&utc(h.fetched_at)), "{}", c.explanation);
     }
 
