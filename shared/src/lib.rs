@@ -11,6 +11,8 @@
 //! - [`assess`]: the new-order check (can this order be filled?).
 //! - [`case`]: the case, its states, and the settings that shape the workflow.
 //! - [`digest`]: the seller's daily digest line.
+//! - [`health`]: Amazon's account-health figures (the seller performance report), the projected
+//!   cancel rate and the `auto` strategy's choice.
 //! - [`decide`]: the decision function `(case, input, now) → decision`.
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`holidays`]: weekday or day off at a marketplace (Japan's public holidays by rule).
@@ -28,6 +30,7 @@ pub mod case;
 pub mod decide;
 pub mod digest;
 pub mod events;
+pub mod health;
 pub mod holidays;
 pub mod ids;
 pub mod marketplace;
@@ -46,6 +49,10 @@ pub use case::{
 };
 pub use decide::{Decision, Effect, FeedOutcome, Input, MessageKind, MessageOutcome, decide};
 pub use events::{AlertKind, DetailType, DomainEvent};
+pub use health::{
+    AutoChoice, AutoReason, AutoSettings, HealthError, MarketplaceHealth, ParsedReport, Projection,
+    RateFigure, choose, parse_report, project,
+};
 pub use holidays::DayKind;
 pub use ids::{MarketplaceId, Money, OrderId, Sku};
 pub use mode::{ApprovalDefault, Mode};

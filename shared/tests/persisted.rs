@@ -1,6 +1,7 @@
-//! Cases as this version stores them, committed as fixtures (`fixtures/persisted/`), must read
-//! back forever after: a later version that cannot read them would strand every deployed
-//! seller's open cases. Fields added later take serde defaults; never rename or remove one.
+//! Cases (and account-health figures, auto settings and choices) as this version stores them,
+//! committed as fixtures (`fixtures/persisted/`), must read back forever after: a later version
+//! that cannot read them would strand every deployed seller's open cases. Fields added later take
+//! serde defaults; never rename or remove one.
 
 use kenzen_core::Case;
 
@@ -56,4 +57,27 @@ fn a_case_that_knows_when_its_last_request_went_out_reads_it_back() {
         older.last_request_at, None,
         "stored before the field existed"
     );
+}
+
+#[test]
+fn account_health_figures_and_the_auto_choice_as_stored_still_read() {
+    use kenzen_core::{AutoChoice, AutoReason, AutoSettings, MarketplaceHealth, Strategy};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/persisted");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+
+    let health: MarketplaceHealth = serde_json::from_str(&read("health-jp.json")).unwrap();
+    assert_eq!((health.cancel.count, health.cancel.orders), (3, 412));
+    assert_eq!(health.late_shipment.as_ref().map(|l| l.count), Some(6));
+    let again: MarketplaceHealth =
+        serde_json::from_str(&serde_json::to_string(&health).unwrap()).unwrap();
+    assert_eq!(again, health);
+
+    let auto: AutoSettings = serde_json::from_str(&read("auto-settings.json")).unwrap();
+    assert_eq!(auto, AutoSettings::new(Strategy::AskBuyer));
+
+    // The stored choice is what kenzen still decides from the stored figures.
+    let choice: AutoChoice = serde_json::from_str(&read("auto-choice-headroom.json")).unwrap();
+    assert_eq!(choice.reason, AutoReason::Headroom);
+    let now = "2026-11-25T15:00:00Z".parse().unwrap();
+    assert_eq!(kenzen_core::choose(&auto, Some(&health), now, 1, 8), choice);
 }
