@@ -405,6 +405,19 @@ pub struct Settings {
     /// Slack on top of a sweep period: a run can start late and take a while.
     #[serde(default = "default_sweep_margin")]
     pub sweep_margin: SignedDuration,
+    /// The `auto` strategy: when set, each new case's strategy is chosen from Amazon's
+    /// account-health figures ([`crate::health::choose`]), and `strategy` is only what the
+    /// choice falls back to. `None`: `strategy` for every case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<crate::health::AutoSettings>,
+    /// How often kenzen asks Amazon for the seller performance report (account health) when
+    /// `auto` is set or the seller wants the figures; Amazon refreshes it about daily.
+    #[serde(default = "default_health_every")]
+    pub health_every: SignedDuration,
+}
+
+fn default_health_every() -> SignedDuration {
+    SignedDuration::from_hours(12)
 }
 
 fn default_mode() -> crate::mode::Mode {
@@ -461,6 +474,8 @@ impl Settings {
             send_sweep: default_send_sweep(),
             cancel_sweep: default_cancel_sweep(),
             sweep_margin: default_sweep_margin(),
+            auto: None,
+            health_every: default_health_every(),
         }
     }
 
@@ -640,6 +655,15 @@ pub struct Case {
     /// request, and in cases stored before kenzen kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_request_at: Option<Timestamp>,
+    /// How the strategy was chosen when the stack runs `auto`: the choice and its numbers (see
+    /// [`crate::health::choose`]). `None` for a fixed strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy_choice: Option<String>,
+    /// The projected 7-day cancel rate after this case's seller-initiated cancel, set right
+    /// before the cancel is submitted (see [`crate::health::project`]); carried by its
+    /// `CancelSubmitted` event. `None` for BuyerCanceled, and without account-health figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projected_rate: Option<String>,
 }
 
 /// The seller's approval of a seller-initiated cancel.
@@ -760,6 +784,8 @@ impl Case {
             approved: None,
             approval_asked: None,
             last_request_at: None,
+            strategy_choice: None,
+            projected_rate: None,
             lines_cancelled: Vec::new(),
             outcomes_unknown: 0,
             alerts_raised: Vec::new(),

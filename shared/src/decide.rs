@@ -1237,6 +1237,7 @@ fn feed_found(case: &Case, feed_id: Option<&str>, now: Timestamp) -> Decision {
                 order_id: case.order_id.clone(),
                 reason: plan.reason().as_feed().to_string(),
                 feed_id: id.to_string(),
+                projected: case.projected_rate.clone(),
             })],
             format!(
                 "Amazon's feed list shows feed {id} from the earlier submission; it carries this \
@@ -1492,11 +1493,18 @@ fn cancel_submitted(case: &Case, feed_id: &str, now: Timestamp, settings: &Setti
                 plan.reason().as_feed().to_string()
             },
             feed_id: feed_id.to_string(),
+            projected: case.projected_rate.clone(),
         })],
-        format!(
-            "cancel as {} submitted in feed {feed_id}",
-            plan.reason().as_feed()
-        ),
+        match &case.projected_rate {
+            Some(p) => format!(
+                "cancel as {} submitted in feed {feed_id}; projected 7-day cancel rate after it {p}",
+                plan.reason().as_feed()
+            ),
+            None => format!(
+                "cancel as {} submitted in feed {feed_id}",
+                plan.reason().as_feed()
+            ),
+        },
     )
 }
 

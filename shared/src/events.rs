@@ -27,6 +27,10 @@ pub enum DomainEvent {
         order_id: OrderId,
         reason: String,
         feed_id: String,
+        /// For a seller-initiated cancel with account-health figures: the projected 7-day
+        /// cancel rate after it, e.g. `0.84% (2 of 238 orders), target 2.50%`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        projected: Option<String>,
     },
     CaseClosed {
         order_id: OrderId,
@@ -175,10 +179,16 @@ impl DomainEvent {
         match &mut e {
             Self::CaseOpened { reason, .. } => *reason = notice_safe(reason),
             Self::CancelSubmitted {
-                reason, feed_id, ..
+                reason,
+                feed_id,
+                projected,
+                ..
             } => {
                 *reason = notice_safe(reason);
                 *feed_id = notice_safe(feed_id);
+                if let Some(p) = projected {
+                    *p = notice_safe(p);
+                }
             }
             Self::CaseClosed { outcome, .. } => *outcome = notice_safe(outcome),
             Self::ApprovalNeeded {

@@ -219,6 +219,8 @@ pub(crate) mod tests {
             approved: None,
             approval_asked: None,
             last_request_at: None,
+            strategy_choice: None,
+            projected_rate: None,
             state: CaseState::Requesting {
                 next_at: None,
                 sending: None,

@@ -856,6 +856,8 @@ pub fn sample_case(
         approved: None,
         approval_asked: None,
         last_request_at: None,
+        strategy_choice: None,
+        projected_rate: None,
     }
 }
 

@@ -162,13 +162,27 @@ impl Config {
         // profit floor's; the others are served in their own time zones.
         let marketplaces = marketplace_ids(get).unwrap_or_default();
         let marketplace_id = marketplaces.first().cloned().unwrap_or_default();
-        let strategy = ok(
-            &mut errs,
-            req("KENZEN_STRATEGY").and_then(|v| {
-                v.parse::<Strategy>()
-                    .map_err(|why| invalid("KENZEN_STRATEGY", why))
-            }),
-        );
+        // `auto` chooses per case from the account-health figures, falling back to
+        // KENZEN_AUTO_FALLBACK (required with it: the seller chooses that too).
+        let strategy_setting = ok(&mut errs, req("KENZEN_STRATEGY"));
+        let is_auto = strategy_setting.as_deref().map(str::trim) == Some("auto");
+        let strategy = if is_auto {
+            ok(
+                &mut errs,
+                req("KENZEN_AUTO_FALLBACK").and_then(|v| {
+                    v.parse::<Strategy>()
+                        .map_err(|why| invalid("KENZEN_AUTO_FALLBACK", why))
+                }),
+            )
+        } else {
+            strategy_setting.and_then(|v| {
+                ok(
+                    &mut errs,
+                    v.parse::<Strategy>()
+                        .map_err(|why| invalid("KENZEN_STRATEGY", format!("{why} (or auto)"))),
+                )
+            })
+        };
         // Without a strategy the other settings are still checked (against either default).
         let mut settings =
             Settings::new(strategy.unwrap_or(Strategy::CancelFirst), &marketplace_id);
@@ -286,6 +300,19 @@ impl Config {
             if let Some(floor) = ok(&mut errs, floor) {
                 settings.profit_floor = Some(floor);
             }
+        }
+        if is_auto && let Some(fallback) = strategy {
+            let mut auto = kenzen_core::AutoSettings::new(fallback);
+            if let Some(v) = get("KENZEN_AUTO_CEILING_PERCENT") {
+                match v.trim().parse::<f64>() {
+                    Ok(p) if p.is_finite() && p > 0.0 && p < 100.0 => auto.ceiling = p / 100.0,
+                    _ => errs.push(invalid(
+                        "KENZEN_AUTO_CEILING_PERCENT",
+                        format!("{v:?} is not a percentage above 0 and below 100, e.g. 1.5"),
+                    )),
+                }
+            }
+            settings.auto = Some(auto);
         }
         if let Some(v) = get("KENZEN_ZERO_LISTING") {
             match v.trim() {
@@ -414,6 +441,55 @@ mod tests {
         assert_eq!(c.spapi.endpoint, "https://sellingpartnerapi-fe.amazon.com");
         assert_eq!(c.spapi.lwa_endpoint, LWA_ENDPOINT);
         assert_eq!(c.settings.max_requests, 3);
+    }
+
+    #[test]
+    fn auto_needs_its_fallback_and_takes_a_ceiling_in_percent() {
+        let with = |more: &[(&'static str, &'static str)]| {
+            let mut pairs: Vec<_> = BASE
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != "KENZEN_STRATEGY")
+                .collect();
+            pairs.extend_from_slice(more);
+            Config::from_lookup(env(&pairs))
+        };
+        let c = with(&[
+            ("KENZEN_STRATEGY", "auto"),
+            ("KENZEN_AUTO_FALLBACK", "ask-buyer"),
+        ])
+        .unwrap();
+        let auto = c.settings.auto.expect("auto");
+        assert_eq!(auto.fallback, Strategy::AskBuyer);
+        assert_eq!(auto.ceiling, 0.015);
+        assert_eq!(c.settings.strategy, Strategy::AskBuyer);
+
+        let c = with(&[
+            ("KENZEN_STRATEGY", "auto"),
+            ("KENZEN_AUTO_FALLBACK", "cancel-first"),
+            ("KENZEN_AUTO_CEILING_PERCENT", "1.2"),
+        ])
+        .unwrap();
+        assert!((c.settings.auto.unwrap().ceiling - 0.012).abs() < 1e-12);
+
+        let missing = with(&[("KENZEN_STRATEGY", "auto")])
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("KENZEN_AUTO_FALLBACK"), "{missing}");
+        let bad = with(&[
+            ("KENZEN_STRATEGY", "auto"),
+            ("KENZEN_AUTO_FALLBACK", "ask-buyer"),
+            ("KENZEN_AUTO_CEILING_PERCENT", "250"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("KENZEN_AUTO_CEILING_PERCENT"), "{bad}");
+        let wrong = with(&[("KENZEN_STRATEGY", "sometimes")])
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("or auto"), "{wrong}");
+        // A fixed strategy has no auto settings.
+        assert_eq!(Config::from_lookup(env(BASE)).unwrap().settings.auto, None);
     }
 
     #[test]

@@ -19,10 +19,11 @@ use kenzen_core::{
 
 use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, DayCount,
-    EventPublisher, FeedSummary, IntakeStore, MarketError, MarketErrorKind, Marketplace,
-    ModeSetting, OrderCountStore, OrderPage, PollState, PublishError, ReportStore, Reserve,
-    SendOutcome, SettingsStore, StockStore, StoreError, StoredTemplate, StoredTemplates,
-    TemplateStore, TimelineEntry, Unreadable, UnreadableOrder, Versioned,
+    EventPublisher, FeedSummary, HealthFetch, HealthReportStatus, HealthStore, IntakeStore,
+    MarketError, MarketErrorKind, Marketplace, ModeSetting, OrderCountStore, OrderPage, PollState,
+    PublishError, ReportStore, Reserve, SendOutcome, SettingsStore, StockStore, StoreError,
+    StoredTemplate, StoredTemplates, TemplateStore, TimelineEntry, Unreadable, UnreadableOrder,
+    Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -46,6 +47,10 @@ pub enum MarketCall {
     ListingProductType(String),
     RecentCancelFeeds,
     CancelStatus(String),
+    /// createReport for the seller performance report.
+    RequestHealthReport,
+    HealthReportStatus(String),
+    HealthReport(String),
 }
 
 #[derive(Default)]
@@ -85,6 +90,10 @@ struct MarketState {
     next_feed: u32,
     /// Orders per search page (0: 100, Amazon's largest).
     page_size: usize,
+    /// The seller performance report's document (see [`FakeMarket::set_health_document`]),
+    /// and the reports requested so far.
+    health_document: Option<Vec<u8>>,
+    health_reports: u32,
 }
 
 /// A marketplace that answers from orders a test puts in it. Submitted cancels are pending
@@ -111,6 +120,13 @@ impl FakeMarket {
         if let Some(o) = lock(&self.state).orders.get_mut(order_id) {
             f(o)
         }
+    }
+
+    /// The seller performance report's document from now on (JSON bytes, as Amazon would
+    /// serve them): a requested report is done at once with it. Without one, reports end
+    /// CANCELLED (no data).
+    pub fn set_health_document(&self, document: &[u8]) {
+        lock(&self.state).health_document = Some(document.to_vec());
     }
 
     pub fn set_locale(&self, order_id: &str, locale: &str) {
@@ -531,6 +547,58 @@ impl Marketplace for FakeMarket {
             )
         })
     }
+
+    async fn request_health_report(
+        &self,
+        _marketplaces: &[MarketplaceId],
+    ) -> Result<String, MarketError> {
+        self.call("createReport", MarketCall::RequestHealthReport)?;
+        let id = {
+            let mut st = lock(&self.state);
+            st.health_reports += 1;
+            format!("5000{}", st.health_reports)
+        };
+        self.answer_lost("createReport")?;
+        Ok(id)
+    }
+
+    async fn health_report_status(
+        &self,
+        report_id: &str,
+    ) -> Result<HealthReportStatus, MarketError> {
+        self.call(
+            "getReport",
+            MarketCall::HealthReportStatus(report_id.into()),
+        )?;
+        Ok(match lock(&self.state).health_document {
+            Some(_) => HealthReportStatus::Done {
+                document_id: format!("doc-{report_id}"),
+            },
+            None => HealthReportStatus::Cancelled,
+        })
+    }
+
+    async fn health_report(
+        &self,
+        document_id: &str,
+        fetched_at: Timestamp,
+    ) -> Result<kenzen_core::ParsedReport, MarketError> {
+        self.call(
+            "getReportDocument",
+            MarketCall::HealthReport(document_id.into()),
+        )?;
+        let doc = lock(&self.state)
+            .health_document
+            .clone()
+            .unwrap_or_default();
+        kenzen_core::parse_report(&doc, fetched_at).map_err(|e| {
+            MarketError::new(
+                MarketErrorKind::Unreadable,
+                "getReportDocument",
+                format!("the seller performance report: {e}"),
+            )
+        })
+    }
 }
 
 /// A stored case and when (and for which sweep) it is due.
@@ -558,8 +626,13 @@ struct StoreState {
     /// Orders counted, and the counts by (marketplace, local day).
     counted: std::collections::BTreeSet<OrderId>,
     counts: BTreeMap<(String, jiff::civil::Date), u64>,
+    /// Seller-initiated cancels counted, and their counts by (marketplace, local day).
+    cancels_counted: std::collections::BTreeSet<OrderId>,
+    cancel_counts: BTreeMap<(String, jiff::civil::Date), u64>,
     /// Counting fails (as a database outage would) while set.
     counts_down: bool,
+    health_fetch: Option<HealthFetch>,
+    health: BTreeMap<String, kenzen_core::MarketplaceHealth>,
 }
 
 /// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
@@ -637,6 +710,11 @@ impl MemoryStore {
     }
 
     /// Every timeline entry of `order_id`, in the order written.
+    /// The account-health fetch state, as stored.
+    pub fn health_fetch_now(&self) -> Option<HealthFetch> {
+        lock(&self.state).health_fetch.clone()
+    }
+
     pub fn timeline_of(&self, order_id: &str) -> Vec<TimelineEntry> {
         lock(&self.state)
             .timeline
@@ -937,21 +1015,90 @@ impl OrderCountStore for MemoryStore {
         Ok(true)
     }
 
+    async fn count_cancel(
+        &self,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        day: jiff::civil::Date,
+        _now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        if st.counts_down {
+            return Err(StoreError::Db {
+                op: "PutItem(cancel counted)",
+                detail: "the fake store's counts are down".into(),
+                source: "counts down".into(),
+            });
+        }
+        if !st.cancels_counted.insert(order_id.clone()) {
+            return Ok(false);
+        }
+        *st.cancel_counts
+            .entry((marketplace_id.into(), day))
+            .or_default() += 1;
+        Ok(true)
+    }
+
     async fn order_counts(
         &self,
         from: jiff::civil::Date,
         to: jiff::civil::Date,
     ) -> Result<Vec<DayCount>, StoreError> {
-        Ok(lock(&self.state)
-            .counts
-            .iter()
-            .filter(|((_, day), _)| (from..=to).contains(day))
-            .map(|((marketplace_id, day), n)| DayCount {
-                marketplace_id: marketplace_id.clone(),
-                day: *day,
-                orders: *n,
-            })
-            .collect())
+        let st = lock(&self.state);
+        let mut out: BTreeMap<(String, jiff::civil::Date), DayCount> = BTreeMap::new();
+        let within = |((_, d), _): &(&(String, jiff::civil::Date), &u64)| (from..=to).contains(d);
+        let counters = [(&st.counts, false), (&st.cancel_counts, true)];
+        for (counter, cancels) in counters {
+            for ((marketplace_id, day), n) in counter.iter().filter(within) {
+                let c = out
+                    .entry((marketplace_id.clone(), *day))
+                    .or_insert_with(|| DayCount {
+                        marketplace_id: marketplace_id.clone(),
+                        day: *day,
+                        orders: 0,
+                        counted: 0,
+                    });
+                if cancels {
+                    c.counted += n;
+                } else {
+                    c.orders += n;
+                }
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+}
+
+impl HealthStore for MemoryStore {
+    async fn health_fetch(&self) -> Result<Option<HealthFetch>, StoreError> {
+        Ok(lock(&self.state).health_fetch.clone())
+    }
+
+    async fn put_health_fetch(
+        &self,
+        fetch: &HealthFetch,
+        expect: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        if st.health_fetch.as_ref().map(|f| f.requested_at) != expect {
+            return Ok(false);
+        }
+        st.health_fetch = Some(fetch.clone());
+        Ok(true)
+    }
+
+    async fn put_health(&self, health: &kenzen_core::MarketplaceHealth) -> Result<(), StoreError> {
+        lock(&self.state)
+            .health
+            .insert(health.marketplace_id.to_string(), health.clone());
+        Ok(())
+    }
+
+    async fn health(
+        &self,
+        marketplace_id: &str,
+    ) -> Result<Option<kenzen_core::MarketplaceHealth>, StoreError> {
+        Ok(lock(&self.state).health.get(marketplace_id).cloned())
     }
 }
 

@@ -989,6 +989,7 @@ async fn every_merchant_fulfilled_order_is_counted_once_on_its_local_purchase_da
         marketplace_id: JP.into(),
         day: day(d),
         orders: 1,
+        counted: 0,
     };
     assert_eq!(counts, vec![count(1), count(2)]);
 }
@@ -1528,4 +1529,160 @@ async fn a_flagged_order_in_a_marketplace_the_stack_does_not_serve_gets_no_case_
         r.errors
     );
     assert!(w.market().messages_to(ORDER).is_empty());
+}
+
+/// A seller performance report for JP whose 7-day window ended yesterday: `cancels` of
+/// `orders` seller cancels.
+fn health_document(orders: u64, cancels: u64) -> Vec<u8> {
+    let to = (t0() - SignedDuration::from_hours(26)).strftime("%Y-%m-%dT%H:%MZ");
+    let from = (t0() - SignedDuration::from_hours(26 + 7 * 24)).strftime("%Y-%m-%dT%H:%MZ");
+    serde_json::json!({
+        "performanceMetrics": [{
+            "marketplaceId": JP,
+            "preFulfillmentCancellationRate": {
+                "reportingDateRange": {"reportingDateFrom": from.to_string(), "reportingDateTo": to.to_string()},
+                "orderCount": orders,
+                "cancellationCount": cancels,
+                "status": "GOOD",
+                "rate": cancels as f64 / orders as f64,
+                "targetValue": 0.025,
+                "targetCondition": "LESS_THAN"
+            }
+        }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A world running `auto` (falling back to ask-buyer) whose account-health figures were
+/// fetched by reply-detect's sweep from `document` (none fetched when `None`).
+async fn auto_world(document: Option<Vec<u8>>) -> World {
+    let mut settings = Settings::new(Strategy::AskBuyer, JP);
+    settings.auto = Some(kenzen_core::AutoSettings::new(Strategy::AskBuyer));
+    let w = World::with(settings, t0());
+    if let Some(d) = document {
+        w.market().set_health_document(&d);
+    }
+    // The first sweep requests the report, the next one reads it.
+    w.svc.detect_replies(None).await.unwrap();
+    w.svc.detect_replies(None).await.unwrap();
+    w
+}
+
+fn notes_of(w: &World, order: &str) -> Vec<String> {
+    w.svc
+        .store()
+        .timeline_of(order)
+        .into_iter()
+        .map(|e| e.note)
+        .collect()
+}
+
+#[tokio::test]
+async fn auto_follows_the_guideline_with_headroom_and_the_cancel_carries_the_projected_rate() {
+    // 2 of 1,000 orders: this order and its cancel make 3 of 1,001, 0.30%, within the 1.50%
+    // ceiling.
+    let w = auto_world(Some(health_document(1000, 2))).await;
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.run_for(SignedDuration::from_hours(2)).await;
+
+    let notes = notes_of(&w, ORDER);
+    let choice = notes
+        .iter()
+        .find(|n| n.starts_with("strategy auto:"))
+        .expect("the choice is on the timeline");
+    assert!(
+        choice.contains(
+            "cancel-first: projected 7-day cancel rate after this cancel 0.30% (3 of 1001 orders)"
+        ),
+        "{choice}"
+    );
+    assert_eq!(w.market().cancels_of(ORDER), ["NoInventory"]);
+    let projected = w
+        .svc
+        .bus_events()
+        .into_iter()
+        .find_map(|e| match e {
+            DomainEvent::CancelSubmitted { projected, .. } => Some(projected),
+            _ => None,
+        })
+        .expect("a CancelSubmitted event");
+    // Counted once: when auto committed to cancel-first, not again at the submission.
+    assert!(
+        projected
+            .as_deref()
+            .is_some_and(|p| p.starts_with("0.30% (3 of 1001 orders), target 2.50%")),
+        "{projected:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("projected 7-day cancel rate after it 0.30%")),
+        "{notes:#?}"
+    );
+}
+
+#[tokio::test]
+async fn auto_asks_the_buyer_when_the_cancel_would_pass_the_ceiling_and_says_why() {
+    // 15 of 1,000: this order and its cancel make 16 of 1,001, 1.60%, over the 1.50% ceiling.
+    let w = auto_world(Some(health_document(1000, 15))).await;
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+
+    let case = w.svc.store().case(ORDER).unwrap();
+    assert_eq!(case.strategy, Strategy::AskBuyer);
+    let why = case.strategy_choice.unwrap();
+    assert!(
+        why.starts_with("ask-buyer: projected 7-day cancel rate after this cancel 1.60% (16 of 1001 orders) would exceed the ceiling 1.50%"),
+        "{why}"
+    );
+    assert_eq!(w.market().messages_to(ORDER).len(), 1, "the buyer is asked");
+}
+
+#[tokio::test]
+async fn auto_without_figures_takes_the_fallback_and_the_timeline_says_so() {
+    let w = auto_world(None).await;
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+
+    let case = w.svc.store().case(ORDER).unwrap();
+    assert_eq!(case.strategy, Strategy::AskBuyer);
+    assert!(
+        notes_of(&w, ORDER).iter().any(|n| n
+            == "strategy auto: ask-buyer (fallback): no account-health figures yet for this marketplace"),
+        "{:#?}",
+        notes_of(&w, ORDER)
+    );
+}
+
+#[tokio::test]
+async fn the_health_report_is_requested_twice_a_day_and_a_lost_request_is_not_repeated() {
+    let w = auto_world(Some(health_document(1000, 2))).await;
+    w.run_for(SignedDuration::from_hours(24)).await;
+    let requests = |w: &World| {
+        w.market()
+            .calls()
+            .iter()
+            .filter(|c| **c == MarketCall::RequestHealthReport)
+            .count()
+    };
+    // At 10:00 (auto_world) and 22:00: twice a day.
+    assert_eq!(requests(&w), 2);
+    let fetch = w.svc.store().health_fetch_now().unwrap();
+    assert!(fetch.last_outcome.contains("stored"), "{fetch:?}");
+
+    // A request whose answer is lost is not asked again until the next fetch is due.
+    let w = World::with(
+        {
+            let mut s = Settings::new(Strategy::AskBuyer, JP);
+            s.auto = Some(kenzen_core::AutoSettings::new(Strategy::AskBuyer));
+            s
+        },
+        t0(),
+    );
+    w.market().lose_answers("createReport");
+    w.run_for(SignedDuration::from_hours(6)).await;
+    assert_eq!(requests(&w), 1);
+    let fetch = w.svc.store().health_fetch_now().unwrap();
+    assert!(fetch.last_outcome.contains("answer was lost"), "{fetch:?}");
 }

@@ -466,12 +466,19 @@ async fn an_order_is_counted_once_and_the_report_reads_every_case_opened_since_o
     );
     assert!(store.count_order(&id(2), JP, day, t0()).await?);
     assert!(store.count_order(&id(3), JP, day.tomorrow()?, t0()).await?);
+    // A seller-initiated cancel counts once, on the day of the cancel.
+    assert!(store.count_cancel(&id(2), JP, day, t0()).await?);
+    assert!(
+        !store.count_cancel(&id(2), JP, day, t0() + hours(1)).await?,
+        "a resubmitted cancel counts nothing"
+    );
     assert_eq!(
         store.order_counts(day, day).await?,
         vec![DayCount {
             marketplace_id: JP.into(),
             day,
-            orders: 2
+            orders: 2,
+            counted: 1,
         }]
     );
     assert_eq!(store.order_counts(day, day.tomorrow()?).await?.len(), 2);
@@ -514,5 +521,50 @@ async fn an_order_is_counted_once_and_the_report_reads_every_case_opened_since_o
     ids.sort();
     assert_eq!(ids, [id(2).to_string(), id(3).to_string()]);
     assert!(read.unreadable.is_empty(), "{:?}", read.unreadable);
+    Ok(())
+}
+
+#[tokio::test]
+async fn account_health_figures_and_the_fetch_state_are_stored_and_only_one_run_claims_a_fetch()
+-> Result<()> {
+    use kenzen_app::ports::{HealthFetch, HealthStore};
+    let w = world().await?;
+    let store = w.store();
+    assert_eq!(store.health_fetch().await?, None);
+    assert_eq!(store.health("A1VC38T7YXB528").await?, None);
+
+    let first = HealthFetch {
+        requested_at: t0(),
+        report_id: Some("50001".into()),
+        fetched_at: None,
+        last_outcome: "requested".into(),
+    };
+    assert!(store.put_health_fetch(&first, None).await?);
+    assert!(
+        !store.put_health_fetch(&first, None).await?,
+        "a second run finding no state loses to the first"
+    );
+    let later = HealthFetch {
+        requested_at: t0() + hours(12),
+        ..first.clone()
+    };
+    assert!(
+        !store
+            .put_health_fetch(&later, Some(t0() - hours(1)))
+            .await?,
+        "a claim on a stale state loses"
+    );
+    assert!(store.put_health_fetch(&later, Some(t0())).await?);
+    assert_eq!(store.health_fetch().await?, Some(later));
+
+    let report = kenzen_core::parse_report(
+        include_bytes!("../../../shared/src/health/testdata/seller-performance-jp-us.json"),
+        t0(),
+    )?;
+    for h in &report.health {
+        store.put_health(h).await?;
+    }
+    let jp = store.health("A1VC38T7YXB528").await?.expect("stored");
+    assert_eq!(Some(&jp), report.for_marketplace("A1VC38T7YXB528"));
     Ok(())
 }

@@ -163,6 +163,19 @@ pub struct FeedSummary {
     pub status: String,
 }
 
+/// Where a requested seller performance report (account health) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthReportStatus {
+    /// IN_QUEUE or IN_PROGRESS: ask again later.
+    Pending,
+    /// DONE: the document to read.
+    Done { document_id: String },
+    /// CANCELLED: Amazon had no data for it.
+    Cancelled,
+    /// FATAL: Amazon could not make it.
+    Fatal,
+}
+
 /// The marketplace (Amazon's SP-API), for every marketplace the stack serves. Every method
 /// returns a [`MarketError`] on failure, whose [`MarketErrorKind`] says what the caller can do
 /// about it. A call about one order or listing names the marketplace it is in (`marketplace`:
@@ -260,4 +273,27 @@ pub trait Marketplace: Send + Sync {
         id: &str,
         cancels: &[CancelRequest],
     ) -> impl Future<Output = Result<CancelBatchStatus, MarketError>> + Send;
+
+    /// Asks Amazon for the seller performance report (`GET_V2_SELLER_PERFORMANCE_REPORT`,
+    /// Reports API `createReport`) of `marketplaces`; returns the report's id. Needs the
+    /// Selling Partner Insights role.
+    fn request_health_report(
+        &self,
+        marketplaces: &[MarketplaceId],
+    ) -> impl Future<Output = Result<String, MarketError>> + Send;
+
+    /// Where report `report_id` stands (`getReport`).
+    fn health_report_status(
+        &self,
+        report_id: &str,
+    ) -> impl Future<Output = Result<HealthReportStatus, MarketError>> + Send;
+
+    /// The figures of a finished report (`getReportDocument`, then the document, gunzipped
+    /// when Amazon says so), stamped as fetched at `fetched_at`. A document kenzen cannot read
+    /// is [`MarketErrorKind::Unreadable`].
+    fn health_report(
+        &self,
+        document_id: &str,
+        fetched_at: Timestamp,
+    ) -> impl Future<Output = Result<kenzen_core::ParsedReport, MarketError>> + Send;
 }

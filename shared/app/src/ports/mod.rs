@@ -15,13 +15,14 @@ pub mod store;
 
 pub use events::{EventPublisher, PublishError};
 pub use market::{
-    CancelBatchStatus, CancelRequest, FeedSummary, MarketError, MarketErrorKind, Marketplace,
-    NotifiedLine, NotifiedOrder, OrderPage, OrderSearch, SendOutcome, UnreadableOrder,
+    CancelBatchStatus, CancelRequest, FeedSummary, HealthReportStatus, MarketError,
+    MarketErrorKind, Marketplace, NotifiedLine, NotifiedOrder, OrderPage, OrderSearch, SendOutcome,
+    UnreadableOrder,
 };
 pub use stock_admin::{StockAdmin, StockFigures, StockLevels};
 pub use store::{
-    CancelBatchStore, CaseStore, CasesRead, DayCount, IntakeStore, ModeSetting,
-    ORDER_SEEN_RETENTION, OrderCountStore, PollRetry, PollState, PollWindow, ReportStore, Reserve,
-    SettingsStore, StockStore, Store, StoreError, StoredTemplate, StoredTemplates, TemplateStore,
-    TimelineEntry, Unreadable, Versioned,
+    CancelBatchStore, CaseStore, CasesRead, DayCount, HealthFetch, HealthStore, IntakeStore,
+    ModeSetting, ORDER_SEEN_RETENTION, OrderCountStore, PollRetry, PollState, PollWindow,
+    ReportStore, Reserve, SettingsStore, StockStore, Store, StoreError, StoredTemplate,
+    StoredTemplates, TemplateStore, TimelineEntry, Unreadable, Versioned,
 };

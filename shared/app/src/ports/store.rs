@@ -339,6 +339,9 @@ pub struct DayCount {
     pub marketplace_id: String,
     pub day: jiff::civil::Date,
     pub orders: u64,
+    /// Seller-initiated cancels kenzen submitted that day (local to the marketplace): the ones
+    /// that count against the cancel rate. 0 on days stored before kenzen counted them.
+    pub counted: u64,
 }
 
 /// How long the record that an order was counted is kept: longer than the intake counts
@@ -360,13 +363,66 @@ pub trait OrderCountStore: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Counts the seller-initiated cancel of `order_id` on `day` (local to `marketplace_id`)
+    /// once: true when counted now, false when it was counted before (a resubmission, a
+    /// rehearsal of the same order never reaches here).
+    fn count_cancel(
+        &self,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        day: jiff::civil::Date,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The counts of the days `from` to `to` (both included), every marketplace; days without
-    /// orders are absent.
+    /// orders or cancels are absent.
     fn order_counts(
         &self,
         from: jiff::civil::Date,
         to: jiff::civil::Date,
     ) -> impl Future<Output = Result<Vec<DayCount>, StoreError>> + Send;
+}
+
+/// Where kenzen stands in fetching Amazon's seller performance report (account health), at
+/// `HEALTH` / `FETCH`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HealthFetch {
+    /// When the last report was requested (also when the request's answer was lost: it is not
+    /// asked again before the next fetch is due).
+    pub requested_at: Timestamp,
+    /// The report Amazon is preparing, until it is read or given up.
+    #[serde(default)]
+    pub report_id: Option<String>,
+    /// When figures were last stored.
+    #[serde(default)]
+    pub fetched_at: Option<Timestamp>,
+    /// What the last step ended with, in one line (for `kenzen status` and the logs).
+    #[serde(default)]
+    pub last_outcome: String,
+}
+
+/// Amazon's account-health figures per marketplace, and the state of their fetching.
+pub trait HealthStore: Send + Sync {
+    fn health_fetch(&self) -> impl Future<Output = Result<Option<HealthFetch>, StoreError>> + Send;
+
+    /// Writes `fetch` if the stored state was requested at `expect` (`None`: no state yet):
+    /// true when written, false when another run changed it first (that run owns the fetch).
+    fn put_health_fetch(
+        &self,
+        fetch: &HealthFetch,
+        expect: Option<Timestamp>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn put_health(
+        &self,
+        health: &kenzen_core::MarketplaceHealth,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The last figures stored for `marketplace_id`; an unreadable item is `Corrupt`.
+    fn health(
+        &self,
+        marketplace_id: &str,
+    ) -> impl Future<Output = Result<Option<kenzen_core::MarketplaceHealth>, StoreError>> + Send;
 }
 
 /// What the seller report reads besides cases' timelines and the order counts.
@@ -388,6 +444,7 @@ pub trait Store:
     + SettingsStore
     + TemplateStore
     + OrderCountStore
+    + HealthStore
 {
 }
 
@@ -399,5 +456,6 @@ impl<T> Store for T where
         + SettingsStore
         + TemplateStore
         + OrderCountStore
+        + HealthStore
 {
 }

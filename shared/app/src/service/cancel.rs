@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use kenzen_core::{Case, CaseState, DueKind, FeedOutcome, Input, MarketplaceId};
+use kenzen_core::{CancelReason, Case, CaseState, DueKind, FeedOutcome, Input, MarketplaceId};
 
 use super::{Deferred, Service, ServiceError, record_failure};
 use crate::ports::{
@@ -119,10 +119,35 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         now: Timestamp,
         report: &mut RunReport,
     ) {
+        // Each seller-initiated cancel carries the projected 7-day cancel rate after it (and
+        // the ones before it in this batch), from Amazon's last figures and kenzen's counts.
+        let mut batch = batch;
+        let mut uncounted = 0;
+        for (vc, req) in batch.iter_mut() {
+            if req.reason == CancelReason::BuyerCanceled {
+                continue;
+            }
+            // `auto` counted a case it committed to cancel-first when it opened it.
+            let committed = vc.value.strategy_choice.is_some()
+                && vc.value.strategy == kenzen_core::Strategy::CancelFirst;
+            if !committed {
+                uncounted += 1;
+            }
+            vc.value.projected_rate = self.projected_rate(marketplace, uncounted, now).await;
+        }
         // Each case's claim, saved above before this call, is the record that a submission
         // may be under way: a run that dies here leaves it for the next run to look up.
         let requests: Vec<CancelRequest> = batch.iter().map(|(_, c)| c.clone()).collect();
         let result = self.market.submit_cancels(marketplace, &requests).await;
+        // A cancel that may have reached Amazon counts against the rate from now on.
+        if result.as_ref().is_ok() || result.as_ref().is_err_and(|e| e.outcome_unknown()) {
+            for (vc, req) in &batch {
+                if req.reason != CancelReason::BuyerCanceled {
+                    self.commit_counted_cancel(&vc.value.order_id, marketplace, now)
+                        .await;
+                }
+            }
+        }
         if let Ok(feed_id) = &result
             && let Err(e) = self.store.put_cancel_batch(feed_id, &requests).await
         {

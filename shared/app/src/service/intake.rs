@@ -106,7 +106,17 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         now: Timestamp,
         report: &mut RunReport,
     ) -> Result<(), ServiceError> {
-        let Some(case) = Case::open(order, reason, &self.run_settings(), now) else {
+        // The `auto` strategy chooses this case's strategy from the account-health figures.
+        let mut settings = self.run_settings();
+        let choice = match settings.auto {
+            Some(auto) => {
+                let c = self.auto_choice(&auto, &order.marketplace_id, now).await;
+                settings.to_mut().strategy = c.strategy;
+                Some(c)
+            }
+            None => None,
+        };
+        let Some(mut case) = Case::open(order, reason, &settings, now) else {
             if !self.settings.serves(&order.marketplace_id) {
                 tracing::warn!(order_id = %order.order_id, marketplace = %order.marketplace_id, "no case: the order is in a marketplace this stack does not serve");
                 report.errors.push(format!(
@@ -116,11 +126,27 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             }
             return Ok(());
         };
+        case.strategy_choice = choice.as_ref().map(|c| c.explanation.clone());
         let vc = self
             .store
             .create_case(&case, case.due(&self.settings))
             .await?;
         report.cases_opened += 1;
+        if let Some(c) = &choice {
+            self.timeline(
+                &case,
+                now,
+                "decision",
+                &format!("strategy auto: {}", c.explanation),
+                None,
+                None,
+            )
+            .await?;
+            if c.strategy == kenzen_core::Strategy::CancelFirst && !case.dry_run {
+                self.commit_counted_cancel(&case.order_id, &case.marketplace_id, now)
+                    .await;
+            }
+        }
         let why = case.reason.describe();
         self.timeline(
             &case,

@@ -1,5 +1,5 @@
-//! reply-detect's use case: re-reads the orders of open cases, and once a day sends the
-//! seller's digest of them.
+//! reply-detect's use case: re-reads the orders of open cases, once a day sends the seller's
+//! digest of them, and about twice a day fetches Amazon's account-health figures.
 
 use jiff::{SignedDuration, Timestamp};
 use kenzen_core::{DomainEvent, Input, OrderId};
@@ -81,6 +81,10 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
         if let Some(open) = digest_of {
             self.daily_digest(&open, now, &mut report).await;
+        }
+        // The scheduled sweep also fetches Amazon's account-health figures when due.
+        if order_id.is_none() && !self.out_of_time() {
+            self.refresh_health(now).await;
         }
         Ok(report)
     }

@@ -3,8 +3,10 @@
 //! Keys:
 //! - `ORDER#<id>` / `SEEN`: the order was counted (`expires_at`: [`ORDER_SEEN_RETENTION`]
 //!   later). Written only if new, so a second sight of the order counts nothing.
+//! - `ORDER#<id>` / `COUNTED`: the order's seller-initiated cancel was counted (same retention).
 //! - `STATS` / `DAY#<yyyy-mm-dd>#<marketplace>`: `orders`, the orders counted on that local
-//!   day, raised with ADD (kept [`super::RETENTION`]).
+//!   day, and `counted`, the seller-initiated cancels submitted that day, each raised with ADD
+//!   (kept [`super::RETENTION`]).
 //!
 //! The report's case read is a Scan of the whole table (cases are keyed by order, and ended
 //! cases leave the indexes): meant for a report now and then, never for a function's run. This
@@ -34,6 +36,34 @@ fn parse_day_sk(sk: &str) -> Option<(Date, String)> {
     Some((day.parse().ok()?, marketplace.to_string()))
 }
 
+impl DynamoStore {
+    /// Adds one to the day's counter `name` (`orders` or `counted`).
+    async fn add_to_day(
+        &self,
+        day: Date,
+        marketplace_id: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(STATS_PK.into()))
+            .key("sk", AttributeValue::S(day_sk(day, marketplace_id)))
+            .update_expression("ADD #n :one SET expires_at = if_not_exists(expires_at, :exp)")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(
+                ":exp",
+                AttributeValue::N((now + RETENTION).as_second().to_string()),
+            )
+            .send()
+            .await
+            .map_err(|e| db_err("UpdateItem(day count)", e))?;
+        Ok(())
+    }
+}
+
 impl OrderCountStore for DynamoStore {
     async fn count_order(
         &self,
@@ -53,21 +83,29 @@ impl OrderCountStore for DynamoStore {
         if !first {
             return Ok(false);
         }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(STATS_PK.into()))
-            .key("sk", AttributeValue::S(day_sk(day, marketplace_id)))
-            .update_expression("ADD #n :one SET expires_at = if_not_exists(expires_at, :exp)")
-            .expression_attribute_names("#n", "orders")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(
-                ":exp",
-                AttributeValue::N((now + RETENTION).as_second().to_string()),
+        self.add_to_day(day, marketplace_id, "orders", now).await?;
+        Ok(true)
+    }
+
+    async fn count_cancel(
+        &self,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        day: Date,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let first = self
+            .put_marker_once(
+                format!("ORDER#{order_id}"),
+                "COUNTED",
+                now + ORDER_SEEN_RETENTION,
+                "PutItem(cancel counted)",
             )
-            .send()
-            .await
-            .map_err(|e| db_err("UpdateItem(order count)", e))?;
+            .await?;
+        if !first {
+            return Ok(false);
+        }
+        self.add_to_day(day, marketplace_id, "counted", now).await?;
         Ok(true)
     }
 
@@ -99,16 +137,20 @@ impl OrderCountStore for DynamoStore {
                 };
                 let (day, marketplace_id) =
                     parse_day_sk(sk).ok_or_else(|| corrupt("not a day's key"))?;
-                let orders = match item.get("orders") {
+                // A day with only cancels has no `orders`, and one stored before kenzen
+                // counted cancels has no `counted`.
+                let count = |name: &str| match item.get(name) {
                     Some(AttributeValue::N(n)) => n
                         .parse()
-                        .map_err(|_| corrupt("orders is not a whole number"))?,
-                    _ => return Err(corrupt("no orders count")),
+                        .map_err(|_| corrupt(&format!("{name} is not a whole number"))),
+                    None => Ok(0),
+                    Some(_) => Err(corrupt(&format!("{name} is not a number"))),
                 };
                 out.push(DayCount {
                     marketplace_id,
                     day,
-                    orders,
+                    orders: count("orders")?,
+                    counted: count("counted")?,
                 });
             }
             match page.last_evaluated_key {

@@ -39,6 +39,7 @@ use crate::ports::{
 };
 
 mod counts;
+mod health;
 pub mod rates;
 mod settings;
 mod stock_admin;

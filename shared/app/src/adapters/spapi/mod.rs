@@ -1085,6 +1085,39 @@ impl Marketplace for SpApiClient {
         feed::order_acknowledgement_feed(&self.cfg.seller_id, cancels)
     }
 
+    // WIP-HEALTH: replaced by the Reports API calls when they land.
+    async fn request_health_report(
+        &self,
+        _marketplaces: &[kenzen_core::MarketplaceId],
+    ) -> Result<String, MarketError> {
+        Err(MarketError::new(
+            MarketErrorKind::Refused,
+            "createReport",
+            "WIP",
+        ))
+    }
+    async fn health_report_status(
+        &self,
+        _report_id: &str,
+    ) -> Result<crate::ports::HealthReportStatus, MarketError> {
+        Err(MarketError::new(
+            MarketErrorKind::Refused,
+            "getReport",
+            "WIP",
+        ))
+    }
+    async fn health_report(
+        &self,
+        _document_id: &str,
+        _fetched_at: Timestamp,
+    ) -> Result<kenzen_core::ParsedReport, MarketError> {
+        Err(MarketError::new(
+            MarketErrorKind::Refused,
+            "getReportDocument",
+            "WIP",
+        ))
+    }
+
     fn set_run_deadline(&self, deadline: Option<Timestamp>) {
         self.set_deadline(deadline);
     }
