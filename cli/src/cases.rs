@@ -4,7 +4,9 @@
 
 use anyhow::{Result, anyhow};
 use jiff::Timestamp;
-use kenzen_app::ports::{CaseStore, TimelineEntry};
+use kenzen_app::ports::{CaseStore, HealthStore, TimelineEntry};
+use kenzen_app::service::health::Standing;
+use kenzen_core::health::percent;
 use kenzen_core::{CancelReason, Case, CaseState, CloseReason, Notice, OpenReason, OrderId};
 use serde_json::{Value, json};
 
@@ -241,8 +243,24 @@ pub async fn status(ctx: &Ctx) -> Result<Outcome> {
             .and_then(|m| m.parse::<kenzen_core::Mode>().ok())
             .map(|m| (m, false)),
     };
+    // Amazon's cancel-rate figures with kenzen's counts since, per marketplace served.
+    let now = Timestamp::now();
+    let mut standings = Vec::new();
+    for m in ctx.marketplaces().await.unwrap_or_default() {
+        match kenzen_app::service::health::standing(&store, &m, now).await {
+            Ok(s) => standings.push((m, s)),
+            Err(e) => eprintln!("cancel rate of {m} not read: {e}"),
+        }
+    }
+    let fetch = store.health_fetch().await.ok().flatten();
     if ctx.json {
         let out = json!({
+            "cancel_rate": standings.iter().map(|(m, s)| standing_json(m, s.as_ref())).collect::<Vec<_>>(),
+            "health_fetch": fetch.as_ref().map(|f| json!({
+                "requested_at": f.requested_at.to_string(),
+                "fetched_at": f.fetched_at.map(|t| t.to_string()),
+                "last_outcome": f.last_outcome,
+            })),
             "mode": mode.map(|(m, set)| json!({"mode": m.as_setting(), "set": set})),
             "open_cases": cases.iter().map(case_json).collect::<Vec<_>>(),
             "unreadable": read.unreadable.iter().map(|u| json!({"key": u.key, "detail": u.detail})).collect::<Vec<_>>(),
@@ -253,6 +271,14 @@ pub async fn status(ctx: &Ctx) -> Result<Outcome> {
             Some((m, true)) => println!("Mode: {m}"),
             Some((m, false)) => println!("Mode: {m} (as deployed)"),
             None => {}
+        }
+        for (m, s) in &standings {
+            println!("{}", standing_line(m, s.as_ref()));
+        }
+        if let Some(f) = &fetch
+            && !standings.is_empty()
+        {
+            println!("  account-health fetch: {}", f.last_outcome);
         }
         if cases.is_empty() {
             println!("No open cases: kenzen is not working on any order.");
@@ -297,6 +323,53 @@ pub async fn status(ctx: &Ctx) -> Result<Outcome> {
     } else {
         Outcome::Problems
     })
+}
+
+/// `Cancel rate JP: 0.30% now, 0.40% after one more seller cancel (target 2.50%) — Amazon's
+/// figures to …, fetched …; kenzen since: 1 counted cancel, 12 orders`.
+fn standing_line(marketplace: &str, s: Option<&Standing>) -> String {
+    let name = kenzen_core::marketplace::find(marketplace).map_or(marketplace, |m| m.country);
+    let Some(s) = s else {
+        return format!(
+            "Cancel rate {name}: no figures from Amazon yet (fetched about twice a day; needs the \
+             Selling Partner Insights role)"
+        );
+    };
+    let target = s
+        .now
+        .target
+        .map_or_else(|| "no target".into(), |t| format!("target {}", percent(t)));
+    format!(
+        "Cancel rate {name}: {} now, {} after one more seller cancel ({target}) - Amazon's figures \
+         to {}, fetched {}; kenzen since: {} counted cancel(s), {} order(s)",
+        percent(s.now.rate),
+        percent(s.after_one.rate),
+        local(s.health.cancel.window_to, marketplace),
+        local(s.health.fetched_at, marketplace),
+        s.since.counted,
+        s.since.orders,
+    )
+}
+
+fn standing_json(marketplace: &str, s: Option<&Standing>) -> Value {
+    match s {
+        None => json!({"marketplace_id": marketplace, "figures": null}),
+        Some(s) => json!({
+            "marketplace_id": marketplace,
+            "rate_now": s.now.rate,
+            "rate_after_one_more_cancel": s.after_one.rate,
+            "target": s.now.target,
+            "cancels": s.now.cancels,
+            "orders": s.now.orders,
+            "amazon": {
+                "cancels": s.health.cancel.count,
+                "orders": s.health.cancel.orders,
+                "window_to": time_json(s.health.cancel.window_to, marketplace),
+                "fetched_at": time_json(s.health.fetched_at, marketplace),
+            },
+            "kenzen_since": {"counted_cancels": s.since.counted, "orders": s.since.orders},
+        }),
+    }
 }
 
 fn entry_json(e: &TimelineEntry, mp: &str) -> Value {

@@ -122,3 +122,49 @@ async fn show_names_an_order_without_a_case_or_a_malformed_id_and_exits_1() -> R
     assert_eq!(bad.stderr.lines().count(), 1, "one line: {}", bad.stderr);
     Ok(())
 }
+
+#[tokio::test]
+async fn status_tells_the_cancel_rate_from_amazons_figures_once_they_are_fetched() -> Result<()> {
+    use kenzen_app::ports::HealthStore;
+    let w = world().await?;
+    let env = env_for(&w);
+    let text = kenzen(&env, &["status"]).await?.expect(0);
+    assert!(
+        text.stdout
+            .contains("Cancel rate JP: no figures from Amazon yet"),
+        "{}",
+        text.stdout
+    );
+
+    // Figures as reply-detect stores them: 2 seller cancels of 1,000 orders.
+    let document = serde_json::json!({"performanceMetrics": [{
+        "marketplaceId": "A1VC38T7YXB528",
+        "preFulfillmentCancellationRate": {
+            "reportingDateRange": {"reportingDateFrom": "2026-11-13T00:00Z", "reportingDateTo": "2026-11-19T23:59Z"},
+            "orderCount": 1000, "cancellationCount": 2, "status": "GOOD", "rate": 0.002,
+            "targetValue": 0.025, "targetCondition": "LESS_THAN"
+        }
+    }]});
+    let parsed = kenzen_core::parse_report(document.to_string().as_bytes(), t0() - hours(24 * 8))?;
+    w.store().put_health(&parsed.health[0]).await?;
+
+    let text = kenzen(&env, &["status"]).await?.expect(0);
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Cancel rate JP:"))
+        .unwrap_or_default();
+    assert!(
+        line.starts_with(
+            "Cancel rate JP: 0.20% now, 0.30% after one more seller cancel (target 2.50%)"
+        ),
+        "{}",
+        text.stdout
+    );
+    let json = kenzen(&env, &["status", "--json"]).await?.expect(0).json();
+    let rate = &json["cancel_rate"][0];
+    assert_eq!(rate["marketplace_id"], "A1VC38T7YXB528");
+    assert_eq!(rate["amazon"]["cancels"], 2);
+    assert_eq!(rate["amazon"]["orders"], 1000);
+    Ok(())
+}

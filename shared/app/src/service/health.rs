@@ -18,8 +18,8 @@ use kenzen_core::{
 
 use super::Service;
 use crate::ports::{
-    EventPublisher, HealthFetch, HealthReportStatus, MarketErrorKind, Marketplace, Store,
-    StoreError,
+    EventPublisher, HealthFetch, HealthReportStatus, HealthStore, MarketErrorKind, Marketplace,
+    OrderCountStore, Store, StoreError,
 };
 
 /// A report Amazon has not made this long after the request is given up (asked again when the
@@ -189,30 +189,6 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
     }
 
-    /// What kenzen counted in `marketplace` from the local day Amazon's figures end on (that
-    /// day included: a cancel of that day is counted rather than missed, so the projection
-    /// errs high) to today.
-    pub(crate) async fn since_amazon(
-        &self,
-        health: &MarketplaceHealth,
-        now: Timestamp,
-    ) -> Result<SinceAmazon, StoreError> {
-        let m = health.marketplace_id.as_str();
-        let from = marketplace_date(m, health.cancel.window_to);
-        let to = marketplace_date(m, now);
-        if from > to {
-            return Ok(SinceAmazon::default());
-        }
-        let mut since = SinceAmazon::default();
-        for d in self.store.order_counts(from, to).await? {
-            if d.marketplace_id == m {
-                since.counted += d.counted;
-                since.orders += d.orders;
-            }
-        }
-        Ok(since)
-    }
-
     /// The `auto` strategy's choice for a new case in `marketplace`: a fallback that says why
     /// when the figures or kenzen's counts cannot be read.
     pub(crate) async fn auto_choice(
@@ -236,7 +212,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         let Some(h) = health else {
             return choose(auto, None, now, 0, 0);
         };
-        match self.since_amazon(&h, now).await {
+        match since_amazon(&self.store, &h, now).await {
             // This order's cancel is one more.
             Ok(s) => choose(auto, Some(&h), now, s.counted + 1, s.orders),
             Err(e) => unreadable("kenzen's own counts", &e),
@@ -253,7 +229,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         now: Timestamp,
     ) -> Option<String> {
         let h = self.store.health(marketplace.as_str()).await.ok()??;
-        let since = self.since_amazon(&h, now).await.ok()?;
+        let since = since_amazon(&self.store, &h, now).await.ok()?;
         let p = project(&h, since.counted + uncounted, since.orders);
         Some(describe_projection(&p, &h))
     }
@@ -278,7 +254,60 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     }
 }
 
-/// `0.84% (2 of 238 orders), target 2.50%, figures of 2026-11-25 09:00 UTC`.
+/// What kenzen counted in `health`'s marketplace from the local day Amazon's figures end on
+/// (that day included: a cancel of that day is counted rather than missed, so the projection
+/// errs high) to today.
+pub async fn since_amazon(
+    store: &impl OrderCountStore,
+    health: &MarketplaceHealth,
+    now: Timestamp,
+) -> Result<SinceAmazon, StoreError> {
+    let m = health.marketplace_id.as_str();
+    let from = marketplace_date(m, health.cancel.window_to);
+    let to = marketplace_date(m, now);
+    if from > to {
+        return Ok(SinceAmazon::default());
+    }
+    let mut since = SinceAmazon::default();
+    for d in store.order_counts(from, to).await? {
+        if d.marketplace_id == m {
+            since.counted += d.counted;
+            since.orders += d.orders;
+        }
+    }
+    Ok(since)
+}
+
+/// Where one marketplace's cancel rate stands, for the seller (`kenzen status`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub health: MarketplaceHealth,
+    pub since: SinceAmazon,
+    /// Amazon's figures with kenzen's counts since.
+    pub now: Projection,
+    /// The same after one more seller-initiated cancel.
+    pub after_one: Projection,
+}
+
+/// [`Standing`] of `marketplace_id`, if Amazon's figures for it were fetched.
+pub async fn standing(
+    store: &(impl HealthStore + OrderCountStore),
+    marketplace_id: &str,
+    now: Timestamp,
+) -> Result<Option<Standing>, StoreError> {
+    let Some(health) = store.health(marketplace_id).await? else {
+        return Ok(None);
+    };
+    let since = since_amazon(store, &health, now).await?;
+    Ok(Some(Standing {
+        now: project(&health, since.counted, since.orders),
+        after_one: project(&health, since.counted + 1, since.orders),
+        health,
+        since,
+    }))
+}
+
+/// `0.84% (2 of 238 orders), target 2.50%, Amazon's figures to 2026-11-25 23:59 UTC`.
 pub fn describe_projection(p: &Projection, h: &MarketplaceHealth) -> String {
     let target = p
         .target

@@ -15,7 +15,7 @@
 //! - [`templates`]: the seller's message templates, read once per run.
 
 mod cancel;
-mod health;
+pub mod health;
 mod intake;
 mod messages;
 mod replies;

@@ -1088,7 +1088,7 @@ impl Marketplace for SpApiClient {
     // WIP-HEALTH: replaced by the Reports API calls when they land.
     async fn request_health_report(
         &self,
-        _marketplaces: &[kenzen_core::MarketplaceId],
+        _marketplaces: &[MarketplaceId],
     ) -> Result<String, MarketError> {
         Err(MarketError::new(
             MarketErrorKind::Refused,
