@@ -123,6 +123,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         // the ones before it in this batch), from Amazon's last figures and kenzen's counts.
         let mut batch = batch;
         let mut uncounted = 0;
+        // Read once per batch: Amazon's figures and kenzen's counts since.
+        let figures = if batch
+            .iter()
+            .any(|(_, r)| r.reason != CancelReason::BuyerCanceled)
+        {
+            self.cancel_figures(marketplace, now).await
+        } else {
+            None
+        };
         for (vc, req) in batch.iter_mut() {
             if req.reason == CancelReason::BuyerCanceled {
                 continue;
@@ -133,7 +142,10 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             if !committed {
                 uncounted += 1;
             }
-            vc.value.projected_rate = self.projected_rate(marketplace, uncounted, now).await;
+            vc.value.projected_rate = figures.as_ref().map(|(h, since)| {
+                let p = kenzen_core::project(h, since.counted + uncounted, since.orders);
+                super::health::describe_projection(&p, h)
+            });
         }
         // Each case's claim, saved above before this call, is the record that a submission
         // may be under way: a run that dies here leaves it for the next run to look up.

@@ -219,19 +219,27 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
     }
 
-    /// The projected 7-day cancel rate in `marketplace` once `uncounted` more seller-initiated
-    /// cancels (this one and those before it in the same batch, unless already counted) are
-    /// in, in one line; `None` without figures.
-    pub(crate) async fn projected_rate(
+    /// Amazon's figures for `marketplace` and what kenzen counted since, for projecting the
+    /// cancel rate; `None` without figures, or when they cannot be read (logged).
+    pub(crate) async fn cancel_figures(
         &self,
         marketplace: &MarketplaceId,
-        uncounted: u64,
         now: Timestamp,
-    ) -> Option<String> {
-        let h = self.store.health(marketplace.as_str()).await.ok()??;
-        let since = since_amazon(&self.store, &h, now).await.ok()?;
-        let p = project(&h, since.counted + uncounted, since.orders);
-        Some(describe_projection(&p, &h))
+    ) -> Option<(MarketplaceHealth, SinceAmazon)> {
+        let read = async {
+            let Some(h) = self.store.health(marketplace.as_str()).await? else {
+                return Ok(None);
+            };
+            let since = since_amazon(&self.store, &h, now).await?;
+            Ok::<_, StoreError>(Some((h, since)))
+        };
+        match read.await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(marketplace = %marketplace, error = %e, "cancel-rate figures not read; no projection");
+                None
+            }
+        }
     }
 
     /// Counts a seller-initiated cancel of `order_id` now (once per order): when it is
