@@ -210,6 +210,11 @@ pub struct SettingsFile {
     pub mode: Option<String>,
     /// Approve mode: `cancel` or `leave` (default leave).
     pub approval_default: Option<String>,
+    /// Run the `auto` strategy, the scenario's strategy being its fallback.
+    #[serde(default)]
+    pub auto: bool,
+    /// With `auto`: the ceiling in percent (default 1.5).
+    pub auto_ceiling_percent: Option<f64>,
 }
 
 /// Marketplace faults.
@@ -418,6 +423,10 @@ pub struct OrderFile {
     /// DeadlineRisk alert.
     #[serde(default)]
     pub deadline_unreachable: bool,
+    /// Phrases the order's timeline must hold (each in some entry's note), e.g. the numbers of
+    /// an `auto` choice.
+    #[serde(default)]
+    pub timeline: Vec<String>,
     pub expect: Expect,
 }
 
@@ -643,6 +652,17 @@ impl Scenario {
         }
         if let Some(d) = &f.approval_default {
             s.approval_default = d.parse().map_err(|e| anyhow!("approval_default: {e}"))?;
+        }
+        if f.auto {
+            let mut auto = kenzen_core::AutoSettings::new(strategy);
+            if let Some(p) = f.auto_ceiling_percent {
+                auto.ceiling = p / 100.0;
+            }
+            auto.validate()
+                .map_err(|e| anyhow!("auto_ceiling_percent: {e}"))?;
+            s.auto = Some(auto);
+        } else if f.auto_ceiling_percent.is_some() {
+            return Err(anyhow!("auto_ceiling_percent is only read with auto = true"));
         }
         s.validate().map_err(|e| anyhow!("settings: {e}"))?;
         Ok(s)
@@ -1212,6 +1232,25 @@ pub async fn run_with(
                  is about its stock",
                 case.value.marketplace_id
             ));
+        }
+    }
+    // The phrases each order's timeline must hold.
+    for o in sc.orders.iter().filter(|o| !o.timeline.is_empty()) {
+        let id: kenzen_core::OrderId = o.id.parse().map_err(|e| anyhow!("{e}"))?;
+        let notes: Vec<String> = world
+            .store()
+            .timeline(&id)
+            .await?
+            .into_iter()
+            .map(|e| e.note)
+            .collect();
+        for phrase in &o.timeline {
+            if !notes.iter().any(|n| n.contains(phrase.as_str())) {
+                broken_rules.push(format!(
+                    "{}: no timeline entry says {phrase:?} (the timeline: {notes:?})",
+                    o.id
+                ));
+            }
         }
     }
     // The alerts each order must raise, as the scenario names them.
