@@ -34,6 +34,9 @@ pub const PLANS: &[(&str, UsagePlan)] = &[
     ("createDestination", plan(1.0, 5.0)),
     ("getSubscription", plan(1.0, 5.0)),
     ("createSubscription", plan(1.0, 5.0)),
+    ("createReport", plan(0.0167, 15.0)),
+    ("getReport", plan(2.0, 15.0)),
+    ("getReportDocument", plan(0.0167, 15.0)),
 ];
 
 /// The usage plan of `operation_id` (case-insensitive: the messaging model spells

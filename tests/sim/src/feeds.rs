@@ -404,7 +404,7 @@ pub(crate) async fn download_document(
 }
 
 /// An error as S3 answers it behind a presigned URL.
-fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
          <Message>{message}</Message><RequestId>sim-request</RequestId></Error>"
@@ -415,7 +415,7 @@ fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// What the upload URL of `doc_id` is signed with: the document and the content type it must be
 /// sent with (trimmed, runs of spaces as one, as SigV4 reads a header), keyed by this world's
 /// client secret. FNV-1a: any fixed hash will do for a simulator.
-fn signature(config: &SimConfig, doc_id: &str, content_type: &str) -> String {
+pub(crate) fn signature(config: &SimConfig, doc_id: &str, content_type: &str) -> String {
     let canonical = content_type
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -460,7 +460,7 @@ fn outcome_of(config: &SimConfig, w: &World, feed: &Feed) -> FeedOutcome {
 
 /// Processes every feed whose queue time is over, in queue order, whether or not anyone reads
 /// it: a feed left unread still cancels what it names before a later feed is processed.
-fn process_due(sim: &Sim, w: &mut World, now: Timestamp) {
+pub(crate) fn process_due(sim: &Sim, w: &mut World, now: Timestamp) {
     let number = |id: &str| id.parse::<u64>().unwrap_or(u64::MAX);
     let mut due: Vec<(Timestamp, u64, String)> = w
         .feeds
@@ -597,6 +597,14 @@ fn apply(sim: &Sim, w: &mut World, ack: &Ack, feed: &Feed, now: Timestamp) -> Re
     let mut returned: Vec<(String, i64)> = Vec::new();
     for (code, reason) in &cancel {
         o.cancelled_items.insert(code.clone(), reason.clone());
+        // What the cancel rate will make of it: exempt only for the buyer's own request.
+        let requested = o.buyer_request.is_some()
+            && o.request_items
+                .as_ref()
+                .is_none_or(|items| items.contains(code));
+        if reason == "BuyerCanceled" && requested {
+            o.buyer_requested_cancels.insert(code.clone());
+        }
         if reason != "NoInventory"
             && let Some(item) = o.items.iter().find(|i| i.order_item_id == *code)
         {

@@ -28,6 +28,9 @@
 //! - `listings`: Listings Items API, getListingsItem (summaries with the product type) and
 //!   patchListingsItem (the offer's fulfillment availability).
 //! - `notifications`: Notifications API, destinations and the ORDER_CHANGE subscription.
+//! - `reports`: Reports API, the seller performance report (account health) only: requesting
+//!   it, its processing on the virtual clock, its document and the document's URL; its figures
+//!   come from the simulator's own orders.
 //! - `marketplaces`: Amazon's marketplaces (store name, currency, time zone) and which of them
 //!   the seller sells in.
 
@@ -42,6 +45,7 @@ mod notifications;
 mod op;
 mod orders;
 mod rate;
+mod reports;
 mod server;
 mod wire;
 mod world;
@@ -73,6 +77,8 @@ pub enum Role {
     BuyerCommunication,
     /// The Listings Items API.
     ProductListing,
+    /// The Reports API for the seller performance report (`GET_V2_SELLER_PERFORMANCE_REPORT`).
+    SellingPartnerInsights,
 }
 
 impl Role {
@@ -82,6 +88,7 @@ impl Role {
             Self::InventoryAndOrderTracking => "Inventory and Order Tracking",
             Self::BuyerCommunication => "Buyer Communication",
             Self::ProductListing => "Product Listing",
+            Self::SellingPartnerInsights => "Selling Partner Insights",
         }
     }
 }
@@ -203,6 +210,15 @@ pub struct SimOrder {
     /// searchOrders pages carry this order with a fulfillmentStatus outside Amazon's model (a
     /// test of how kenzen meets an order it cannot decode; getOrder serves it whole).
     pub damaged_in_search: bool,
+    /// When the seller confirmed the shipment (the `SellerShips` action); `None` for an order
+    /// not shipped, or marked shipped by hand (then taken as shipped in time). The seller
+    /// performance report counts a shipment after `ship_by` as late.
+    pub shipped_at: Option<Timestamp>,
+    /// The order items the seller cancelled as `BuyerCanceled` while Amazon showed the buyer's
+    /// own cancellation request for them: the only seller cancels the pre-fulfilment cancel
+    /// rate does not count. Recorded when the cancel is executed, so a request that stops
+    /// showing later does not change it.
+    pub buyer_requested_cancels: BTreeSet<String>,
 }
 
 impl SimOrder {
@@ -240,6 +256,8 @@ impl SimOrder {
             cancelled_items: BTreeMap::new(),
             fulfilled_by: "MERCHANT",
             damaged_in_search: false,
+            shipped_at: None,
+            buyer_requested_cancels: BTreeSet::new(),
         }
     }
 }
@@ -307,6 +325,70 @@ pub struct SimConfig {
     /// The handling time (`lead_time_to_ship_max_days`) each offer starts with, as the seller
     /// set it in Seller Central; `None` for none.
     pub lead_time_days: Option<u32>,
+    /// How long a seller performance report sits IN_QUEUE after createReport.
+    pub health_report_queue: SignedDuration,
+    /// How long it is then IN_PROGRESS before it ends (DONE, or `health_report_outcome`).
+    pub health_report_processing: SignedDuration,
+    /// How every seller performance report ends.
+    pub health_report_outcome: ReportOutcome,
+    /// Which report documents are GZIP-compressed.
+    pub health_report_gzip: ReportGzip,
+    /// How far Amazon's figures lag: a report made at T covers windows that end at T minus
+    /// this (Amazon's are about a day old).
+    pub health_lag: SignedDuration,
+    /// History the simulator does not hold as orders, added to every seller performance
+    /// report's counts for its marketplace: lots of headroom under the cancel rate's target,
+    /// or none, without placing thousands of orders.
+    pub health_baseline: Vec<HealthBaseline>,
+}
+
+/// How a seller performance report ends, for tests of every ending Amazon can give.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// DONE, with the document.
+    #[default]
+    Done,
+    /// CANCELLED: no document (Amazon cancels a report that has no data).
+    Cancelled,
+    /// FATAL; with `document`, an error document says why (as Amazon gives one for some
+    /// report types), otherwise none.
+    Fatal { document: bool },
+}
+
+/// Which seller performance report documents are GZIP-compressed (`compressionAlgorithm`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportGzip {
+    Never,
+    Always,
+    /// The first document plain, the second compressed, and so on, so that a run meets both.
+    #[default]
+    EveryOther,
+}
+
+/// Counts of the seller's history in one marketplace that the simulator holds no orders for,
+/// inside every report window: added to the seller performance report's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthBaseline {
+    pub marketplace_id: String,
+    /// Orders: added to both rates' `orderCount`.
+    pub orders: u64,
+    /// Seller cancels counted against the pre-fulfilment cancel rate (at most `orders`).
+    pub cancels: u64,
+    /// Late shipments (at most `orders`).
+    pub late_shipments: u64,
+}
+
+impl HealthBaseline {
+    /// `orders` orders in `marketplace_id`, `cancels` of them cancelled by the seller, none
+    /// shipped late.
+    pub fn new(marketplace_id: &str, orders: u64, cancels: u64) -> Self {
+        Self {
+            marketplace_id: marketplace_id.into(),
+            orders,
+            cancels,
+            late_shipments: 0,
+        }
+    }
 }
 
 /// How a feed ends, for tests of every ending Amazon can give. Only `AsSent` depends on what the
@@ -361,6 +443,12 @@ impl Default for SimConfig {
             default_product_type: "HOME".into(),
             product_types: BTreeMap::new(),
             lead_time_days: Some(2),
+            health_report_queue: SignedDuration::from_mins(1),
+            health_report_processing: SignedDuration::from_mins(2),
+            health_report_outcome: ReportOutcome::Done,
+            health_report_gzip: ReportGzip::EveryOther,
+            health_lag: SignedDuration::from_hours(24),
+            health_baseline: Vec::new(),
         }
     }
 }

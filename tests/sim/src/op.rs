@@ -24,6 +24,9 @@ pub(crate) enum Op {
     CreateDestination,
     GetSubscription,
     CreateSubscription,
+    CreateReport,
+    GetReport,
+    GetReportDocument,
     /// No route matched.
     Unknown,
 }
@@ -50,6 +53,9 @@ impl Op {
             Self::CreateDestination => "createDestination",
             Self::GetSubscription => "getSubscription",
             Self::CreateSubscription => "createSubscription",
+            Self::CreateReport => "createReport",
+            Self::GetReport => "getReport",
+            Self::GetReportDocument => "getReportDocument",
             Self::Unknown => "unknown",
         }
     }
@@ -84,6 +90,9 @@ impl Op {
             | Self::GetAttributes
             | Self::CreateUnexpectedProblem => Some(Role::BuyerCommunication),
             Self::PatchListingsItem | Self::GetListingsItem => Some(Role::ProductListing),
+            Self::CreateReport | Self::GetReport | Self::GetReportDocument => {
+                Some(Role::SellingPartnerInsights)
+            }
             Self::LwaToken
             | Self::UploadDocument
             | Self::DownloadDocument

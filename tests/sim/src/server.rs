@@ -22,7 +22,9 @@ use crate::FaultSide;
 use crate::log::{AnswerLost, Crashed};
 use crate::op::Op;
 use crate::wire::{Now, amazon_headers, errors, json_response, quota_exceeded, unauthorized};
-use crate::{Sim, faults, feeds, listings, log, lwa, messaging, notifications, orders, rate};
+use crate::{
+    Sim, faults, feeds, listings, log, lwa, messaging, notifications, orders, rate, reports,
+};
 
 /// The simulator's HTTP service: the API router with the log around every route, inside a
 /// router that only normalizes (it runs before routing, which a layer on the API router cannot).
@@ -37,6 +39,14 @@ pub(crate) fn app(sim: Arc<Sim>) -> Router {
         .route(
             "/sim-docs/{documentId}",
             op(s, Op::DownloadDocument, get(feeds::download_document)),
+        )
+        .route(
+            "/sim-report-docs/{reportDocumentId}",
+            op(
+                s,
+                Op::DownloadDocument,
+                get(reports::download_report_document),
+            ),
         )
         .route(
             "/orders/2026-01-01/orders",
@@ -117,6 +127,18 @@ pub(crate) fn app(sim: Arc<Sim>) -> Router {
                 Op::CreateSubscription,
                 post(notifications::create_subscription),
             ),
+        )
+        .route(
+            "/reports/2021-06-30/reports",
+            op(s, Op::CreateReport, post(reports::create_report)),
+        )
+        .route(
+            "/reports/2021-06-30/reports/{reportId}",
+            op(s, Op::GetReport, get(reports::get_report)),
+        )
+        .route(
+            "/reports/2021-06-30/documents/{reportDocumentId}",
+            op(s, Op::GetReportDocument, get(reports::get_report_document)),
         )
         .method_not_allowed_fallback(unknown)
         .fallback(unknown)

@@ -1,5 +1,5 @@
-//! The simulated marketplace's state: orders, offers, feeds and documents, issued tokens,
-//! notification settings, the log, and the scripted actions waiting for their time.
+//! The simulated marketplace's state: orders, offers, feeds and documents, reports, issued
+//! tokens, notification settings, the log, and the scripted actions waiting for their time.
 //!
 //! It is plain data behind the simulator's one lock; the API modules read and change it. It
 //! must not know HTTP: answers are made in the API modules.
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::op::Op;
 use crate::rate::Bucket;
 use crate::wire::iso;
-use crate::{Action, Delivered, SimOrder};
+use crate::{Action, Delivered, ReportOutcome, SimOrder};
 
 #[derive(Debug, Default)]
 pub(crate) struct World {
@@ -46,6 +46,11 @@ pub(crate) struct World {
     pub(crate) offer_updated: BTreeMap<OfferKey, Timestamp>,
     /// The getFeeds queries whose next pages the `nextToken`s handed out stand for.
     pub(crate) feed_pages: BTreeMap<String, FeedQuery>,
+    /// Reports requested, by report id.
+    pub(crate) reports: BTreeMap<String, Report>,
+    /// Report documents by report document id (apart from feed documents: the Feeds API never
+    /// sees them).
+    pub(crate) report_documents: HashMap<String, ReportDocument>,
 }
 
 impl World {
@@ -97,6 +102,7 @@ impl World {
                 }
                 Action::SellerShips => {
                     o.status = "SHIPPED";
+                    o.shipped_at = Some(t);
                     ("seller", "ship")
                 }
                 Action::RequestStopsShowing => {
@@ -147,6 +153,28 @@ pub(crate) struct Feed {
     pub(crate) document_id: String,
     pub(crate) status: &'static str,
     pub(crate) result_document_id: Option<String>,
+}
+
+/// A report as the simulator holds it. Its processing status follows from the virtual time
+/// (see `reports`); what it ends with is fixed when it is requested.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    pub(crate) id: String,
+    pub(crate) report_type: String,
+    pub(crate) marketplaces: Vec<String>,
+    pub(crate) created: Timestamp,
+    pub(crate) data_start: Option<Timestamp>,
+    pub(crate) data_end: Option<Timestamp>,
+    pub(crate) outcome: ReportOutcome,
+    /// Set when the report ends with a document, at the first read after it ended.
+    pub(crate) document_id: Option<String>,
+}
+
+/// A report document: its bytes as served (compressed when `gzip`).
+#[derive(Debug, Clone)]
+pub(crate) struct ReportDocument {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) gzip: bool,
 }
 
 /// A getFeeds query, and where its next page starts.

@@ -1,7 +1,7 @@
 //! kenzen's own SP-API client against the marketplace simulator: the LWA token cache and its
 //! failures, rates kept on virtual time, pagination, clear errors for unexpected answers, what
-//! is never sent twice, authorisation refused, every ending of a cancel feed, the feed lookup
-//! and the listing calls.
+//! is never sent twice, authorisation refused, every ending of a cancel feed, the feed lookup,
+//! the listing calls, and the seller performance report from request to Amazon's figures.
 //!
 //! The tests whose traffic follows Amazon's models start their simulator at `KENZEN_SIM_ADDR`
 //! and call through `KENZEN_SPAPI_ENDPOINT` when those are set: run them one at a time
@@ -12,14 +12,18 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use jiff::SignedDuration;
-use kenzen_app::adapters::spapi::{SpApiClient, SpApiConfig, SpApiError};
+use kenzen_app::adapters::spapi::{ReportStatus, SpApiClient, SpApiConfig, SpApiError};
 use kenzen_app::clock::Clock;
 use kenzen_app::ports::{
     CancelBatchStatus, CancelRequest, MarketError, MarketErrorKind, Marketplace, SendOutcome,
 };
+use kenzen_core::health::MetricStatus;
 use kenzen_core::{CancelReason, MarketplaceId, OrderId};
 use kenzen_tests::harness::{World, WorldOptions};
-use kenzen_tests::sim::{Buyer, FaultRate, FaultSide, FeedOutcome, ReportCharset, Role, SimConfig};
+use kenzen_tests::sim::{
+    Buyer, FaultRate, FaultSide, FeedOutcome, HealthBaseline, ReportCharset, ReportGzip,
+    ReportOutcome, Role, SimConfig,
+};
 use serde_json::json;
 
 use crate::{client, client_config, count_op, delivered_to, hours, mins, order, t0, world};
@@ -844,5 +848,318 @@ async fn one_client_serves_every_marketplace_of_an_eu_stack_each_call_under_the_
     c.cancel_status(&uk_feed, &[cancel(british, CancelReason::NoInventory)])
         .await?;
     assert_eq!(w.sim.order(british).unwrap().status, "CANCELLED");
+    Ok(())
+}
+
+// ---- The seller performance report (Reports API) ----
+
+const PLACED_OPEN: &str = "503-0000040-0000001";
+const PLACED_NO_STOCK: &str = "503-0000040-0000002";
+const PLACED_ASKED: &str = "503-0000040-0000003";
+
+/// Three orders placed two days ago on amazon.co.jp and one cancel feed through the client: one
+/// order open, one cancelled for want of stock (it counts against the seller), one cancelled
+/// as BuyerCanceled at the buyer's own request through Amazon (it does not).
+async fn report_history(w: &World, c: &SpApiClient) -> Result<()> {
+    let placed = t0() - hours(48);
+    for id in [PLACED_OPEN, PLACED_NO_STOCK] {
+        w.sim
+            .add_order(order(id, placed, "CUP", 1, Buyer::Silent, "ja-JP"));
+    }
+    let mut asked = order(PLACED_ASKED, placed, "CUP", 1, Buyer::Silent, "ja-JP");
+    asked.buyer_request = Some(placed + hours(3));
+    w.sim.add_order(asked);
+    let cancels = [
+        cancel(PLACED_NO_STOCK, CancelReason::NoInventory),
+        cancel(PLACED_ASKED, CancelReason::BuyerCanceled),
+    ];
+    let feed_id = c.submit_cancels(JP, &cancels).await?;
+    w.clock.advance(mins(5));
+    assert_eq!(
+        c.cancel_status(&feed_id, &cancels).await?,
+        CancelBatchStatus::Done {
+            errors: BTreeMap::new(),
+            unattributed: None
+        }
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_seller_performance_report_is_requested_followed_and_read_into_amazons_figures()
+-> Result<()> {
+    // Plain and GZIP documents read alike.
+    for gzip in [ReportGzip::Never, ReportGzip::Always] {
+        let w = contract_world(SimConfig {
+            health_report_gzip: gzip,
+            health_baseline: vec![HealthBaseline::new(JP, 200, 1)],
+            ..SimConfig::default()
+        })
+        .await?;
+        let c = contract_client(&w);
+        report_history(&w, &c).await?;
+
+        let requested = w.clock.now();
+        let id = c.request_seller_performance(&[JP.to_string()]).await?;
+        assert_eq!(
+            c.seller_performance_status(&id).await?,
+            ReportStatus::Pending
+        );
+        w.clock.advance(mins(1));
+        assert_eq!(
+            c.seller_performance_status(&id).await?,
+            ReportStatus::Pending,
+            "in progress"
+        );
+        w.clock.advance(mins(2));
+        let ReportStatus::Done { document_id } = c.seller_performance_status(&id).await? else {
+            panic!("the report is done after three minutes");
+        };
+        let fetched = w.clock.now();
+        let report = c.seller_performance_document(&document_id, fetched).await?;
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        let jp = report.for_marketplace(JP).expect("amazon.co.jp's figures");
+        // The baseline's 200 orders and 1 cancel, the three orders and the stock cancel.
+        assert_eq!((jp.cancel.count, jp.cancel.orders), (2, 203), "{gzip:?}");
+        // serde_json reads floats to within an ulp.
+        assert!(
+            (jp.cancel.rate - 2.0 / 203.0).abs() < 1e-12,
+            "{}",
+            jp.cancel.rate
+        );
+        assert_eq!(jp.cancel.ceiling_target(), Some(0.025));
+        assert_eq!(jp.cancel.status, Some(MetricStatus::Good));
+        // Made when processing ended, its windows ending a day earlier (to the minute).
+        assert_eq!(jp.cancel.window_to, requested + mins(3) - hours(24));
+        assert_eq!(jp.fetched_at, fetched);
+        assert!(jp.late_shipment.is_some());
+        for (op, calls) in [
+            ("createReport", 1),
+            ("getReport", 3),
+            ("getReportDocument", 1),
+        ] {
+            assert_eq!(count_op(&w, op), calls, "{op}");
+        }
+        let downloads = w
+            .sim
+            .log()
+            .iter()
+            .filter(|l| {
+                l["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/sim-report-docs/"))
+            })
+            .count();
+        assert_eq!(downloads, 1);
+        let log = serde_json::to_string(&w.sim.log())?;
+        assert!(!log.contains("Atza|"), "no token in the log");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cancelled_or_fatal_report_says_so_and_an_error_document_is_not_read_as_figures()
+-> Result<()> {
+    for outcome in [
+        ReportOutcome::Cancelled,
+        ReportOutcome::Fatal { document: false },
+        ReportOutcome::Fatal { document: true },
+    ] {
+        let w = contract_world(SimConfig {
+            health_report_outcome: outcome,
+            ..SimConfig::default()
+        })
+        .await?;
+        let c = contract_client(&w);
+        let id = c.request_seller_performance(&[JP.to_string()]).await?;
+        w.clock.advance(mins(3));
+        let status = c.seller_performance_status(&id).await?;
+        match (outcome, &status) {
+            (ReportOutcome::Cancelled, ReportStatus::Cancelled) => {}
+            (ReportOutcome::Fatal { document: false }, ReportStatus::Fatal { document_id }) => {
+                assert_eq!(document_id, &None);
+            }
+            (
+                ReportOutcome::Fatal { document: true },
+                ReportStatus::Fatal {
+                    document_id: Some(doc),
+                },
+            ) => {
+                let err = c
+                    .seller_performance_document(doc, w.clock.now())
+                    .await
+                    .unwrap_err();
+                assert!(
+                    matches!(&err, SpApiError::Decode { op: "getReportDocument", detail }
+                        if detail.contains("no performanceMetrics")),
+                    "{err}"
+                );
+                assert_eq!(err.kind(), MarketErrorKind::Unreadable);
+            }
+            _ => panic!("{outcome:?} gave {status:?}"),
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_seller_performance_report_without_the_selling_partner_insights_role_is_not_authorized()
+-> Result<()> {
+    let w = contract_world(SimConfig {
+        missing_roles: [Role::SellingPartnerInsights].into(),
+        ..SimConfig::default()
+    })
+    .await?;
+    let c = contract_client(&w);
+    let err = c
+        .request_seller_performance(&[JP.to_string()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SpApiError::NotAuthorized { status: 403, .. }),
+        "{err}"
+    );
+    assert_eq!(err.kind(), MarketErrorKind::NotAuthorized);
+    assert!(
+        err.to_string()
+            .contains("the application has the Selling Partner Insights role"),
+        "{err}"
+    );
+    assert_eq!(
+        (count_op(&w, "createReport"), count_op(&w, "lwaToken")),
+        (2, 2),
+        "once more with a new token, then it stops"
+    );
+    let err = c
+        .seller_performance_status("60000000001")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), MarketErrorKind::NotAuthorized, "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn report_requests_keep_the_rate_budget_and_the_runs_deadline() -> Result<()> {
+    let w = contract_world(SimConfig::default()).await?;
+    let c = contract_client(&w);
+    let jp = [JP.to_string()];
+    // createReport's burst is 15; the 16th would wait a minute, past this run's deadline.
+    c.set_deadline(Some(w.clock.now() + SignedDuration::from_secs(45)));
+    for _ in 0..15 {
+        c.request_seller_performance(&jp).await?;
+    }
+    let start = w.clock.now();
+    let err = c.request_seller_performance(&jp).await.unwrap_err();
+    assert!(
+        matches!(err, SpApiError::NoBudget { op: "createReport" }),
+        "{err}"
+    );
+    assert_eq!(w.clock.now(), start, "refused without waiting");
+    // Without a deadline it waits its turn, and Amazon never answers 429.
+    c.set_deadline(None);
+    c.request_seller_performance(&jp).await?;
+    assert!(w.clock.now().duration_since(start) >= SignedDuration::from_secs(59));
+    assert_eq!(count_op(&w, "createReport"), 16);
+    assert_eq!(w.sim.log().iter().filter(|l| l["status"] == 429).count(), 0);
+
+    // An empty or too long list is not sent at all.
+    for n in [0, 26] {
+        let many = vec![JP.to_string(); n];
+        let err = c.request_seller_performance(&many).await.unwrap_err();
+        assert!(matches!(err, SpApiError::InvalidRequest { .. }), "{err}");
+        assert_eq!(err.kind(), MarketErrorKind::InvalidInput);
+    }
+    assert_eq!(count_op(&w, "createReport"), 16);
+    Ok(())
+}
+
+#[tokio::test]
+async fn unexpected_report_answers_are_clear_errors_not_panics() -> Result<()> {
+    // Answers no model allows, injected: straight to the simulator.
+    let w = world().await?;
+    let c = client(&w, None);
+    let report = |status: &str, extra: &str| {
+        format!(
+            r#"{{"reportId":"60000000001","reportType":"GET_V2_SELLER_PERFORMANCE_REPORT","createdTime":"2026-12-01T00:00:00Z","processingStatus":"{status}"{extra}}}"#
+        )
+    };
+    for (body, says) in [
+        (report("SIMMERING", ""), "SIMMERING"),
+        (report("DONE", ""), "DONE without a reportDocumentId"),
+        (
+            report("DONE", r#","reportDocumentId":"d""#).replace(
+                "GET_V2_SELLER_PERFORMANCE_REPORT",
+                "GET_FLAT_FILE_OPEN_LISTINGS_DATA",
+            ),
+            "is a GET_FLAT_FILE_OPEN_LISTINGS_DATA report",
+        ),
+        (r#"{"reportId":"60000000001"}"#.to_string(), "missing field"),
+    ] {
+        w.sim.inject("getReport", 200, &body, 1);
+        let err = c
+            .seller_performance_status("60000000001")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SpApiError::Decode { op: "getReport", detail } if detail.contains(says)),
+            "{body}: {err}"
+        );
+    }
+
+    // A real (plain) document, then answers about it that do not hold: its URL as the
+    // download's log line has it, declared GZIP; an unknown compression; a URL that fails.
+    let id = c.request_seller_performance(&[JP.to_string()]).await?;
+    w.clock.advance(mins(3));
+    let ReportStatus::Done { document_id } = c.seller_performance_status(&id).await? else {
+        panic!("the report is done after three minutes");
+    };
+    c.seller_performance_document(&document_id, w.clock.now())
+        .await?;
+    let download = w
+        .sim
+        .log()
+        .into_iter()
+        .rfind(|l| l["operation"] == "downloadDocument")
+        .expect("the download is logged");
+    let url = format!(
+        "{}{}?{}",
+        w.sim.base_url(),
+        download["path"].as_str().unwrap(),
+        download["query"].as_str().unwrap()
+    );
+    let answer = |url: &str, compression: &str| {
+        json!({"reportDocumentId": document_id, "url": url, "compressionAlgorithm": compression})
+            .to_string()
+    };
+    for (body, says) in [
+        (answer(&url, "GZIP"), "declared GZIP but does not unpack"),
+        (answer(&url, "ZIP"), "compressionAlgorithm \"ZIP\""),
+    ] {
+        w.sim.inject("getReportDocument", 200, &body, 1);
+        let err = c
+            .seller_performance_document(&document_id, w.clock.now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SpApiError::Decode { op: "getReportDocument", detail } if detail.contains(says)),
+            "{err}"
+        );
+    }
+    let unsigned = format!("{}/sim-report-docs/{document_id}", w.sim.base_url());
+    w.sim.inject(
+        "getReportDocument",
+        200,
+        &json!({"reportDocumentId": document_id, "url": unsigned}).to_string(),
+        1,
+    );
+    let err = c
+        .seller_performance_document(&document_id, w.clock.now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SpApiError::Document(why) if why.contains("seller performance report download answered HTTP 403")),
+        "{err}"
+    );
+    assert_eq!(err.kind(), MarketErrorKind::Transient);
     Ok(())
 }

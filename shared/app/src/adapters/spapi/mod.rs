@@ -7,14 +7,18 @@
 //! those too. A refused access token is dropped and the call made once more with a new one.
 //!
 //! It implements the [`Marketplace`](crate::ports::Marketplace) port, mapping its own
-//! [`SpApiError`] onto the port's [`MarketError`] kinds. Hosts come from configuration only
-//! (defaults per marketplace in [`kenzen_core::marketplace`]). It never logs tokens, secrets,
-//! message texts or buyer data.
+//! [`SpApiError`] onto the port's [`MarketError`] kinds. The seller performance report
+//! ([`reports`]) is read through the client's own methods, outside the port. Hosts come from
+//! configuration only (defaults per marketplace in [`kenzen_core::marketplace`]). It never logs
+//! tokens, secrets, document URLs, message texts or buyer data.
 
 pub mod feed;
 pub mod notifications;
 pub mod rate;
+pub mod reports;
 pub mod wire;
+
+pub use reports::ReportStatus;
 
 use std::io::Read;
 
@@ -86,8 +90,9 @@ pub enum SpApiError {
     /// messaging) or an authorisation the seller revoked.
     #[error(
         "{op}: HTTP {status} {code}: {message} (also with a new access token: the application's \
-         authorisation does not cover this call; check its roles, e.g. Buyer Communication for \
-         messaging, and that the seller's authorisation is still granted)"
+         authorisation does not cover this call; check {}, and that the seller's authorisation \
+         is still granted)",
+        role_hint(op)
     )]
     NotAuthorized {
         op: &'static str,
@@ -114,7 +119,11 @@ pub enum SpApiError {
     OutcomeUnknown { op: &'static str, detail: String },
     #[error("{op}: unexpected response: {detail}")]
     Decode { op: &'static str, detail: String },
-    #[error("feed document transfer failed: {0}")]
+    /// Not sent: what was asked for cannot make a valid request (outside the model's limits).
+    #[error("{op}: not sent: {detail}")]
+    InvalidRequest { op: &'static str, detail: String },
+    /// A presigned document upload or download failed (the text says which document).
+    #[error("document transfer failed: {0}")]
     Document(String),
     #[error("cannot build the HTTP client: {0}")]
     Setup(String),
@@ -143,7 +152,9 @@ impl SpApiError {
             Self::Http {
                 status: 401 | 403, ..
             } => MarketErrorKind::NotAuthorized,
-            Self::Http { .. } | Self::Setup(_) => MarketErrorKind::InvalidInput,
+            Self::Http { .. } | Self::Setup(_) | Self::InvalidRequest { .. } => {
+                MarketErrorKind::InvalidInput
+            }
             Self::Decode { .. } => MarketErrorKind::Unreadable,
             // A presigned upload or download failed: the feed or report can be tried again.
             Self::Document(_) => MarketErrorKind::Transient,
@@ -158,10 +169,20 @@ impl SpApiError {
             | Self::Exhausted { op, .. }
             | Self::NoBudget { op }
             | Self::OutcomeUnknown { op, .. }
-            | Self::Decode { op, .. } => op,
-            Self::Document(_) => "feedDocument",
+            | Self::Decode { op, .. }
+            | Self::InvalidRequest { op, .. } => op,
+            Self::Document(_) => "documentTransfer",
             Self::Setup(_) => "setup",
         }
+    }
+}
+
+/// What to check when `op` (a model operation id) is refused for the caller's authorisation:
+/// the role it needs.
+fn role_hint(op: &str) -> String {
+    match Op::from_name(op).and_then(Op::role) {
+        Some(role) => format!("that the application has the {role} role"),
+        None => "the application's roles".into(),
     }
 }
 
@@ -632,12 +653,38 @@ impl SpApiClient {
     /// (gunzipped first when `gzip`). A transfer failure is [`SpApiError::Document`] (worth
     /// another try); bytes that are not what they claim to be are [`SpApiError::Decode`].
     async fn download_report(&self, url: &str, gzip: bool) -> Result<String, SpApiError> {
-        let resp = self.http.get(url).send().await.map_err(|e| {
-            SpApiError::Document(format!("download: {}", describe(&e.without_url())))
-        })?;
+        let (content_type, bytes) = self.download(url, "processing report").await?;
+        let unreadable = |detail: String| SpApiError::Decode {
+            op: Op::GetFeedDocument.name(),
+            detail,
+        };
+        let raw = if gzip {
+            gunzip(&bytes).map_err(|e| {
+                unreadable(format!(
+                    "the report is declared GZIP but does not unpack: {e}"
+                ))
+            })?
+        } else {
+            bytes
+        };
+        feed::decode_report(&raw, content_type.as_deref()).map_err(unreadable)
+    }
+
+    /// Downloads `what` from a presigned `url` (never logged: it is a credential while it
+    /// lasts): its content type, if any, and its bytes. Any failure is
+    /// [`SpApiError::Document`], worth another try with a new URL.
+    pub(crate) async fn download(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<(Option<String>, Vec<u8>), SpApiError> {
+        let failed = |e: reqwest::Error| {
+            SpApiError::Document(format!("{what} download: {}", describe(&e.without_url())))
+        };
+        let resp = self.http.get(url).send().await.map_err(failed)?;
         if !resp.status().is_success() {
             return Err(SpApiError::Document(format!(
-                "download answered HTTP {}",
+                "{what} download answered HTTP {}",
                 resp.status()
             )));
         }
@@ -646,27 +693,28 @@ impl SpApiClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = resp.bytes().await.map_err(|e| {
-            SpApiError::Document(format!("download: {}", describe(&e.without_url())))
-        })?;
-        let unreadable = |detail: String| SpApiError::Decode {
-            op: Op::GetFeedDocument.name(),
-            detail,
-        };
-        let raw = if gzip {
-            let mut raw = Vec::new();
-            flate2::read::GzDecoder::new(&bytes[..])
-                .read_to_end(&mut raw)
-                .map_err(|e| unreadable(format!("the report is declared GZIP but is not: {e}")))?;
-            raw
-        } else {
-            bytes.to_vec()
-        };
-        feed::decode_report(&raw, content_type.as_deref()).map_err(unreadable)
+        let bytes = resp.bytes().await.map_err(failed)?;
+        Ok((content_type, bytes.to_vec()))
     }
 }
 
-/// Percent-encodes one URL path segment (SKUs may hold any character).
+/// The most a downloaded document may unpack to: far more than any report kenzen reads, and a
+/// stop to a document that would fill the memory.
+const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
+
+/// Unpacks GZIP `bytes`, up to [`MAX_UNPACKED`].
+pub(crate) fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_UNPACKED + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| e.to_string())?;
+    if raw.len() as u64 > MAX_UNPACKED {
+        return Err(format!("it unpacks to more than {MAX_UNPACKED} bytes"));
+    }
+    Ok(raw)
+}
+
 impl SpApiClient {
     /// Every page of the orders updated since `updated_after` in every marketplace the stack
     /// serves (up to what Amazon has indexed).
@@ -850,10 +898,12 @@ impl SpApiClient {
             .body(xml)
             .send()
             .await
-            .map_err(|e| SpApiError::Document(format!("upload: {}", describe(&e.without_url()))))?;
+            .map_err(|e| {
+                SpApiError::Document(format!("feed upload: {}", describe(&e.without_url())))
+            })?;
         if !put.status().is_success() {
             return Err(SpApiError::Document(format!(
-                "upload answered HTTP {}",
+                "feed upload answered HTTP {}",
                 put.status()
             )));
         }

@@ -32,9 +32,64 @@ pub enum Op {
     CreateDestination,
     GetSubscription,
     CreateSubscription,
+    CreateReport,
+    GetReport,
+    GetReportDocument,
 }
 
 impl Op {
+    /// Every operation kenzen calls.
+    pub const ALL: [Op; 19] = [
+        Self::SearchOrders,
+        Self::GetOrder,
+        Self::GetMessagingActions,
+        Self::GetAttributes,
+        Self::CreateUnexpectedProblem,
+        Self::CreateFeedDocument,
+        Self::CreateFeed,
+        Self::GetFeed,
+        Self::GetFeeds,
+        Self::GetFeedDocument,
+        Self::PatchListingsItem,
+        Self::GetListingsItem,
+        Self::GetDestinations,
+        Self::CreateDestination,
+        Self::GetSubscription,
+        Self::CreateSubscription,
+        Self::CreateReport,
+        Self::GetReport,
+        Self::GetReportDocument,
+    ];
+
+    /// The operation with model operation id `name`.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Self::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// The application role (Seller Central's name) the operation needs; `None` for grantless
+    /// calls.
+    pub fn role(self) -> Option<&'static str> {
+        match self {
+            Self::SearchOrders
+            | Self::GetOrder
+            | Self::CreateFeedDocument
+            | Self::CreateFeed
+            | Self::GetFeed
+            | Self::GetFeeds
+            | Self::GetFeedDocument
+            | Self::GetSubscription
+            | Self::CreateSubscription => Some("Inventory and Order Tracking"),
+            Self::GetMessagingActions | Self::GetAttributes | Self::CreateUnexpectedProblem => {
+                Some("Buyer Communication")
+            }
+            Self::PatchListingsItem | Self::GetListingsItem => Some("Product Listing"),
+            Self::CreateReport | Self::GetReport | Self::GetReportDocument => {
+                Some("Selling Partner Insights")
+            }
+            Self::GetDestinations | Self::CreateDestination => None,
+        }
+    }
+
     /// Requests per second and burst, from Amazon's usage plans (`kenzen-spapi-rates`).
     pub fn rate(self) -> (f64, f64) {
         // Every operation kenzen calls has a row (checked by a test below); the fallback is
@@ -45,8 +100,9 @@ impl Op {
     /// Whether the call may be sent again after it may have reached Amazon (a 5xx, a timeout,
     /// a connection lost after sending): reads, and writes whose repeat does no harm (a feed
     /// document nobody uses, a quantity set twice, a destination or subscription that answers
-    /// 409 the second time). A buyer message or a feed must never go out twice, so those two are
-    /// repeated only after a 429 or a failure to connect, when Amazon cannot have them.
+    /// 409 the second time, a report requested twice). A buyer message or a feed must never go
+    /// out twice, so those two are repeated only after a 429 or a failure to connect, when
+    /// Amazon cannot have them.
     pub fn repeatable(self) -> bool {
         !matches!(self, Self::CreateUnexpectedProblem | Self::CreateFeed)
     }
@@ -70,6 +126,9 @@ impl Op {
             Self::CreateDestination => "createDestination",
             Self::GetSubscription => "getSubscription",
             Self::CreateSubscription => "createSubscription",
+            Self::CreateReport => "createReport",
+            Self::GetReport => "getReport",
+            Self::GetReportDocument => "getReportDocument",
         }
     }
 }
@@ -241,30 +300,13 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn every_operation_kenzen_calls_has_a_usage_plan() {
-        use super::Op::*;
-        for op in [
-            SearchOrders,
-            GetOrder,
-            GetMessagingActions,
-            GetAttributes,
-            CreateUnexpectedProblem,
-            CreateFeedDocument,
-            CreateFeed,
-            GetFeed,
-            GetFeeds,
-            GetFeedDocument,
-            PatchListingsItem,
-            GetListingsItem,
-            GetDestinations,
-            CreateDestination,
-            GetSubscription,
-            CreateSubscription,
-        ] {
+    fn every_operation_kenzen_calls_has_a_usage_plan_and_is_found_by_its_name() {
+        for op in Op::ALL {
             assert!(
                 kenzen_spapi_rates::usage_plan(op.name()).is_some(),
                 "{op:?}"
             );
+            assert_eq!(Op::from_name(op.name()), Some(op));
         }
     }
 

@@ -289,6 +289,33 @@ pub struct FeedDocument {
     pub compression_algorithm: Option<String>,
 }
 
+/// `createReport`'s answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateReportResponse {
+    pub report_id: String,
+}
+
+/// `getReport`'s answer (the model's `Report`), what kenzen reads of it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub report_id: String,
+    pub report_type: String,
+    /// IN_QUEUE, IN_PROGRESS, DONE, CANCELLED or FATAL (read as text: an unknown one is
+    /// reported by the caller with the report's id).
+    pub processing_status: String,
+    pub report_document_id: Option<String>,
+}
+
+/// `getReportDocument`'s answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportDocument {
+    pub url: String,
+    pub compression_algorithm: Option<String>,
+}
+
 /// The error body of any SP-API operation: `{"errors": [{code, message}]}`.
 #[derive(Debug, Deserialize)]
 pub struct ErrorList {
