@@ -16,7 +16,7 @@ if [ ${#scenarios[@]} -eq 0 ]; then
   # whole suite runs in scripts/test.sh.
   for name in server-errors feed-report-error messaging-unavailable duplicate-events \
               lost-answers-everywhere partial-request report-summary-only \
-              report-document-error report-windows-31j messaging-unauthorized eu-marketplaces; do
+              report-document-error report-windows-31j messaging-unauthorized eu-marketplaces auto-headroom; do
     scenarios+=("tests/scenarios/$name.toml")
   done
 fi

@@ -82,6 +82,11 @@ const LISTINGS: Area = Area {
     role: "Product Listing",
     op: "getListingsItem",
 };
+const REPORTS: Area = Area {
+    name: "account health",
+    role: "Selling Partner Insights",
+    op: "getReport",
+};
 const SUBSCRIPTION: Area = Area {
     name: "notifications",
     role: "Inventory and Order Tracking",
@@ -217,7 +222,14 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
         None => None,
     };
     let Some(sp) = sp else {
-        for area in [&ORDERS, &MESSAGING, &FEEDS, &LISTINGS, &SUBSCRIPTION] {
+        for area in [
+            &ORDERS,
+            &MESSAGING,
+            &FEEDS,
+            &LISTINGS,
+            &REPORTS,
+            &SUBSCRIPTION,
+        ] {
             r.add(area.name, Status::NotChecked, "no LWA token (see above)");
         }
         rules(ctx, &mut r).await;
@@ -349,6 +361,24 @@ pub async fn run(ctx: &Ctx) -> Result<Outcome> {
             }
             Err(e) => note(&mut r, &mut tried, &LISTINGS, &e),
         },
+    }
+
+    // Account health: getReport of an id that does not exist is answered 404 (or 400) when the
+    // role is there, 403 when it is not; nothing is requested or made.
+    match sp.seller_performance_status("0").await {
+        Ok(_)
+        | Err(SpApiError::Http {
+            status: 400 | 404, ..
+        }) => {
+            tried += 1;
+            r.add(
+                REPORTS.name,
+                Status::Ok,
+                "the Reports API answers (the seller performance report can be read for auto \
+                 and the projected cancel rate)",
+            );
+        }
+        Err(e) => note(&mut r, &mut tried, &REPORTS, &e),
     }
 
     // The subscription.

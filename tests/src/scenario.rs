@@ -78,6 +78,10 @@ pub struct Scenario {
     pub notifications: Vec<NotificationFile>,
     /// A kenzen defect this scenario shows on purpose, until it is fixed.
     pub known_defect: Option<KnownDefect>,
+    /// The account's history before the scenario, as Amazon's seller performance report counts
+    /// it (added to what the simulator's own orders give), per marketplace.
+    #[serde(default)]
+    pub health_baseline: Vec<HealthBaselineFile>,
 }
 
 /// A change to the seller's stock table during the run (a restock, a sale elsewhere).
@@ -191,6 +195,16 @@ pub struct KnownDefect {
 
 fn default_marketplace() -> String {
     "A1VC38T7YXB528".into()
+}
+
+/// Orders and seller cancels in a marketplace's history before the scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthBaselineFile {
+    /// Default: the stack's first marketplace.
+    pub marketplace: Option<String>,
+    pub orders: u64,
+    pub cancels: u64,
 }
 
 /// Overrides of the workflow settings.
@@ -662,7 +676,9 @@ impl Scenario {
                 .map_err(|e| anyhow!("auto_ceiling_percent: {e}"))?;
             s.auto = Some(auto);
         } else if f.auto_ceiling_percent.is_some() {
-            return Err(anyhow!("auto_ceiling_percent is only read with auto = true"));
+            return Err(anyhow!(
+                "auto_ceiling_percent is only read with auto = true"
+            ));
         }
         s.validate().map_err(|e| anyhow!("settings: {e}"))?;
         Ok(s)
@@ -834,6 +850,17 @@ pub async fn run_with(
         feed_outcome: sc.faults.feed_outcome()?,
         feed_outcome_feeds: sc.faults.feed_outcome_feeds,
         report_charset: sc.faults.report_charset()?,
+        health_baseline: sc
+            .health_baseline
+            .iter()
+            .map(|b| {
+                kenzen_sim::HealthBaseline::new(
+                    b.marketplace.as_deref().unwrap_or(stack[0]),
+                    b.orders,
+                    b.cancels,
+                )
+            })
+            .collect(),
         ..SimConfig::default()
     };
     let opts = WorldOptions {

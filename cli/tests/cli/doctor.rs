@@ -108,7 +108,7 @@ async fn doctor_is_green_on_a_sound_deployment() -> Result<()> {
     let got = checks(&run);
     let names: Vec<&str> = got.iter().map(|(_, n, _)| n.as_str()).collect();
     assert_eq!(
-        names[..9],
+        names[..10],
         [
             "table",
             "bus",
@@ -118,14 +118,15 @@ async fn doctor_is_green_on_a_sound_deployment() -> Result<()> {
             "messaging",
             "feeds",
             "listings",
+            "account health",
             "subscription",
         ]
     );
     assert!(
-        names[9..].iter().all(|n| n.starts_with("schedule rule ")),
+        names[10..].iter().all(|n| n.starts_with("schedule rule ")),
         "{names:?}"
     );
-    assert_eq!(got.len(), 11, "{got:#?}");
+    assert_eq!(got.len(), 12, "{got:#?}");
     for (status, name, detail) in &got {
         assert_eq!(status, "ok", "{name}: {detail}");
     }
@@ -145,7 +146,7 @@ async fn doctor_is_green_on_a_sound_deployment() -> Result<()> {
 async fn doctor_names_every_problem_at_once_with_the_missing_messaging_role_first_among_them()
 -> Result<()> {
     let w = world_with_an_order(SimConfig {
-        missing_roles: [Role::BuyerCommunication].into(),
+        missing_roles: [Role::BuyerCommunication, Role::SellingPartnerInsights].into(),
         ..SimConfig::default()
     })
     .await?;
@@ -162,7 +163,7 @@ async fn doctor_names_every_problem_at_once_with_the_missing_messaging_role_firs
         .lines()
         .filter(|l| l.starts_with("PROBLEM"))
         .collect();
-    assert_eq!(problems.len(), 3, "{}", text.stdout);
+    assert_eq!(problems.len(), 4, "{}", text.stdout);
     assert!(
         problems[0].contains(
             "messaging: the app lacks the Buyer Communication (messaging) role: \
@@ -172,16 +173,22 @@ async fn doctor_names_every_problem_at_once_with_the_missing_messaging_role_firs
         problems[0]
     );
     assert!(
-        problems[1].contains("there is no ORDER_CHANGE subscription: run `kenzen subscribe`"),
+        problems[1].contains("account health: the app lacks the Selling Partner Insights")
+            && problems[1].contains("getReport answered 403"),
         "{}",
         problems[1]
     );
     assert!(
-        problems[2].contains("schedule-1: is DISABLED") && problems[2].contains("enable-rule"),
+        problems[2].contains("there is no ORDER_CHANGE subscription: run `kenzen subscribe`"),
         "{}",
         problems[2]
     );
-    assert!(text.stdout.ends_with("3 problems.\n"), "{}", text.stdout);
+    assert!(
+        problems[3].contains("schedule-1: is DISABLED") && problems[3].contains("enable-rule"),
+        "{}",
+        problems[3]
+    );
+    assert!(text.stdout.ends_with("4 problems.\n"), "{}", text.stdout);
     // The other roles are fine and said so.
     for ok in [
         "ok           orders:",

@@ -1135,37 +1135,35 @@ impl Marketplace for SpApiClient {
         feed::order_acknowledgement_feed(&self.cfg.seller_id, cancels)
     }
 
-    // WIP-HEALTH: replaced by the Reports API calls when they land.
     async fn request_health_report(
         &self,
-        _marketplaces: &[MarketplaceId],
+        marketplaces: &[MarketplaceId],
     ) -> Result<String, MarketError> {
-        Err(MarketError::new(
-            MarketErrorKind::Refused,
-            "createReport",
-            "WIP",
-        ))
+        let ids: Vec<String> = marketplaces.iter().map(ToString::to_string).collect();
+        Ok(self.request_seller_performance(&ids).await?)
     }
+
     async fn health_report_status(
         &self,
-        _report_id: &str,
+        report_id: &str,
     ) -> Result<crate::ports::HealthReportStatus, MarketError> {
-        Err(MarketError::new(
-            MarketErrorKind::Refused,
-            "getReport",
-            "WIP",
-        ))
+        use crate::ports::HealthReportStatus as S;
+        Ok(match self.seller_performance_status(report_id).await? {
+            ReportStatus::Pending => S::Pending,
+            ReportStatus::Done { document_id } => S::Done { document_id },
+            ReportStatus::Cancelled => S::Cancelled,
+            ReportStatus::Fatal { .. } => S::Fatal,
+        })
     }
+
     async fn health_report(
         &self,
-        _document_id: &str,
-        _fetched_at: Timestamp,
+        document_id: &str,
+        fetched_at: Timestamp,
     ) -> Result<kenzen_core::ParsedReport, MarketError> {
-        Err(MarketError::new(
-            MarketErrorKind::Refused,
-            "getReportDocument",
-            "WIP",
-        ))
+        Ok(self
+            .seller_performance_document(document_id, fetched_at)
+            .await?)
     }
 
     fn set_run_deadline(&self, deadline: Option<Timestamp>) {
