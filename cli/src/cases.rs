@@ -328,7 +328,7 @@ pub async fn status(ctx: &Ctx) -> Result<Outcome> {
 /// `Cancel rate JP: 0.30% now, 0.40% after one more seller cancel (target 2.50%) — Amazon's
 /// figures to …, fetched …; kenzen since: 1 counted cancel, 12 orders`.
 fn standing_line(marketplace: &str, s: Option<&Standing>) -> String {
-    let name = kenzen_core::marketplace::find(marketplace).map_or(marketplace, |m| m.country);
+    let name = kenzen_app::service::health::country(marketplace);
     let Some(s) = s else {
         return format!(
             "Cancel rate {name}: no figures from Amazon yet (fetched about twice a day; needs the \

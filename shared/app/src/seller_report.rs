@@ -24,6 +24,7 @@ use std::fmt::Write as _;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, Zoned};
+use kenzen_core::health::percent;
 use kenzen_core::policy::marketplace_zone;
 use kenzen_core::{CancelReason, Case, CaseState, CloseReason, OpenReason};
 use serde::Serialize;
@@ -544,6 +545,23 @@ impl SellerReport {
                 "Orders and cases of {} marketplaces are added up; Amazon rates each on its own.",
                 marketplaces.len()
             ));
+        }
+        // Amazon's own figures, with kenzen's counts since, where they were fetched.
+        for m in &marketplaces {
+            let name = crate::service::health::country(m);
+            match crate::service::health::standing(store, m, now).await {
+                Ok(Some(st)) => notes.push(format!(
+                    "Amazon's figures, {name}: cancel rate {} now, {} after one more seller \
+                     cancel ({}).",
+                    percent(st.now.rate),
+                    percent(st.after_one.rate),
+                    st.now
+                        .target
+                        .map_or_else(|| "no target".into(), |t| format!("target {}", percent(t)))
+                )),
+                Ok(None) => {}
+                Err(e) => notes.push(format!("Amazon's figures, {name}: not read ({e}).")),
+            }
         }
         if !unreadable.is_empty() {
             notes.push(format!(
@@ -1460,6 +1478,48 @@ mod tests {
         assert!(
             html.contains("fill-opacity=\"0.4\""),
             "the would-be bars are lighter"
+        );
+    }
+
+    #[tokio::test]
+    async fn amazons_figures_are_noted_with_the_rate_after_one_more_seller_cancel() {
+        use crate::ports::HealthStore;
+        let store = week().await;
+        let r = SellerReport::build(&store, tokyo("2026-12-05 09:00"), 7)
+            .await
+            .unwrap();
+        assert!(!r.notes.iter().any(|n| n.starts_with("Amazon's figures")));
+
+        let doc = serde_json::json!({"performanceMetrics": [{
+            "marketplaceId": "A1VC38T7YXB528",
+            "preFulfillmentCancellationRate": {
+                "reportingDateRange": {"reportingDateFrom": "2026-11-27T00:00Z",
+                                       "reportingDateTo": "2026-12-03T23:59Z"},
+                "orderCount": 1000, "cancellationCount": 2, "status": "GOOD", "rate": 0.002,
+                "targetValue": 0.025, "targetCondition": "LESS_THAN"
+            }
+        }]});
+        let parsed =
+            kenzen_core::parse_report(doc.to_string().as_bytes(), tokyo("2026-12-04 10:00"))
+                .unwrap();
+        store.put_health(&parsed.health[0]).await.unwrap();
+        let r = SellerReport::build(&store, tokyo("2026-12-05 09:00"), 7)
+            .await
+            .unwrap();
+        let note = r
+            .notes
+            .iter()
+            .find(|n| n.starts_with("Amazon's figures, JP:"))
+            .expect("a note");
+        // kenzen's own counts since 12-04 (Tokyo) are added to Amazon's 2 of 1,000.
+        assert!(
+            note.contains("after one more seller cancel (target 2.50%)"),
+            "{note}"
+        );
+        let text = r.render_text();
+        assert!(
+            text.contains("note: Amazon's figures, JP: cancel rate"),
+            "{text}"
         );
     }
 }

@@ -426,7 +426,7 @@ pub trait HealthStore: Send + Sync {
 }
 
 /// What the seller report reads besides cases' timelines and the order counts.
-pub trait ReportStore: CaseStore + OrderCountStore {
+pub trait ReportStore: CaseStore + OrderCountStore + HealthStore {
     /// Every case opened at or after `since`, open or ended (read from the whole table: for
     /// reports, never for a function's run).
     fn cases_opened_since(

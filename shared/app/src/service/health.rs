@@ -315,6 +315,12 @@ pub async fn standing(
     }))
 }
 
+/// The short name of a marketplace for the seller (`JP`, `DE`), or its id when kenzen does not
+/// know it.
+pub fn country(marketplace_id: &str) -> &str {
+    kenzen_core::marketplace::find(marketplace_id).map_or(marketplace_id, |m| m.country)
+}
+
 /// `0.84% (2 of 238 orders), target 2.50%, Amazon's figures to 2026-11-25 23:59 UTC`.
 pub fn describe_projection(p: &Projection, h: &MarketplaceHealth) -> String {
     let target = p
