@@ -414,6 +414,10 @@ pub struct Settings {
     /// `auto` is set or the seller wants the figures; Amazon refreshes it about daily.
     #[serde(default = "default_health_every")]
     pub health_every: SignedDuration,
+    /// Learn each marketplace's send slots from the seller's history of answered messages
+    /// ([`crate::slots_learn`]); the configured slots until the history is rich enough.
+    #[serde(default)]
+    pub learn_slots: bool,
 }
 
 fn default_health_every() -> SignedDuration {
@@ -476,6 +480,7 @@ impl Settings {
             sweep_margin: default_sweep_margin(),
             auto: None,
             health_every: default_health_every(),
+            learn_slots: false,
         }
     }
 

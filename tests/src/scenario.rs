@@ -229,6 +229,9 @@ pub struct SettingsFile {
     pub auto: bool,
     /// With `auto`: the ceiling in percent (default 1.5).
     pub auto_ceiling_percent: Option<f64>,
+    /// Learn the send slots from the history (default false in scenarios).
+    #[serde(default)]
+    pub learn_slots: bool,
 }
 
 /// Marketplace faults.
@@ -667,6 +670,7 @@ impl Scenario {
         if let Some(d) = &f.approval_default {
             s.approval_default = d.parse().map_err(|e| anyhow!("approval_default: {e}"))?;
         }
+        s.learn_slots = f.learn_slots;
         if f.auto {
             let mut auto = kenzen_core::AutoSettings::new(strategy);
             if let Some(p) = f.auto_ceiling_percent {

@@ -314,6 +314,14 @@ impl Config {
             }
             settings.auto = Some(auto);
         }
+        match get("KENZEN_LEARN_SLOTS").as_deref().map(str::trim) {
+            None | Some("false") => {}
+            Some("true") => settings.learn_slots = true,
+            Some(other) => errs.push(invalid(
+                "KENZEN_LEARN_SLOTS",
+                format!("{other:?} is not true or false"),
+            )),
+        }
         if let Some(v) = get("KENZEN_ZERO_LISTING") {
             match v.trim() {
                 "true" => settings.zero_listing = true,
@@ -505,7 +513,9 @@ mod tests {
         pairs.push(("KENZEN_ZERO_LISTING", "false"));
         pairs.push(("KENZEN_MODE", "approve"));
         pairs.push(("KENZEN_APPROVAL_DEFAULT", "cancel"));
+        pairs.push(("KENZEN_LEARN_SLOTS", "true"));
         let c = Config::from_lookup(env(&pairs)).unwrap();
+        assert!(c.settings.learn_slots);
         assert_eq!(c.settings.mode, kenzen_core::Mode::Approve);
         assert_eq!(
             c.settings.approval_default,

@@ -21,9 +21,9 @@ use crate::ports::{
     CancelBatchStatus, CancelBatchStore, CancelRequest, CaseStore, CasesRead, DayCount,
     EventPublisher, FeedSummary, HealthFetch, HealthReportStatus, HealthStore, IntakeStore,
     MarketError, MarketErrorKind, Marketplace, ModeSetting, OrderCountStore, OrderPage, PollState,
-    PublishError, ReportStore, Reserve, SendOutcome, SettingsStore, StockStore, StoreError,
-    StoredTemplate, StoredTemplates, TemplateStore, TimelineEntry, Unreadable, UnreadableOrder,
-    Versioned,
+    PublishError, ReportStore, Reserve, SendOutcome, SettingsStore, SlotHistoryStore, StockStore,
+    StoreError, StoredTemplate, StoredTemplates, TemplateStore, TimelineEntry, Unreadable,
+    UnreadableOrder, Versioned,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -633,6 +633,8 @@ struct StoreState {
     counts_down: bool,
     health_fetch: Option<HealthFetch>,
     health: BTreeMap<String, kenzen_core::MarketplaceHealth>,
+    /// The slot history: (marketplace, sent at, order) → the request's time, if any.
+    slot_history: BTreeMap<(String, Timestamp, OrderId), Option<Timestamp>>,
 }
 
 /// A store in memory, with the same conditional-write rules as the DynamoDB adapter.
@@ -1066,6 +1068,59 @@ impl OrderCountStore for MemoryStore {
             }
         }
         Ok(out.into_values().collect())
+    }
+}
+
+impl SlotHistoryStore for MemoryStore {
+    async fn record_send(
+        &self,
+        marketplace_id: &str,
+        order_id: &OrderId,
+        sent_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        lock(&self.state)
+            .slot_history
+            .insert((marketplace_id.into(), sent_at, order_id.clone()), None);
+        Ok(())
+    }
+
+    async fn record_request(
+        &self,
+        marketplace_id: &str,
+        order_id: &OrderId,
+        sent_at: Timestamp,
+        request_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        match st
+            .slot_history
+            .get_mut(&(marketplace_id.into(), sent_at, order_id.clone()))
+        {
+            Some(r @ None) => {
+                *r = Some(request_at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn slot_history(
+        &self,
+        marketplace_id: &str,
+        since: Timestamp,
+    ) -> Result<Vec<kenzen_core::slots_learn::Observation>, StoreError> {
+        Ok(lock(&self.state)
+            .slot_history
+            .iter()
+            .filter(|((m, sent_at, _), _)| m == marketplace_id && *sent_at >= since)
+            .map(
+                |((m, sent_at, _), request_at)| kenzen_core::slots_learn::Observation {
+                    marketplace_id: m.clone(),
+                    sent_at: *sent_at,
+                    request_at: *request_at,
+                },
+            )
+            .collect())
     }
 }
 

@@ -1686,3 +1686,97 @@ async fn the_health_report_is_requested_twice_a_day_and_a_lost_request_is_not_re
     let fetch = w.svc.store().health_fetch_now().unwrap();
     assert!(fetch.last_outcome.contains("answer was lost"), "{fetch:?}");
 }
+
+/// `n` request messages sent at `hh:mm` Tokyo time on Tuesday 2026-11-24, `answered` of them
+/// followed by the buyer's request two hours later: the seller's history.
+async fn history(w: &World, hh: i8, mm: i8, n: u32, answered: u32, tag: u32) {
+    use kenzen_app::ports::SlotHistoryStore;
+    let sent: Timestamp = jiff::civil::date(2026, 11, 24)
+        .at(hh, mm, 0, 0)
+        .in_tz("Asia/Tokyo")
+        .unwrap()
+        .timestamp();
+    for i in 0..n {
+        let id: kenzen_core::OrderId = format!("503-90{tag:05}-{i:07}").parse().unwrap();
+        let store = w.svc.store();
+        store.record_send(JP, &id, sent).await.unwrap();
+        if i < answered {
+            store
+                .record_request(JP, &id, sent, sent + SignedDuration::from_hours(2))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn learning_world() -> World {
+    let mut settings = Settings::new(Strategy::AskBuyer, JP);
+    settings.learn_slots = true;
+    World::with(settings, t0())
+}
+
+fn first_request_note(w: &World) -> String {
+    w.svc
+        .store()
+        .timeline_of(ORDER)
+        .into_iter()
+        .find(|e| e.kind == "message" && e.note.starts_with("request message 1"))
+        .expect("a first request")
+        .note
+}
+
+#[tokio::test]
+async fn with_enough_history_the_first_request_goes_out_in_a_learned_slot_and_says_why() {
+    let w = learning_world();
+    history(&w, 10, 0, 40, 30, 1).await;
+    history(&w, 14, 0, 40, 20, 2).await;
+    history(&w, 19, 30, 40, 25, 3).await;
+    history(&w, 8, 30, 40, 1, 4).await;
+    history(&w, 12, 30, 40, 1, 5).await;
+    // Tuesday 10:00 in Tokyo: the learned 10:00 slot is open now (the configured ones would wait
+    // for 12:30).
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+
+    let note = first_request_note(&w);
+    assert!(
+        note.starts_with("request message 1; slot 10:00 chosen: 30 of 40 messages sent 10:00"),
+        "{note}"
+    );
+    let sent = w
+        .svc
+        .store()
+        .timeline_of(ORDER)
+        .into_iter()
+        .find(|e| e.kind == "message" && e.note.starts_with("request message 1"))
+        .unwrap()
+        .at;
+    assert_eq!(sent, t0(), "sent at once, in the learned 10:00 slot");
+}
+
+#[tokio::test]
+async fn with_too_little_history_the_configured_slots_are_used_and_the_history_grows() {
+    use kenzen_app::ports::SlotHistoryStore;
+    let w = learning_world();
+    history(&w, 10, 0, 10, 9, 1).await;
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+    assert_eq!(first_request_note(&w), "request message 1");
+    w.run_for(SignedDuration::from_hours(1)).await;
+    w.market().update_order(ORDER, |o| {
+        o.lines[0].buyer_cancel_requested = true;
+        o.lines[0].buyer_cancel_reason = Some("BUYER_CANCELED".into());
+    });
+    w.run_for(SignedDuration::from_hours(24)).await;
+    assert_eq!(w.market().cancels_of(ORDER), ["BuyerCanceled"]);
+
+    // The message and the buyer's answer to it are in the history now.
+    let mine: Vec<_> = w
+        .svc
+        .store()
+        .slot_history(JP, t0() - SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert!(mine[0].request_at.is_some_and(|r| r > mine[0].sent_at));
+}

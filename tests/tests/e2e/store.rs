@@ -568,3 +568,39 @@ async fn account_health_figures_and_the_fetch_state_are_stored_and_only_one_run_
     assert_eq!(Some(&jp), report.for_marketplace("A1VC38T7YXB528"));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_slot_history_keeps_each_sent_request_and_the_buyers_answer_to_it() -> Result<()> {
+    use kenzen_app::ports::SlotHistoryStore;
+    const JP: &str = "A1VC38T7YXB528";
+    let w = world().await?;
+    let store = w.store();
+    let id = |n: u32| -> kenzen_core::OrderId { format!("503-0000014-{n:07}").parse().unwrap() };
+    store.record_send(JP, &id(1), t0()).await?;
+    store.record_send(JP, &id(2), t0() + hours(1)).await?;
+    store.record_send("A1PA6795UKMFR9", &id(3), t0()).await?;
+    assert!(
+        store
+            .record_request(JP, &id(1), t0(), t0() + hours(2))
+            .await?
+    );
+    assert!(
+        !store
+            .record_request(JP, &id(1), t0(), t0() + hours(3))
+            .await?,
+        "the first request is kept"
+    );
+    assert!(
+        !store
+            .record_request(JP, &id(9), t0(), t0() + hours(3))
+            .await?,
+        "no message, nothing recorded"
+    );
+    let mut got = store.slot_history(JP, t0() - hours(1)).await?;
+    got.sort_by_key(|o| o.sent_at);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].request_at, Some(t0() + hours(2)));
+    assert_eq!(got[1].request_at, None);
+    assert_eq!(store.slot_history(JP, t0() + mins(30)).await?.len(), 1);
+    Ok(())
+}

@@ -23,6 +23,7 @@ pub use stock_admin::{StockAdmin, StockFigures, StockLevels};
 pub use store::{
     CancelBatchStore, CaseStore, CasesRead, DayCount, HealthFetch, HealthStore, IntakeStore,
     ModeSetting, ORDER_SEEN_RETENTION, OrderCountStore, PollRetry, PollState, PollWindow,
-    ReportStore, Reserve, SettingsStore, StockStore, Store, StoreError, StoredTemplate,
-    StoredTemplates, TemplateStore, TimelineEntry, Unreadable, Versioned,
+    ReportStore, Reserve, SLOT_HISTORY_RETENTION, SettingsStore, SlotHistoryStore, StockStore,
+    Store, StoreError, StoredTemplate, StoredTemplates, TemplateStore, TimelineEntry, Unreadable,
+    Versioned,
 };

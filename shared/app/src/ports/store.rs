@@ -425,6 +425,39 @@ pub trait HealthStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<kenzen_core::MarketplaceHealth>, StoreError>> + Send;
 }
 
+/// How long the history of sent request messages is kept for learning send slots.
+pub const SLOT_HISTORY_RETENTION: jiff::SignedDuration = jiff::SignedDuration::from_hours(120 * 24);
+
+/// The history the send slots are learned from: each request message Amazon accepted, and the
+/// buyer's request that followed it, per marketplace.
+pub trait SlotHistoryStore: Send + Sync {
+    /// Records that a request message to `order_id` went out at `sent_at`.
+    fn record_send(
+        &self,
+        marketplace_id: &str,
+        order_id: &OrderId,
+        sent_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records the buyer's request, first seen at `request_at`, against the message sent at
+    /// `sent_at` (the case's last request): true when recorded, false when that message is
+    /// not in the history or already has its request.
+    fn record_request(
+        &self,
+        marketplace_id: &str,
+        order_id: &OrderId,
+        sent_at: Timestamp,
+        request_at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The messages sent in `marketplace_id` since `since`, with their requests.
+    fn slot_history(
+        &self,
+        marketplace_id: &str,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<kenzen_core::slots_learn::Observation>, StoreError>> + Send;
+}
+
 /// What the seller report reads besides cases' timelines and the order counts.
 pub trait ReportStore: CaseStore + OrderCountStore + HealthStore {
     /// Every case opened at or after `since`, open or ended (read from the whole table: for
@@ -445,6 +478,7 @@ pub trait Store:
     + TemplateStore
     + OrderCountStore
     + HealthStore
+    + SlotHistoryStore
 {
 }
 
@@ -457,5 +491,6 @@ impl<T> Store for T where
         + TemplateStore
         + OrderCountStore
         + HealthStore
+        + SlotHistoryStore
 {
 }

@@ -452,6 +452,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     pub async fn check_new_orders(&self) -> Result<RunReport, ServiceError> {
         self.refresh_mode(None).await;
         let now = self.clock.now();
+        self.refresh_learned_slots(now).await;
         let mut report = RunReport::default();
         let after = self
             .store

@@ -15,6 +15,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     pub async fn send_due_messages(&self) -> Result<RunReport, ServiceError> {
         self.refresh_mode(None).await;
         let now = self.clock.now();
+        self.refresh_learned_slots(now).await;
         let mut report = RunReport::default();
         let read = self.store.due_cases(DueKind::Send, now).await?;
         let mut cases = self.readable(read, &mut report).await;
@@ -59,9 +60,17 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     ) -> (MessageOutcome, Learned) {
         let attempt = self.attempt_message(case, message, now).await;
         let note = match message {
-            MessageKind::Request(n) => format!("request message {n}"),
+            MessageKind::Request(n) => match self.learned_slot_note(case, now) {
+                Some(why) => format!("request message {n}; {why}"),
+                None => format!("request message {n}"),
+            },
             MessageKind::FinalNotice => "final message".to_string(),
         };
+        if matches!(message, MessageKind::Request(_))
+            && matches!(attempt.outcome, MessageOutcome::Accepted)
+        {
+            self.record_slot_send(case, now).await;
+        }
         if let Err(e) = self
             .timeline(
                 case,

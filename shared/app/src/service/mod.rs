@@ -19,6 +19,7 @@ pub mod health;
 mod intake;
 mod messages;
 mod replies;
+mod slots;
 mod templates;
 
 use std::collections::VecDeque;
@@ -112,6 +113,8 @@ pub struct Service<M, S, P> {
     mode: std::sync::Mutex<(Mode, Option<Timestamp>)>,
     /// The seller's templates as read for the current run.
     templates: templates::RunTemplates,
+    /// Each marketplace's learned send slots (when `settings.learn_slots`).
+    learned: slots::LearnedCache,
 }
 
 /// How long a container keeps the seller's mode before reading it again, for runs started by
@@ -138,6 +141,7 @@ impl<M, S, P> Service<M, S, P> {
             deadline: std::sync::Mutex::new(None),
             opened: std::sync::Mutex::new(None),
             templates: Default::default(),
+            learned: Default::default(),
             mode: std::sync::Mutex::new((settings.mode, None)),
             settings,
         }
@@ -211,6 +215,10 @@ impl<M, S, P> Service<M, S, P> {
     /// The settings of the current run: the deployed ones, in the run's mode.
     pub(crate) fn run_settings(&self) -> std::borrow::Cow<'_, Settings> {
         let mode = self.mode();
+        if let Some(mut learned) = self.with_learned_slots(&self.settings) {
+            learned.mode = mode;
+            return std::borrow::Cow::Owned(learned);
+        }
         if mode == self.settings.mode {
             std::borrow::Cow::Borrowed(&self.settings)
         } else {
@@ -373,6 +381,12 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
             }
             self.publish(&events, report).await?;
+            if events
+                .iter()
+                .any(|e| matches!(e, DomainEvent::BuyerRequestedCancel { .. }))
+            {
+                self.record_slot_answer(&case.value, now).await;
+            }
             for effect in rest {
                 match effect {
                     Effect::SendRequest { .. } | Effect::SendFinalNotice => {

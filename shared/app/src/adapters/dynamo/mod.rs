@@ -42,6 +42,7 @@ mod counts;
 mod health;
 pub mod rates;
 mod settings;
+mod slots;
 mod stock_admin;
 #[cfg(feature = "test-util")]
 pub mod table;
