@@ -994,6 +994,41 @@ impl TemplateStore for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Counts `order_id` once in the orders' (or the cancels') day counts.
+    fn count_once(
+        &self,
+        cancels: bool,
+        order_id: &OrderId,
+        marketplace_id: &str,
+        day: jiff::civil::Date,
+    ) -> Result<bool, StoreError> {
+        let mut st = lock(&self.state);
+        if st.counts_down {
+            return Err(StoreError::Db {
+                op: if cancels {
+                    "PutItem(cancel counted)"
+                } else {
+                    "PutItem(order seen)"
+                },
+                detail: "the fake store's counts are down".into(),
+                source: "counts down".into(),
+            });
+        }
+        let st = &mut *st;
+        let (seen, counts) = if cancels {
+            (&mut st.cancels_counted, &mut st.cancel_counts)
+        } else {
+            (&mut st.counted, &mut st.counts)
+        };
+        if !seen.insert(order_id.clone()) {
+            return Ok(false);
+        }
+        *counts.entry((marketplace_id.into(), day)).or_default() += 1;
+        Ok(true)
+    }
+}
+
 impl OrderCountStore for MemoryStore {
     async fn count_order(
         &self,
@@ -1002,19 +1037,7 @@ impl OrderCountStore for MemoryStore {
         day: jiff::civil::Date,
         _now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut st = lock(&self.state);
-        if st.counts_down {
-            return Err(StoreError::Db {
-                op: "PutItem(order seen)",
-                detail: "the fake store's counts are down".into(),
-                source: "counts down".into(),
-            });
-        }
-        if !st.counted.insert(order_id.clone()) {
-            return Ok(false);
-        }
-        *st.counts.entry((marketplace_id.into(), day)).or_default() += 1;
-        Ok(true)
+        self.count_once(false, order_id, marketplace_id, day)
     }
 
     async fn count_cancel(
@@ -1024,21 +1047,7 @@ impl OrderCountStore for MemoryStore {
         day: jiff::civil::Date,
         _now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut st = lock(&self.state);
-        if st.counts_down {
-            return Err(StoreError::Db {
-                op: "PutItem(cancel counted)",
-                detail: "the fake store's counts are down".into(),
-                source: "counts down".into(),
-            });
-        }
-        if !st.cancels_counted.insert(order_id.clone()) {
-            return Ok(false);
-        }
-        *st.cancel_counts
-            .entry((marketplace_id.into(), day))
-            .or_default() += 1;
-        Ok(true)
+        self.count_once(true, order_id, marketplace_id, day)
     }
 
     async fn order_counts(

@@ -2,6 +2,8 @@
 //! Amazon would give, and the right one works. Requests go over HTTP to a simulator on a free
 //! port, on its own virtual clock, one simulator per test.
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -54,24 +56,7 @@ impl Api {
 
     /// A seller access token from the LWA endpoint.
     async fn new_token(&self) -> String {
-        let c = &self.sim.config;
-        let resp: Value = self
-            .http
-            .post(format!("{}/auth/o2/token", self.base))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", c.refresh_token.as_str()),
-                ("client_id", c.client_id.as_str()),
-                ("client_secret", c.client_secret.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(resp["expires_in"], 3600);
-        resp["access_token"].as_str().unwrap().to_string()
+        common::access_token(&self.http, &self.base, &self.sim.config).await
     }
 
     /// One call with `token` (none when `None`): the status and the JSON body.

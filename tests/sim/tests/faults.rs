@@ -2,6 +2,8 @@
 //! failed before processing changed nothing; one whose answer was lost after processing did
 //! happen, and the log says so.
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -57,21 +59,7 @@ impl Api {
     }
 
     async fn token(&self) -> (u16, Value) {
-        let c = &self.sim.config;
-        let resp = self
-            .http
-            .post(format!("{}/auth/o2/token", self.base))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", c.refresh_token.as_str()),
-                ("client_id", c.client_id.as_str()),
-                ("client_secret", c.client_secret.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        common::lwa_token(&self.http, &self.base, &self.sim.config).await
     }
 
     async fn send_message(&self, token: &str) -> u16 {

@@ -2,6 +2,8 @@
 //! wrong upload or feed and sees Amazon's answer (status, report), beside one where the right
 //! feed works. Everything goes over HTTP to a simulator on 127.0.0.1, on a virtual clock.
 
+mod common;
+
 use std::io::Read;
 use std::sync::Arc;
 
@@ -64,22 +66,7 @@ async fn start(config: SimConfig) -> Env {
     ));
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
-    let c = &sim.config;
-    let token: Value = http
-        .post(format!("{base}/auth/o2/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", c.refresh_token.as_str()),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = common::access_token(&http, &base, &sim.config).await;
     Env {
         sim,
         clock,

@@ -3,6 +3,8 @@
 //! simulator's own orders, GZIP or not) and its URL, each refusal (bad body, rate, role,
 //! unknown ids) in Amazon's shape. Everything goes over HTTP to a simulator on 127.0.0.1.
 
+mod common;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,22 +53,7 @@ async fn start(config: SimConfig) -> Env {
     let (addr, server) = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
-    let c = &sim.config;
-    let token: Value = http
-        .post(format!("{base}/auth/o2/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", c.refresh_token.as_str()),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = common::access_token(&http, &base, &sim.config).await;
     Env {
         sim,
         clock,

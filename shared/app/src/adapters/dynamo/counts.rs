@@ -37,6 +37,32 @@ fn parse_day_sk(sk: &str) -> Option<(Date, String)> {
 }
 
 impl DynamoStore {
+    /// Writes the order's marker (`sk`, named `op` in errors) if new, and then adds one to the
+    /// day's counter `name`: true when counted now. A run that dies between the two leaves the
+    /// order uncounted.
+    async fn count_once(
+        &self,
+        order_id: &OrderId,
+        (sk, op): (&str, &'static str),
+        marketplace_id: &str,
+        day: Date,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let first = self
+            .put_marker_once(
+                format!("ORDER#{order_id}"),
+                sk,
+                now + ORDER_SEEN_RETENTION,
+                op,
+            )
+            .await?;
+        if first {
+            self.add_to_day(day, marketplace_id, name, now).await?;
+        }
+        Ok(first)
+    }
+
     /// Adds one to the day's counter `name` (`orders` or `counted`).
     async fn add_to_day(
         &self,
@@ -72,19 +98,9 @@ impl OrderCountStore for DynamoStore {
         day: Date,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let first = self
-            .put_marker_once(
-                format!("ORDER#{order_id}"),
-                "SEEN",
-                now + ORDER_SEEN_RETENTION,
-                "PutItem(order seen)",
-            )
-            .await?;
-        if !first {
-            return Ok(false);
-        }
-        self.add_to_day(day, marketplace_id, "orders", now).await?;
-        Ok(true)
+        let marker = ("SEEN", "PutItem(order seen)");
+        self.count_once(order_id, marker, marketplace_id, day, "orders", now)
+            .await
     }
 
     async fn count_cancel(
@@ -94,19 +110,9 @@ impl OrderCountStore for DynamoStore {
         day: Date,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let first = self
-            .put_marker_once(
-                format!("ORDER#{order_id}"),
-                "COUNTED",
-                now + ORDER_SEEN_RETENTION,
-                "PutItem(cancel counted)",
-            )
-            .await?;
-        if !first {
-            return Ok(false);
-        }
-        self.add_to_day(day, marketplace_id, "counted", now).await?;
-        Ok(true)
+        let marker = ("COUNTED", "PutItem(cancel counted)");
+        self.count_once(order_id, marker, marketplace_id, day, "counted", now)
+            .await
     }
 
     async fn order_counts(&self, from: Date, to: Date) -> Result<Vec<DayCount>, StoreError> {
