@@ -34,8 +34,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::case::Strategy;
 use crate::ids::MarketplaceId;
+use crate::strategy::Strategy;
 
 /// Amazon's verdict on a metric (`status`: GOOD, BAD or NONE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@
 //! - [`policy`]: the send-time policy (quiet hours, send slots, final-notice time).
 //! - [`holidays`]: weekday or day off at a marketplace (Japan's public holidays by rule).
 //! - [`slots_learn`]: send slots learned from the seller's history of answered messages.
+//! - [`strategy`]: the seller's strategy (ask-buyer or cancel-first).
 //! - [`mode`]: the operating mode (live, dry-run, approve, pause).
 //! - [`message`]: what every buyer message must be (Amazon's rules), and the product list.
 //! - [`templates`]: the buyer messages as templates the seller owns, kenzen's defaults in six
@@ -39,6 +40,7 @@ pub mod mode;
 pub mod order;
 pub mod policy;
 pub mod slots_learn;
+pub mod strategy;
 pub mod templates;
 
 pub use assess::{Assessment, SkuInfo, assess};
