@@ -24,7 +24,7 @@ async fn a_dry_run_writes_nothing_to_amazon_and_the_report_shows_what_would_have
         .filter_map(|l| {
             let method = l["method"].as_str()?;
             let path = l["path"].as_str()?;
-            (method != "GET" && !path.contains("/auth/o2/token"))
+            kenzen_tests::scenario::acts_on_the_marketplace(method, path)
                 .then(|| format!("{method} {path}"))
         })
         .collect();
@@ -32,6 +32,14 @@ async fn a_dry_run_writes_nothing_to_amazon_and_the_report_shows_what_would_have
         writes,
         Vec::<String>::new(),
         "a dry run writes nothing to the marketplace"
+    );
+    // It still reads Amazon's account-health figures (a report request changes nothing).
+    assert!(
+        w.sim
+            .log()
+            .iter()
+            .any(|l| l["path"] == "/reports/2021-06-30/reports"),
+        "the dry run asks for the seller performance report"
     );
 
     let html = std::env::temp_dir().join(format!("kenzen-report-{}.html", std::process::id()));
