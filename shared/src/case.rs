@@ -638,6 +638,11 @@ pub struct Case {
     /// `CancelSubmitted` event. `None` for BuyerCanceled, and without account-health figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projected_rate: Option<String>,
+    /// A BuyerCanceled cancel feed that may still act at Amazon (its answer was lost) after the
+    /// buyer's request went away and the case turned to the deadline path: a cancel seen on the
+    /// order before kenzen submits another is that feed's, and is recorded as it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_feed_plan: Option<CancelPlan>,
 }
 
 /// The seller's approval of a seller-initiated cancel.
@@ -760,6 +765,7 @@ impl Case {
             last_request_at: None,
             strategy_choice: None,
             projected_rate: None,
+            earlier_feed_plan: None,
             lines_cancelled: Vec::new(),
             outcomes_unknown: 0,
             alerts_raised: Vec::new(),

@@ -241,6 +241,7 @@ fn resume(case: &Case, now: Timestamp, settings: &Settings) -> CaseState {
 pub fn decide(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -> Decision {
     let d = decide_input(case, input, now, settings);
     let mut d = gate(case, d, now, settings);
+    earlier_feed(case, input, &mut d);
     if !d.case.state.is_terminal() && now >= case.ship_by - settings.resubmit_margin {
         let detail = format!(
             "case still {} within {} minutes of ship-by",
@@ -250,6 +251,46 @@ pub fn decide(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -
         alert_once(&mut d.case, AlertKind::DeadlineRisk, detail, &mut d.effects);
     }
     d
+}
+
+/// Keeps [`Case::earlier_feed_plan`] true: forgotten once kenzen submits another cancel or
+/// Amazon's feed list shows no such feed; and a cancel seen while it stands is recorded as that
+/// feed's (kenzen submitted nothing since).
+fn earlier_feed(case: &Case, input: &Input, d: &mut Decision) {
+    let submits = d
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::SubmitCancel { .. }));
+    if submits || matches!(input, Input::CancelFeedFound { feed_id: None }) {
+        d.case.earlier_feed_plan = None;
+        return;
+    }
+    let Some(earlier) = d.case.earlier_feed_plan.clone() else {
+        return;
+    };
+    if case.state.is_terminal() {
+        return;
+    }
+    if let CaseState::Cancelled { reason, plan, .. } = &mut d.case.state
+        && *reason != earlier.reason()
+    {
+        let said = format!("cancelled as {}", reason.as_feed());
+        *reason = earlier.reason();
+        *plan = earlier;
+        let now_said = format!("cancelled as {}", reason.as_feed());
+        for e in &mut d.effects {
+            if let Effect::Publish(DomainEvent::CaseClosed { outcome, .. }) = e
+                && *outcome == said
+            {
+                outcome.clone_from(&now_said);
+            }
+        }
+        d.note = format!(
+            "{}; the cancel is the earlier {} feed's (kenzen submitted nothing since)",
+            d.note,
+            reason.as_feed()
+        );
+    }
 }
 
 fn decide_input(case: &Case, input: &Input, now: Timestamp, settings: &Settings) -> Decision {
@@ -676,6 +717,12 @@ fn order_seen(case: &Case, order: &OrderView, now: Timestamp, settings: &Setting
             // was resubmitted unconfirmed near ship-by); a feed whose report said it failed
             // cancelled nothing.
             let feed_may_act = lookup.is_some() || (*resubmitted && last_feed.is_some());
+            if feed_may_act {
+                next.earlier_feed_plan = Some(CancelPlan::BuyerCanceled {
+                    request: request.clone(),
+                    lines: lines.clone(),
+                });
+            }
             next.state = if feed_may_act {
                 // No message after a cancel that may still happen. The deadline cancel follows
                 // without one, saying why, and any feed that may exist is looked up first.

@@ -221,6 +221,7 @@ pub(crate) mod tests {
             last_request_at: None,
             strategy_choice: None,
             projected_rate: None,
+            earlier_feed_plan: None,
             state: CaseState::Requesting {
                 next_at: None,
                 sending: None,

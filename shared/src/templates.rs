@@ -858,6 +858,7 @@ pub fn sample_case(
         last_request_at: None,
         strategy_choice: None,
         projected_rate: None,
+        earlier_feed_plan: None,
     }
 }
 

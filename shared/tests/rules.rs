@@ -1799,6 +1799,32 @@ fn in_approve_mode_request_messages_go_out_without_approval() {
     assert!(d.effects.contains(&Effect::SendRequest { n: 1 }), "{d:?}");
 }
 
+/// Found by the approve-mode property below: a BuyerCanceled feed whose answer was lost, then
+/// the buyer's request goes away (the case turns to the deadline path), then the order shows
+/// cancelled: the cancel is the earlier BuyerCanceled feed's, never recorded as a
+/// seller-initiated cancel nobody approved.
+#[test]
+fn a_cancel_seen_after_a_lost_buyer_canceled_feed_is_that_feeds_not_an_unapproved_one() {
+    let s = with_mode(Strategy::AskBuyer, kenzen_core::Mode::Approve);
+    let opened = t0();
+    let case = open_case(Strategy::AskBuyer, opened, opened + hours(23));
+    let steps = [
+        (0, World::SeenBuyerRequest, Outcome::Ok),
+        (0, World::Tick, Outcome::Lost),
+        (0, World::SeenUnshipped, Outcome::Ok),
+        (0, World::Tick, Outcome::Ok),
+        (0, World::SeenCancelledElsewhere, Outcome::Ok),
+    ];
+    let (case, log, _) = run(case, &steps, &s, opened);
+    assert!(log.violations.is_empty(), "{:?}", log.violations);
+    match &case.state {
+        CaseState::Cancelled { reason, .. } => {
+            assert_eq!(*reason, CancelReason::BuyerCanceled, "{case:#?}")
+        }
+        other => panic!("not cancelled: {other:?}"),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
