@@ -1,7 +1,7 @@
 //! The outcome lab (`scripts/outcomes.sh`): a seeded population of buyers of unfillable orders,
-//! played through the four real handlers on moto_server and the simulator under each policy,
-//! to see how many orders end exempt from the cancel rate. A benchmark that prints figures: it
-//! is not a test and judges nothing but the never-break rules.
+//! played through the four real handlers and the real SP-API client against the simulator
+//! under each policy, to see how many orders end exempt from the cancel rate. A benchmark that
+//! prints figures: it is not a test and judges nothing but the never-break rules.
 //!
 //! The buyers live here, outside the simulator's scripted behaviour: every order's buyer is
 //! `Buyer::Silent` to the simulator, and the lab watches the messages the simulator delivers,
@@ -24,7 +24,7 @@ use jiff::{SignedDuration, Timestamp};
 use kenzen_core::holidays::DayKind;
 use kenzen_core::marketplace::Language;
 use kenzen_core::slots_learn::{self, LearnedSlots, Observation};
-use kenzen_core::{LocalTime, SendWindows, Settings, Strategy};
+use kenzen_core::{LocalTime, Settings, Strategy};
 
 use crate::checks::{Limits, OrderFacts, check};
 use crate::sim::{Action, Buyer, SimItem, SimOrder};
@@ -314,6 +314,8 @@ pub async fn run(
         );
     }
 
+    // A request (not the apology) is the message that tells the buyer where to request the
+    // cancellation; every lab buyer reads Japanese.
     let request_marker = kenzen_core::templates::cancel_path(Language::Japanese);
     let mut days = DayKinds::default();
     let mut seen = 0usize;
@@ -579,9 +581,4 @@ fn tally(
     };
     f.broken_rules = check(&log, &limits);
     Ok(f)
-}
-
-/// The windows the learned policy starts from (kenzen's defaults), for printing.
-pub fn default_windows() -> SendWindows {
-    SendWindows::for_marketplace(MARKETPLACE)
 }
