@@ -1,6 +1,5 @@
-# Shared by scripts/test.sh and scripts/demo.sh: installs and starts moto_server on a free
-# loopback port, exports KENZEN_TEST_AWS_ENDPOINT, and stops it when the calling script exits.
-# Source it; do not run it.
+# Shared by the scripts: installs and starts moto_server on a free loopback port, exports
+# KENZEN_TEST_AWS_ENDPOINT, and stops it when the calling script exits. Source it; do not run it.
 
 kenzen_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -31,6 +30,31 @@ kenzen_start_moto() {
       export KENZEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
       export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-1
       echo "moto_server on $KENZEN_TEST_AWS_ENDPOINT (log: $log)" >&2
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "moto_server did not start; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# moto_server through scripts/moto-volume.py (the same answers, without sorting a whole table on
+# every DynamoDB Query): for the benchmarks that fill tables with thousands of items.
+kenzen_start_moto_fast() {
+  local moto python port log
+  moto="$("$kenzen_root/scripts/moto-venv.sh")"
+  python="$(dirname "$moto")/python3"
+  port="$(kenzen_free_port)"
+  log="${TMPDIR:-/tmp}/kenzen-moto-fast-$$.log"
+  "$python" "$kenzen_root/scripts/moto-volume.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  KENZEN_MOTO_PID=$!
+  trap 'kenzen_cleanup' EXIT
+  for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
+      export KENZEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+      export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-1
+      echo "moto_server (scripts/moto-volume.py) on $KENZEN_TEST_AWS_ENDPOINT (log: $log)" >&2
       return 0
     fi
     sleep 0.2

@@ -19,30 +19,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$kenzen_root"
 
-start_moto_for_volume() {
-  local moto python port log
-  moto="$("$kenzen_root/scripts/moto-venv.sh")"
-  python="$(dirname "$moto")/python3"
-  port="$(kenzen_free_port)"
-  log="${TMPDIR:-/tmp}/kenzen-moto-volume-$$.log"
-  "$python" "$kenzen_root/scripts/moto-volume.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-  KENZEN_MOTO_PID=$!
-  trap 'kenzen_cleanup' EXIT
-  for _ in $(seq 1 100); do
-    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
-      export KENZEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
-      export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-1
-      echo "moto_server (scripts/moto-volume.py) on $KENZEN_TEST_AWS_ENDPOINT (log: $log)" >&2
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "moto_server did not start; its log:" >&2
-  cat "$log" >&2
-  return 1
-}
-
-start_moto_for_volume
+kenzen_start_moto_fast
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_INCREMENTAL=true \
   cargo build --quiet --release -p kenzen-tests --bin kenzen-volume

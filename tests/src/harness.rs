@@ -24,8 +24,8 @@ use jiff::{SignedDuration, Timestamp};
 use kenzen_app::adapters::dynamo::DynamoStore;
 use kenzen_app::clock::{Clock, VirtualClock};
 use kenzen_app::config::Config;
-use kenzen_app::ports::{CaseStore, TimelineEntry};
-use kenzen_app::{AppService, RunReport};
+use kenzen_app::ports::{CaseStore, EventPublisher, Marketplace, Store, TimelineEntry};
+use kenzen_app::{AppService, RunReport, Service};
 use kenzen_core::{Settings, Strategy};
 use serde_json::{Value, json};
 
@@ -546,6 +546,17 @@ impl World {
         })
     }
 
+    /// Deploys the functions again with `settings` (as a stack update with other settings
+    /// does); the table, the bus, the queues and the simulator stay as they are.
+    pub fn redeploy(&mut self, settings: &Settings) {
+        self.svc.set_settings(settings.clone());
+        for instances in self.containers.values_mut() {
+            for svc in instances {
+                svc.set_settings(settings.clone());
+            }
+        }
+    }
+
     pub fn store(&self) -> &DynamoStore {
         self.svc.store()
     }
@@ -588,18 +599,7 @@ impl World {
 
     /// A schedule tick, as EventBridge Scheduler sends it.
     pub fn schedule_event(&self, f: Function) -> EventBridgeEvent<Value> {
-        serde_json::from_value(json!({
-            "version": "0",
-            "id": format!("tick-{}-{}", f.name(), self.now().as_second()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": self.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "region": "ap-northeast-1",
-            "resources": [format!("arn:aws:events:ap-northeast-1:123456789012:rule/kenzen-{}", f.name())],
-            "detail": {}
-        }))
-        .expect("schedule event shape")
+        schedule_event(f, self.now())
     }
 
     /// The container the next invocation of `f` runs on (0 without containers).
@@ -1000,9 +1000,25 @@ pub struct Notification {
     pub repeat: u32,
 }
 
+/// `f`'s schedule tick at `now`, as EventBridge Scheduler sends it.
+pub fn schedule_event(f: Function, now: Timestamp) -> EventBridgeEvent<Value> {
+    serde_json::from_value(json!({
+        "version": "0",
+        "id": format!("tick-{}-{}", f.name(), now.as_second()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": "ap-northeast-1",
+        "resources": [format!("arn:aws:events:ap-northeast-1:123456789012:rule/kenzen-{}", f.name())],
+        "detail": {}
+    }))
+    .expect("schedule event shape")
+}
+
 /// Runs `f`'s real handler on `svc` with `event`, under Lambda's timeout on the virtual clock.
-async fn run_handler(
-    svc: &AppService,
+pub(crate) async fn run_handler<M: Marketplace, S: Store, P: EventPublisher>(
+    svc: &Service<M, S, P>,
     sim: &Sim,
     clock: &VirtualClock,
     f: Function,

@@ -9,11 +9,14 @@
 //! - [`demo`]: the demo the README's first command runs.
 //! - [`volume`]: the volume benchmark (`scripts/volume.sh`).
 //! - [`calls`]: SP-API calls per case, from a run's log (`scripts/calls-per-case.sh`).
+//! - [`outcomes`]: the outcome lab (`scripts/outcomes.sh`): a seeded buyer population under
+//!   each policy, and how many orders end exempt from the cancel rate.
 
 pub mod calls;
 pub mod checks;
 pub mod demo;
 pub mod harness;
+pub mod outcomes;
 pub mod scenario;
 pub mod volume;
 

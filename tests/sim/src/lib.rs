@@ -631,6 +631,16 @@ impl Sim {
         self.world().delivered.clone()
     }
 
+    /// The messages delivered after the first `seen` (for a watcher that reads them as they
+    /// come, without copying the whole list each time).
+    pub fn delivered_since(&self, seen: usize) -> Vec<Delivered> {
+        self.world()
+            .delivered
+            .get(seen..)
+            .map(<[Delivered]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// The request and action log so far.
     pub fn log(&self) -> Vec<Value> {
         self.world().log.clone()

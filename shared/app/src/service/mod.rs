@@ -166,6 +166,14 @@ impl<M, S, P> Service<M, S, P> {
         self.reply_sweep_limit = limit.max(1);
     }
 
+    /// Replaces the deployed settings on a running service, as a redeploy with other settings
+    /// would (tests and benchmarks that change settings mid-run); the mode read from the store
+    /// is forgotten with them.
+    pub fn set_settings(&mut self, settings: Settings) {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = (settings.mode, None);
+        self.settings = settings;
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
