@@ -5,9 +5,9 @@
 # routine, kenzen's fixed slots, kenzen's learned slots — on the same orders and the same buyers'
 # draws. Prints per policy, across seeds: the share of unfillable orders ending exempt from the
 # cancel rate, messages per case, cancels that count and late shipments; writes outcomes.csv,
-# messages.csv, figures.json and outcomes.png (and sensitivity.csv) to the out dir.
+# messages.csv, figures.json, outcomes.png and outcomes.svg (and sensitivity.csv) to the out dir.
 #   scripts/outcomes.sh [--seeds N] [--orders N] [--out DIR] [--population FILE]
-#                       [--policies cancel-at-once,manual,fixed,learned-offline]
+#                       [--policies cancel-at-once,manual,fixed,learned]
 #                       [--store memory|moto] [--jobs N] [--quick] [--sensitivity]
 #                       [--sensitivity-seeds N] [--sensitivity-orders N]
 # Defaults: 5 seeds × 500 orders, out/outcomes, 2 worlds at a time. A try: scripts/outcomes.sh

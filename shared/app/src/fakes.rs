@@ -711,12 +711,12 @@ impl MemoryStore {
             .map(|(vc, _)| vc.value.clone())
     }
 
-    /// Every timeline entry of `order_id`, in the order written.
     /// The account-health fetch state, as stored.
     pub fn health_fetch_now(&self) -> Option<HealthFetch> {
         lock(&self.state).health_fetch.clone()
     }
 
+    /// Every timeline entry of `order_id`, in the order written.
     pub fn timeline_of(&self, order_id: &str) -> Vec<TimelineEntry> {
         lock(&self.state)
             .timeline

@@ -1,7 +1,7 @@
 //! The outcome lab: `kenzen-outcomes [--seeds N] [--orders N] [--out DIR] [--population FILE]
 //! [--policies a,b] [--store memory|moto] [--jobs N] [--quick] [--sensitivity]
 //! [--sensitivity-seeds N] [--sensitivity-orders N]` (via `scripts/outcomes.sh`). Prints the table per policy across
-//! seeds and writes `outcomes.csv`, `outcomes.png` and `figures.json` to OUT (default
+//! seeds and writes `outcomes.csv`, `outcomes.png`, `outcomes.svg` and `figures.json` to OUT (default
 //! out/outcomes). Exits non-zero only when a never-break rule broke or a run could not be
 //! played, never for a missed goal.
 
@@ -42,7 +42,7 @@ struct Options {
 }
 
 const USAGE: &str = "usage: kenzen-outcomes [--seeds N] [--orders N] [--out DIR] [--population FILE] \
-     [--policies cancel-at-once,manual,fixed,learned-offline] [--store memory|moto] [--jobs N] [--quick] \
+     [--policies cancel-at-once,manual,fixed,learned] [--store memory|moto] [--jobs N] [--quick] \
      [--sensitivity] [--sensitivity-seeds N] [--sensitivity-orders N]";
 
 fn options() -> Result<Option<Options>> {
@@ -216,7 +216,10 @@ async fn go() -> Result<bool> {
     );
     print!("{}", report::opening_delays(&runs));
     if let Some(r) = runs.iter().find(|r| r.policy == Policy::LearnedSlots.key()) {
-        println!("\nslots learned from the warm-up (seed {}):", r.seed);
+        println!(
+            "\nslots kenzen learned, as its timelines say (seed {}):",
+            r.seed
+        );
         for line in &r.slots {
             println!("  {line}");
         }
@@ -249,7 +252,11 @@ async fn go() -> Result<bool> {
         "kenzen outcome lab: {} seeds × {} unfillable orders",
         o.seeds, o.orders
     );
-    if !report::chart(&png, &runs, &title)? {
+    let svg = o.out.join("outcomes.svg");
+    let ceiling = 100.0 * pop.ceiling();
+    if !report::chart(&png, &runs, &title, ceiling)?
+        || !report::chart_svg(&svg, &runs, &title, ceiling)?
+    {
         println!(
             "no chart: no TrueType font found (install fonts-dejavu-core or set KENZEN_CHART_FONT)"
         );
@@ -259,7 +266,7 @@ async fn go() -> Result<bool> {
         sensitivity(&o, &pop).await?;
     }
     println!(
-        "\nwall time {:.0} s; results in {} (outcomes.csv, messages.csv, figures.json, outcomes.png{})",
+        "\nwall time {:.0} s; results in {} (outcomes.csv, messages.csv, figures.json, outcomes.png, outcomes.svg{})",
         started.elapsed().as_secs_f64(),
         o.out.display(),
         if o.sensitivity {

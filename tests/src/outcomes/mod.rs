@@ -21,9 +21,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use jiff::{SignedDuration, Timestamp};
-use kenzen_core::holidays::DayKind;
 use kenzen_core::marketplace::Language;
-use kenzen_core::slots_learn::{self, LearnedSlots, Observation};
 use kenzen_core::{LocalTime, Settings, Strategy};
 
 use crate::checks::{Limits, OrderFacts, check};
@@ -41,7 +39,8 @@ pub enum Policy {
     Manual,
     /// kenzen's ask-buyer with its default slots (08:30, 12:30, 19:00), at most 3 requests.
     FixedSlots,
-    /// kenzen's ask-buyer with slots learned from a warm-up week of fixed slots.
+    /// kenzen's ask-buyer with `learn_slots` on: kenzen learns its slots from its own history
+    /// (a warm-up week of orders comes first, played the same way).
     LearnedSlots,
 }
 
@@ -59,7 +58,7 @@ impl Policy {
             Self::CancelAtOnce => "cancel at once",
             Self::Manual => "manual routine",
             Self::FixedSlots => "kenzen fixed slots",
-            Self::LearnedSlots => "learned (offline from warm-up)",
+            Self::LearnedSlots => "kenzen learned slots",
         }
     }
 
@@ -69,7 +68,7 @@ impl Policy {
             Self::CancelAtOnce => "cancel-at-once",
             Self::Manual => "manual",
             Self::FixedSlots => "fixed",
-            Self::LearnedSlots => "learned-offline",
+            Self::LearnedSlots => "learned",
         }
     }
 
@@ -84,17 +83,16 @@ impl Policy {
 
     /// kenzen's settings for the policy, at the template's sweep cadence.
     ///
-    /// The learned-slots policy starts with the fixed slots: the lab itself learns slots at the
-    /// end of the warm-up ([`learn_from_warmup`]) and deploys them per kind of day. When kenzen
-    /// has its own learned-slots setting, it goes here (turned on for `LearnedSlots`), and
-    /// [`Policy::learns_offline`] becomes false: kenzen then learns from the warm-up's history
-    /// on the table by itself, in the same world.
+    /// Only the learned-slots policy has `learn_slots` on (the template's default): kenzen
+    /// starts with the configured slots and learns its own from the history it records, as
+    /// deployed (hourly, per local kind of day, once it has enough observations).
     pub fn settings(self) -> Result<Settings> {
         let strategy = match self {
             Self::CancelAtOnce => Strategy::CancelFirst,
             _ => Strategy::AskBuyer,
         };
         let mut s = Settings::new(strategy, MARKETPLACE);
+        s.learn_slots = self == Self::LearnedSlots;
         let cadence = crate::harness::cadence()?;
         s.send_sweep = SignedDuration::from_mins(cadence["MessageResend"]);
         s.cancel_sweep = SignedDuration::from_mins(cadence["FinalCancel"]);
@@ -112,12 +110,6 @@ impl Policy {
 
     /// The policy runs a warm-up week before the evaluated orders.
     pub fn warms_up(self) -> bool {
-        self == Self::LearnedSlots
-    }
-
-    /// The lab learns the slots from the warm-up and deploys them (kenzen has no learned-slots
-    /// setting yet).
-    pub fn learns_offline(self) -> bool {
         self == Self::LearnedSlots
     }
 
@@ -276,11 +268,6 @@ pub async fn run(
         .to_zoned(tz.clone())
         .map(|z| z.timestamp())
         .unwrap_or(first);
-    let eval_start = pop
-        .orders
-        .start
-        .to_zoned(tz.clone())
-        .map(|z| z.timestamp())?;
     let mut world = LabWorld::start(store, start, settings.clone()).await?;
     for s in 0..SKUS {
         world.stock(&sku(s), 0).await?;
@@ -321,43 +308,9 @@ pub async fn run(
     let mut seen = 0usize;
     let mut opened = [0usize; 5];
     let mut trace = Vec::new();
-    let mut learned: Option<BTreeMap<DayKind, LearnedSlots>> = None;
-    let mut deployed_kind: Option<DayKind> = None;
-    let mut slots_text = Vec::new();
     let mut t = start;
     while t < end {
         t = (t + STEP).min(end);
-        // The learned policy: learn at the end of the warm-up, then deploy each day's slots.
-        if policy.learns_offline() && t >= eval_start {
-            if learned.is_none() {
-                let by_kind = learn_from_warmup(&world, &settings, eval_start, request_marker);
-                for (kind, l) in &by_kind {
-                    slots_text.push(format!(
-                        "{kind}: {}{}",
-                        l.slots
-                            .iter()
-                            .map(|c| c.at.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        if l.fallback { " (fallback)" } else { "" }
-                    ));
-                    for c in &l.slots {
-                        slots_text.push(format!("  {}", c.explanation));
-                    }
-                }
-                learned = Some(by_kind);
-            }
-            let kind = days.kind_at(t);
-            if deployed_kind != Some(kind)
-                && let Some(l) = learned.as_ref().and_then(|m| m.get(&kind))
-            {
-                world.redeploy(&Settings {
-                    windows: l.send_windows(),
-                    ..settings.clone()
-                });
-                deployed_kind = Some(kind);
-            }
-        }
         world.run_until(t).await?;
         let now = world.now();
         let fresh = world.sim().delivered_since(seen);
@@ -434,7 +387,7 @@ pub async fn run(
         request_marker,
         end,
     )?;
-    figures.slots = slots_text;
+    figures.slots = learned_slot_notes(&world, seed, &played).await?;
     figures.failed_invocations = world.failed_invocations();
     figures.opened = opened;
     figures.messages_trace = trace;
@@ -443,51 +396,47 @@ pub async fn run(
     Ok(figures)
 }
 
-/// Learns each kind of day's slots from what the warm-up showed by `until`: each request
-/// message Amazon accepted, paired with the buyer's request when it came after that message
-/// and before the next one.
-fn learn_from_warmup(
+/// What kenzen wrote on the evaluated orders' timelines about the slots it learned: for each
+/// learned slot (and kind of day), how many requests went out in it, with kenzen's reason as of
+/// the last of them; and how many requests went out in the configured slots.
+async fn learned_slot_notes(
     world: &LabWorld,
-    settings: &Settings,
-    until: Timestamp,
-    request_marker: &str,
-) -> BTreeMap<DayKind, LearnedSlots> {
-    let mut sent: BTreeMap<String, Vec<Timestamp>> = BTreeMap::new();
-    for d in world.sim().delivered() {
-        if d.at < until && d.text.contains(request_marker) {
-            sent.entry(d.order_id).or_default().push(d.at);
+    seed: u64,
+    played: &[&LabOrder],
+) -> Result<Vec<String>> {
+    let mut by_slot: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut configured = 0usize;
+    for o in played.iter().filter(|o| !o.warmup) {
+        for e in world.timeline(&order_id(seed, o.index)).await? {
+            if e.kind != "message" || !e.note.starts_with("request message") {
+                continue;
+            }
+            let Some((_, why)) = e.note.split_once("; ") else {
+                configured += 1;
+                continue;
+            };
+            let slot = why.split_once(" chosen:").map_or(why, |(s, _)| s);
+            let kind = if why.contains(" on weekdays") {
+                "weekdays"
+            } else {
+                "weekends and holidays"
+            };
+            let entry = by_slot
+                .entry(format!("{kind}, {slot}"))
+                .or_insert((0, String::new()));
+            entry.0 += 1;
+            entry.1 = why.to_string();
         }
     }
-    let mut observations = Vec::new();
-    for (id, times) in sent {
-        let request = world
-            .sim()
-            .order(&id)
-            .and_then(|o| o.buyer_request)
-            .filter(|r| *r < until);
-        let answered = request.and_then(|r| times.iter().rposition(|t| *t <= r));
-        for (i, at) in times.iter().enumerate() {
-            observations.push(Observation {
-                marketplace_id: MARKETPLACE.into(),
-                sent_at: *at,
-                request_at: if Some(i) == answered { request } else { None },
-            });
-        }
-    }
-    [DayKind::Weekday, DayKind::Holiday]
+    let mut out: Vec<String> = by_slot
         .into_iter()
-        .map(|kind| {
-            let l = slots_learn::learn(
-                &settings.windows,
-                MARKETPLACE,
-                kind,
-                &observations,
-                slots_learn::MIN_OBSERVATIONS,
-                settings.max_requests as usize,
-            );
-            (kind, l)
-        })
-        .collect()
+        .map(|(k, (n, why))| format!("{k}: {n} requests; last reason: {why}"))
+        .collect();
+    out.push(format!(
+        "{configured} requests in the configured slots (before learning, or on a kind of day \
+         without enough history)"
+    ));
+    Ok(out)
 }
 
 /// Reads the evaluated orders' endings off the simulator (the marketplace's view), and checks

@@ -241,30 +241,69 @@ fn short(p: Policy) -> &'static str {
 type Measure = fn(&RunFigures) -> f64;
 
 /// Draws the chart: per policy, the share of orders ending exempt and the share of cancels that
-/// count, each a bar at the mean with the least–greatest range and one dot per seed. Returns
-/// false (and draws nothing) when no font is found.
-pub fn chart(path: &Path, runs: &[RunFigures], title: &str) -> Result<bool> {
+/// count, each a bar at the mean with the least–greatest range and one dot per seed, and on the
+/// exempt side a line at `ceiling` (the share of buyers who read and would comply, in percent).
+/// Returns false (and draws nothing) when no font is found.
+pub fn chart(path: &Path, runs: &[RunFigures], title: &str, ceiling: f64) -> Result<bool> {
     use plotters::prelude::*;
-    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let have_font = *REGISTERED.get_or_init(|| {
-        font().is_some_and(|bytes| {
-            plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
-        })
-    });
-    if !have_font {
+    if !have_font() {
         return Ok(false);
     }
+    let root = BitMapBackend::new(path, CHART_SIZE).into_drawing_area();
+    draw(&root, runs, title, ceiling)?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(true)
+}
+
+/// The same chart as SVG (text, so it can live in the repository beside the README; the
+/// browser draws its letters, plotters measures them with the same font). Returns false (and
+/// draws nothing) when no font is found.
+pub fn chart_svg(path: &Path, runs: &[RunFigures], title: &str, ceiling: f64) -> Result<bool> {
+    use plotters::prelude::*;
+    if !have_font() {
+        return Ok(false);
+    }
+    let root = SVGBackend::new(path, CHART_SIZE).into_drawing_area();
+    draw(&root, runs, title, ceiling)?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(true)
+}
+
+/// Registers the chart font once; false when none is found.
+fn have_font() -> bool {
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REGISTERED.get_or_init(|| {
+        font().is_some_and(|bytes| {
+            plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, bytes)
+                .is_ok()
+        })
+    })
+}
+
+const CHART_SIZE: (u32, u32) = (1200, 560);
+
+fn draw<DB: plotters::prelude::DrawingBackend>(
+    root: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    runs: &[RunFigures],
+    title: &str,
+    ceiling: f64,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    use plotters::prelude::*;
     let policies: Vec<Policy> = Policy::ALL
         .into_iter()
         .filter(|p| !runs_of(runs, *p).is_empty())
         .collect();
     let n = policies.len() as i32;
-    let root = BitMapBackend::new(path, (1200, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 22))?;
     let (upper, footer) = root.split_vertically(510);
     footer.draw(&Text::new(
-        "* learned offline from a warm-up week of fixed slots. Bars: mean over seeds; whiskers: min–max; dots: seeds.",
+        "* kenzen learn_slots on, after a warm-up week of orders. Bars: mean over seeds; whiskers: min–max; dots: seeds.",
         (20, 10),
         ("sans-serif", 15),
     ))?;
@@ -282,7 +321,7 @@ pub fn chart(path: &Path, runs: &[RunFigures], title: &str) -> Result<bool> {
         RGBColor(60, 120, 200),
         RGBColor(40, 160, 90),
     ];
-    for (panel, (caption, measure)) in panels.iter().zip(measures) {
+    for (k, (panel, (caption, measure))) in panels.iter().zip(measures).enumerate() {
         let mut chart = ChartBuilder::on(panel)
             .caption(caption, ("sans-serif", 17))
             .margin(12)
@@ -305,6 +344,23 @@ pub fn chart(path: &Path, runs: &[RunFigures], title: &str) -> Result<bool> {
             .x_label_style(("sans-serif", 14))
             .y_label_style(("sans-serif", 13))
             .draw()?;
+        if k == 0 {
+            let red = RGBColor(200, 40, 40);
+            chart.draw_series(DashedLineSeries::new(
+                [
+                    (SegmentValue::Exact(0), ceiling),
+                    (SegmentValue::Exact(n), ceiling),
+                ],
+                8,
+                5,
+                red.stroke_width(2),
+            ))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("population ceiling {ceiling:.1}%: buyers who read and would comply"),
+                (SegmentValue::Exact(0), ceiling + 12.0),
+                ("sans-serif", 14).into_font().color(&red),
+            )))?;
+        }
         for (i, p) in policies.iter().enumerate() {
             let values: Vec<f64> = runs_of(runs, *p).iter().map(|r| measure(r)).collect();
             let (mean, lo, hi) = spread(&values);
@@ -345,7 +401,5 @@ pub fn chart(path: &Path, runs: &[RunFigures], title: &str) -> Result<bool> {
             )))?;
         }
     }
-    root.present()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(true)
+    Ok(())
 }

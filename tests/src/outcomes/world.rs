@@ -22,7 +22,7 @@ use kenzen_app::adapters::spapi::SpApiClient;
 use kenzen_app::clock::{Clock, VirtualClock};
 use kenzen_app::config::Config;
 use kenzen_app::fakes::MemoryStore;
-use kenzen_app::ports::{EventPublisher, PublishError};
+use kenzen_app::ports::{EventPublisher, PublishError, TimelineEntry};
 use kenzen_core::{DomainEvent, Settings, SkuInfo};
 use serde_json::{Value, json};
 
@@ -256,6 +256,14 @@ impl LabWorld {
                 Ok(())
             }
             Self::Moto(w) => w.stock(sku, on_hand).await,
+        }
+    }
+
+    /// The timeline kenzen wrote for `order_id`, in the order written.
+    pub async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>> {
+        match self {
+            Self::Memory(w) => Ok(w.svc.store().timeline_of(order_id)),
+            Self::Moto(w) => w.timeline(order_id).await,
         }
     }
 
