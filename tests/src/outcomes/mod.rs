@@ -531,3 +531,57 @@ fn tally(
     f.broken_rules = check(&log, &limits);
     Ok(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn population() -> Population {
+        Population::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/outcomes/population.toml"
+        )))
+        .expect("the shipped population file loads")
+    }
+
+    /// The learned policy is kenzen's own `learn_slots`: after the warm-up week it sends in
+    /// slots it learned and says why on the timeline, within the cap, with no broken rule.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_learned_policy_sends_in_slots_kenzen_learned_and_breaks_no_rule() {
+        let pop = population();
+        let orders = pop.orders(3, 40);
+        let f = run(Policy::LearnedSlots, 3, &pop, &orders, StoreKind::Memory)
+            .await
+            .expect("the run plays");
+        assert_eq!(f.orders, 40);
+        assert!(f.broken_rules.is_empty(), "{:?}", f.broken_rules);
+        assert_eq!(f.late, 0);
+        assert_eq!(f.exempt + f.counted, 40, "{f:?}");
+        assert!(f.requests_max <= 3 && f.messages_max <= 4, "{f:?}");
+        let learned: Vec<&String> = f.slots.iter().filter(|l| l.contains(" chosen: ")).collect();
+        assert!(
+            !learned.is_empty(),
+            "no request in a learned slot: {:?}",
+            f.slots
+        );
+    }
+
+    /// The other policies never learn: every request goes out in a configured slot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_fixed_policy_sends_only_in_the_configured_slots() {
+        let pop = population();
+        let orders = pop.orders(3, 40);
+        let f = run(Policy::FixedSlots, 3, &pop, &orders, StoreKind::Memory)
+            .await
+            .expect("the run plays");
+        assert!(f.broken_rules.is_empty(), "{:?}", f.broken_rules);
+        assert!(
+            f.slots.iter().all(|l| !l.contains(" chosen: ")),
+            "{:?}",
+            f.slots
+        );
+        assert!(f.requests > 0);
+    }
+}
