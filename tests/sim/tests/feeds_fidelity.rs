@@ -5,13 +5,10 @@
 mod common;
 
 use std::io::Read;
-use std::sync::Arc;
 
+use common::Env;
 use jiff::{SignedDuration, Timestamp};
-use kenzen_clock::VirtualClock;
-use kenzen_sim::{
-    Action, Buyer, FeedOutcome, ReportCharset, ServerHandle, Sim, SimConfig, SimItem, SimOrder,
-};
+use kenzen_sim::{Action, Buyer, FeedOutcome, ReportCharset, SimConfig, SimItem, SimOrder};
 use serde_json::{Value, json};
 
 const XML: &str = "text/xml; charset=UTF-8";
@@ -21,15 +18,6 @@ const OTHER: &str = "503-1000001-0000002";
 
 /// A simulator serving on a free port, a seller token, and two open orders: `ORDER` with items
 /// `I1` and `I2`, `OTHER` with item `J1`.
-struct Env {
-    sim: Arc<Sim>,
-    clock: Arc<VirtualClock>,
-    http: reqwest::Client,
-    base: String,
-    token: String,
-    _server: ServerHandle,
-}
-
 fn item(id: &str, sku: &str) -> SimItem {
     SimItem {
         order_item_id: id.into(),
@@ -43,52 +31,38 @@ fn item(id: &str, sku: &str) -> SimItem {
 
 async fn start(config: SimConfig) -> Env {
     let t0: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
-    let clock = VirtualClock::new(t0);
-    let sim = Sim::new(config, clock.clone());
-    let (addr, server) = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let placed = t0 - SignedDuration::from_hours(1);
-    let ship_by = t0 + SignedDuration::from_hours(48);
-    sim.add_order(SimOrder::new(
-        ORDER,
-        placed,
-        ship_by,
-        vec![item("I1", "KENDAMA"), item("I2", "DARUMA")],
-        Buyer::Silent,
-        "ja-JP",
-    ));
-    sim.add_order(SimOrder::new(
-        OTHER,
-        placed,
-        ship_by,
-        vec![item("J1", "KENDAMA")],
-        Buyer::Silent,
-        "ja-JP",
-    ));
-    let base = format!("http://{addr}");
-    let http = reqwest::Client::new();
-    let token = common::access_token(&http, &base, &sim.config).await;
-    Env {
-        sim,
-        clock,
-        http,
-        base,
-        token,
-        _server: server,
-    }
+    common::start(config, t0, |sim| {
+        let placed = t0 - SignedDuration::from_hours(1);
+        let ship_by = t0 + SignedDuration::from_hours(48);
+        sim.add_order(SimOrder::new(
+            ORDER,
+            placed,
+            ship_by,
+            vec![item("I1", "KENDAMA"), item("I2", "DARUMA")],
+            Buyer::Silent,
+            "ja-JP",
+        ));
+        sim.add_order(SimOrder::new(
+            OTHER,
+            placed,
+            ship_by,
+            vec![item("J1", "KENDAMA")],
+            Buyer::Silent,
+            "ja-JP",
+        ));
+    })
+    .await
 }
 
 impl Env {
+    /// One SP-API call with `body` as JSON: the status and the JSON answer (`Null` when the
+    /// answer is not JSON).
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("x-amz-access-token", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
+        let body = body.map(|b| b.to_string());
+        match self.send(method, path, body.as_deref()).await {
+            (status, Value::String(_)) => (status, Value::Null),
+            answer => answer,
         }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// createFeedDocument for `content_type`: (feedDocumentId, upload url).

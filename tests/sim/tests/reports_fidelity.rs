@@ -7,14 +7,12 @@ mod common;
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use common::Env;
 use jiff::{SignedDuration, Timestamp};
-use kenzen_clock::VirtualClock;
 use kenzen_core::health::{MetricStatus, TargetCondition, parse_report};
 use kenzen_sim::{
-    Action, Buyer, HealthBaseline, ReportGzip, ReportOutcome, Role, ServerHandle, Sim, SimConfig,
-    SimItem, SimOrder,
+    Action, Buyer, HealthBaseline, ReportGzip, ReportOutcome, Role, SimConfig, SimItem, SimOrder,
 };
 use serde_json::{Value, json};
 
@@ -37,52 +35,13 @@ fn hours(h: i64) -> SignedDuration {
     SignedDuration::from_hours(h)
 }
 
-/// A simulator on a free port, and a seller token for it.
-struct Env {
-    sim: Arc<Sim>,
-    clock: Arc<VirtualClock>,
-    http: reqwest::Client,
-    base: String,
-    token: String,
-    _server: ServerHandle,
-}
-
 async fn start(config: SimConfig) -> Env {
-    let clock = VirtualClock::new(t0());
-    let sim = Sim::new(config, clock.clone());
-    let (addr, server) = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = format!("http://{addr}");
-    let http = reqwest::Client::new();
-    let token = common::access_token(&http, &base, &sim.config).await;
-    Env {
-        sim,
-        clock,
-        http,
-        base,
-        token,
-        _server: server,
-    }
+    common::start(config, t0(), |_| {}).await
 }
 
 impl Env {
-    /// One SP-API call: the status and the JSON body (the raw text when it is not JSON).
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<&str>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("x-amz-access-token", &self.token);
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.send(method, path, body).await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
