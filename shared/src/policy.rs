@@ -150,6 +150,11 @@ impl SendWindows {
         (z.date(), LocalTime::new(z.hour(), z.minute()))
     }
 
+    /// The local time of day of `t`.
+    pub(crate) fn local_time(&self, t: Timestamp) -> LocalTime {
+        self.local(t).1
+    }
+
     fn at(&self, date: Date, t: LocalTime) -> Timestamp {
         date.to_datetime(t.time())
             .to_zoned(self.tz())
@@ -157,13 +162,13 @@ impl SendWindows {
             .unwrap_or(Timestamp::UNIX_EPOCH)
     }
 
-    /// True when `t` is in quiet hours (local time).
     /// The local time of `t` as `HH:MM`, for notes.
     pub fn local_hhmm(&self, t: Timestamp) -> String {
         let (_, lt) = self.local(t);
         format!("{:02}:{:02}", lt.hour, lt.minute)
     }
 
+    /// True when `t` is in quiet hours (local time).
     pub fn is_quiet(&self, t: Timestamp) -> bool {
         self.quiet_at(self.local(t).1)
     }

@@ -98,6 +98,16 @@ impl LearnedSlots {
     pub fn send_windows(&self) -> SendWindows {
         self.windows.clone()
     }
+
+    /// The chosen slot whose half-hour (the band its evidence is about) holds `t`'s local time:
+    /// the slot a message sent at `t` went out in. `None` between slots, as for a first
+    /// request sent when the order is found.
+    pub fn slot_at(&self, t: Timestamp) -> Option<&ChosenSlot> {
+        let m = self.windows.local_time(t).minutes();
+        self.slots
+            .iter()
+            .find(|s| (0..BAND_MINUTES).contains(&(m - s.at.minutes())))
+    }
 }
 
 /// The send slots for `marketplace_id` on days of `kind`, learned from `observations` (any
@@ -338,6 +348,24 @@ mod tests {
         // The cap keeps the first configured slots.
         let r = learn(&jp(), JP, DayKind::Weekday, &obs, MIN_OBSERVATIONS, 2);
         assert_eq!(times(&r), ["08:30", "12:30"]);
+    }
+
+    #[test]
+    fn a_message_is_in_a_slot_only_within_the_half_hour_the_evidence_is_about() {
+        let obs = [tokyo_weekdays(19, 5, 12, 7), tokyo_weekdays(11, 10, 10, 6)].concat();
+        let r = learn(&jp(), JP, DayKind::Weekday, &obs, 20, 3);
+        assert_eq!(times(&r), ["11:00", "19:00"]);
+        let day = date(2026, 12, 1);
+        let slot_at = |hh, mm| {
+            r.slot_at(at(&jp(), day, LocalTime::new(hh, mm)).unwrap())
+                .map(|c| c.at.to_string())
+        };
+        assert_eq!(slot_at(11, 0).as_deref(), Some("11:00"));
+        assert_eq!(slot_at(11, 29).as_deref(), Some("11:00"));
+        assert_eq!(slot_at(19, 10).as_deref(), Some("19:00"));
+        assert_eq!(slot_at(11, 30), None);
+        assert_eq!(slot_at(16, 40), None, "between slots");
+        assert_eq!(slot_at(10, 59), None);
     }
 
     #[test]

@@ -1687,6 +1687,55 @@ async fn the_health_report_is_requested_twice_a_day_and_a_lost_request_is_not_re
     assert!(fetch.last_outcome.contains("answer was lost"), "{fetch:?}");
 }
 
+#[tokio::test]
+async fn kenzens_counts_since_amazons_window_never_count_an_order_amazon_counted() {
+    use kenzen_app::ports::OrderCountStore;
+    // Amazon's window ends on 2026-11-29 23:00 UTC, Monday 30 November 08:00 in Tokyo: an order
+    // of that Monday may be in Amazon's count already, a cancel of it may not.
+    let health = kenzen_core::parse_report(&health_document(1000, 2), t0())
+        .unwrap()
+        .health
+        .remove(0);
+    let store = MemoryStore::new();
+    let monday = jiff::civil::date(2026, 11, 30);
+    let tuesday = jiff::civil::date(2026, 12, 1);
+    let id = |n: u32| -> kenzen_core::OrderId { format!("503-7000000-{n:07}").parse().unwrap() };
+    store.count_order(&id(1), JP, monday, t0()).await.unwrap();
+    store.count_order(&id(2), JP, tuesday, t0()).await.unwrap();
+    store.count_cancel(&id(3), JP, monday, t0()).await.unwrap();
+    store.count_cancel(&id(4), JP, tuesday, t0()).await.unwrap();
+    let since = kenzen_app::service::health::since_amazon(&store, &health, t0())
+        .await
+        .unwrap();
+    // Both err towards a higher rate: Monday's cancel counted, Monday's order not.
+    assert_eq!((since.counted, since.orders), (2, 1));
+}
+
+#[tokio::test]
+async fn a_health_report_that_cannot_be_read_for_6_hours_is_given_up_and_asked_for_again() {
+    let mut settings = Settings::new(Strategy::AskBuyer, JP);
+    settings.auto = Some(kenzen_core::AutoSettings::new(Strategy::AskBuyer));
+    let w = World::with(settings, t0());
+    // Requested at 10:00; Amazon makes the report, but reading it fails from the start.
+    w.market().set_health_document(&health_document(1000, 2));
+    w.market().fail("getReportDocument");
+    w.run_for(SignedDuration::from_hours(5)).await;
+    let fetch = w.svc.store().health_fetch_now().unwrap();
+    assert!(fetch.report_id.is_some(), "still followed: {fetch:?}");
+    w.run_for(SignedDuration::from_hours(2)).await;
+    let fetch = w.svc.store().health_fetch_now().unwrap();
+    assert_eq!(fetch.report_id, None, "{fetch:?}");
+    assert!(
+        fetch.last_outcome.contains("could not be read within 6 h"),
+        "{fetch:?}"
+    );
+    // Asked for again when the next fetch is due, and read once Amazon serves it again.
+    w.market().recover();
+    w.run_for(SignedDuration::from_hours(12)).await;
+    let fetch = w.svc.store().health_fetch_now().unwrap();
+    assert!(fetch.last_outcome.contains("stored"), "{fetch:?}");
+}
+
 /// `n` request messages sent at `hh:mm` Tokyo time on Tuesday 2026-11-24, `answered` of them
 /// followed by the buyer's request two hours later: the seller's history.
 async fn history(w: &World, hh: i8, mm: i8, n: u32, answered: u32, tag: u32) {
@@ -1752,6 +1801,57 @@ async fn with_enough_history_the_first_request_goes_out_in_a_learned_slot_and_sa
         .unwrap()
         .at;
     assert_eq!(sent, t0(), "sent at once, in the learned 10:00 slot");
+}
+
+/// The history of the learned-slot tests: 10:00, 14:00 and 19:30 answered best.
+async fn rich_history(w: &World) {
+    history(w, 10, 0, 40, 30, 1).await;
+    history(w, 14, 0, 40, 20, 2).await;
+    history(w, 19, 30, 40, 25, 3).await;
+    history(w, 8, 30, 40, 1, 4).await;
+    history(w, 12, 30, 40, 1, 5).await;
+}
+
+#[tokio::test]
+async fn learned_slots_apply_when_the_request_cap_is_below_the_number_of_slots() {
+    let mut settings = Settings::new(Strategy::AskBuyer, JP);
+    settings.learn_slots = true;
+    settings.max_requests = 2;
+    let w = World::with(settings, t0());
+    rich_history(&w).await;
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+    let note = first_request_note(&w);
+    assert!(
+        note.starts_with("request message 1; slot 10:00 chosen: 30 of 40"),
+        "{note}"
+    );
+}
+
+#[tokio::test]
+async fn a_first_request_sent_between_learned_slots_claims_no_slot() {
+    let w = learning_world();
+    rich_history(&w).await;
+    // Found at 11:00, between the learned 10:00 and 14:00: the first request goes at once,
+    // in no learned slot.
+    w.clock.advance(SignedDuration::from_hours(1));
+    w.order_arrives(SignedDuration::from_hours(72));
+    w.svc.check_new_orders().await.unwrap();
+    assert_eq!(first_request_note(&w), "request message 1");
+    // The second goes in the learned 14:00 slot and says so.
+    w.run_for(SignedDuration::from_hours(4)).await;
+    let second = w
+        .svc
+        .store()
+        .timeline_of(ORDER)
+        .into_iter()
+        .find(|e| e.kind == "message" && e.note.starts_with("request message 2"))
+        .expect("a second request")
+        .note;
+    assert!(
+        second.starts_with("request message 2; slot 14:00 chosen: 20 of 40"),
+        "{second}"
+    );
 }
 
 #[tokio::test]

@@ -168,8 +168,8 @@ pub struct RunFigures {
     pub failed_invocations: usize,
     /// The learned slots and why, for the learned policy.
     pub slots: Vec<String>,
-    /// Opening delays of the messages to buyers who read (ever opened within 1 h, 6 h, 24 h,
-    /// later; never).
+    /// Opening delays of the evaluated orders' messages to buyers who read (opened within 1 h,
+    /// 6 h, 24 h, later; never).
     pub opened: [usize; 5],
     pub virtual_days: f64,
     pub wall_secs: f64,
@@ -322,7 +322,7 @@ pub async fn run(
             let k = b.received;
             b.received += 1;
             let read = pop.read_at(seed, b.index, &b.traits, k, d.at, &mut days);
-            if b.traits.reads {
+            if b.traits.reads && !b.warmup {
                 let bucket = match read.map(|r| r.duration_since(d.at).as_hours()) {
                     Some(h) if h < 1 => 0,
                     Some(h) if h < 6 => 1,
@@ -415,15 +415,18 @@ async fn learned_slot_notes(
                 configured += 1;
                 continue;
             };
-            let slot = why.split_once(" chosen:").map_or(why, |(s, _)| s);
-            let kind = if why.contains(" on weekdays") {
-                "weekdays"
-            } else {
-                "weekends and holidays"
+            let key = match why.split_once(" chosen:") {
+                Some((slot, _)) if why.contains(" on weekdays") => format!("weekdays, {slot}"),
+                Some((slot, _)) => format!("weekends and holidays, {slot}"),
+                // A configured slot kept in a learned set (its reason names no kind of day).
+                None => {
+                    why.split_once(" kept from")
+                        .map_or(why, |(slot, _)| slot)
+                        .to_string()
+                        + " (kept from the configured slots)"
+                }
             };
-            let entry = by_slot
-                .entry(format!("{kind}, {slot}"))
-                .or_insert((0, String::new()));
+            let entry = by_slot.entry(key).or_insert((0, String::new()));
             entry.0 += 1;
             entry.1 = why.to_string();
         }
@@ -433,8 +436,8 @@ async fn learned_slot_notes(
         .map(|(k, (n, why))| format!("{k}: {n} requests; last reason: {why}"))
         .collect();
     out.push(format!(
-        "{configured} requests in the configured slots (before learning, or on a kind of day \
-         without enough history)"
+        "{configured} requests in no learned slot (before learning, on a kind of day without \
+         enough history, or a first request sent when the order was found, between slots)"
     ));
     Ok(out)
 }

@@ -301,6 +301,22 @@ async fn a_message_whose_answer_is_lost_goes_out_once_and_its_outcome_is_unknown
 }
 
 #[tokio::test]
+async fn a_report_request_whose_answer_is_lost_is_not_made_again() -> Result<()> {
+    let w = contract_world(SimConfig {
+        fault_rates: vec![fault("createReport", FaultSide::After, 500)],
+        ..SimConfig::default()
+    })
+    .await?;
+    let c = contract_client(&w);
+    let err: MarketError = Marketplace::request_health_report(&c, &[jp()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, MarketErrorKind::OutcomeUnknown, "{err}");
+    assert_eq!(count_op(&w, "createReport"), 1, "never asked again");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_throttled_message_is_sent_after_the_429_once() -> Result<()> {
     let w = contract_world(SimConfig::default()).await?;
     let id = "503-0000012-0000001";

@@ -121,11 +121,17 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
             last_outcome: outcome,
             ..fetch.clone()
         };
-        let next = match self.market.health_report_status(&id).await {
-            Ok(HealthReportStatus::Pending) if now - REPORT_GIVE_UP > fetch.requested_at => done(
-                format!("report {id} not made by Amazon within 6 h; asked again when due"),
+        // A report followed for 6 h is given up, whatever held it (Amazon not making it, or
+        // reading it failing each time): the next fetch asks for a new one.
+        let overdue = now - REPORT_GIVE_UP > fetch.requested_at;
+        let given_up = |why: &str| {
+            done(
+                format!("report {id} {why} within 6 h; asked again when due"),
                 fetch.fetched_at,
-            ),
+            )
+        };
+        let next = match self.market.health_report_status(&id).await {
+            Ok(HealthReportStatus::Pending) if overdue => given_up("not made by Amazon"),
             Ok(HealthReportStatus::Pending) => return None,
             Ok(HealthReportStatus::Cancelled) => done(
                 format!("Amazon cancelled report {id} (no data)"),
@@ -164,6 +170,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                             Some(now),
                         )
                     }
+                    Err(e) if e.is_transient() && overdue => given_up("could not be read"),
                     Err(e) if e.is_transient() => return None,
                     Err(e) => done(
                         format!("report {id} could not be read: {e}"),
@@ -171,6 +178,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                     ),
                 }
             }
+            Err(e) if e.is_transient() && overdue => given_up("could not be looked at"),
             Err(e) if e.is_transient() => return None,
             Err(e) => done(
                 format!("report {id} could not be looked at: {e}"),
@@ -262,9 +270,11 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     }
 }
 
-/// What kenzen counted in `health`'s marketplace from the local day Amazon's figures end on
-/// (that day included: a cancel of that day is counted rather than missed, so the projection
-/// errs high) to today.
+/// What kenzen counted in `health`'s marketplace since Amazon's figures end. kenzen counts by
+/// local day, and Amazon's window ends inside one: its cancels are counted from that day on
+/// (a cancel of that day is counted rather than missed) and its orders only from the next day
+/// (an order of that day Amazon already counted is not counted twice). Both err towards a
+/// higher projected rate, never a lower one.
 pub async fn since_amazon(
     store: &impl OrderCountStore,
     health: &MarketplaceHealth,
@@ -280,7 +290,9 @@ pub async fn since_amazon(
     for d in store.order_counts(from, to).await? {
         if d.marketplace_id == m {
             since.counted += d.counted;
-            since.orders += d.orders;
+            if d.day > from {
+                since.orders += d.orders;
+            }
         }
     }
     Ok(since)

@@ -97,13 +97,15 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
                 }
             };
             let windows = self.settings.windows_for(m);
+            // As many slots as configured, whatever the request cap: only a full set may
+            // replace the configured one (see `usable`).
             let slots = learn(
                 windows,
                 m,
                 day_kind(m, day),
                 &history,
                 MIN_OBSERVATIONS,
-                self.settings.max_requests as usize,
+                windows.slots.len(),
             );
             tracing::info!(
                 marketplace = m,
@@ -125,7 +127,9 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         }
     }
 
-    /// Why the slot a request to `case` goes out in at `now` was chosen, when it was learned.
+    /// Why the slot a request to `case` goes out in at `now` was chosen, when the learned slots
+    /// are in use and `now` is in one of their half-hours (a first request sent when the order
+    /// is found, between slots, gets no reason).
     pub(crate) fn learned_slot_note(&self, case: &Case, now: Timestamp) -> Option<String> {
         if !self.settings.learn_slots {
             return None;
@@ -133,8 +137,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         let m = case.marketplace_id.as_str();
         let learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
         let slots = usable(learned.get(m)?, self.settings.windows_for(m))?;
-        let i = slots.send_windows().slot_of(now);
-        slots.slots.get(i).map(|s| s.explanation.clone())
+        slots.slot_at(now).map(|s| s.explanation.clone())
     }
 
     /// Records a request message Amazon accepted, for learning (best effort).

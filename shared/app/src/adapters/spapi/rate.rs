@@ -100,11 +100,16 @@ impl Op {
     /// Whether the call may be sent again after it may have reached Amazon (a 5xx, a timeout,
     /// a connection lost after sending): reads, and writes whose repeat does no harm (a feed
     /// document nobody uses, a quantity set twice, a destination or subscription that answers
-    /// 409 the second time, a report requested twice). A buyer message or a feed must never go
-    /// out twice, so those two are repeated only after a 429 or a failure to connect, when
-    /// Amazon cannot have them.
+    /// 409 the second time). A buyer message or a feed must never go out twice, and a report
+    /// request Amazon may have taken is not made again either (it would be a second report,
+    /// against a rate of one a minute; the service records the lost answer and asks at the
+    /// next fetch), so those are repeated only after a 429 or a failure to connect, when Amazon
+    /// cannot have them.
     pub fn repeatable(self) -> bool {
-        !matches!(self, Self::CreateUnexpectedProblem | Self::CreateFeed)
+        !matches!(
+            self,
+            Self::CreateUnexpectedProblem | Self::CreateFeed | Self::CreateReport
+        )
     }
 
     /// The model's operation id, for logs and errors.
