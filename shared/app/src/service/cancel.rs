@@ -23,8 +23,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// final-cancel: submits every due cancel, one feed per marketplace, then checks submitted
     /// feeds and confirms each cancel from the report and a re-read of the order.
     pub async fn final_cancel(&self) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(None).await;
-        let now = self.clock.now();
+        let now = self.begin_run(None).await;
         let mut report = RunReport::default();
         self.submit_due_cancels(now, &mut report).await?;
         self.confirm_submitted(now, &mut report).await?;

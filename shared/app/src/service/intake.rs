@@ -243,8 +243,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         notification_id: Option<&str>,
         notified: Option<&NotifiedOrder>,
     ) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(Some(super::MODE_MAX_AGE)).await;
-        let now = self.clock.now();
+        let now = self.begin_run(Some(super::MODE_MAX_AGE)).await;
         let mut report = RunReport::default();
         if let Some(n) = notification_id
             && self.store.notification_seen(n).await?
@@ -368,8 +367,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         order_id: &OrderId,
         reason: &str,
     ) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(None).await;
-        let now = self.clock.now();
+        let now = self.begin_run(None).await;
         let mut report = RunReport::default();
         if self.store.get_case(order_id).await?.is_some() {
             tracing::info!(order_id = %order_id, "flagged order already has a case");
@@ -401,8 +399,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         order_id: &OrderId,
         reason: &str,
     ) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(None).await;
-        let now = self.clock.now();
+        let now = self.begin_run(None).await;
         let mut report = RunReport::default();
         if let Some(vc) = self.store.get_case(order_id).await? {
             report.cases_checked += 1;
@@ -420,8 +417,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// waiting for it becomes due at once and goes ahead with the next sweep. An order without
     /// a case is reported, and changes nothing.
     pub async fn approve(&self, order_id: &OrderId, by: &str) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(None).await;
-        let now = self.clock.now();
+        let now = self.begin_run(None).await;
         let mut report = RunReport::default();
         let Some(vc) = self.store.get_case(order_id).await? else {
             tracing::warn!(order_id = %order_id, "approval for an order without a case");
@@ -450,9 +446,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// handling failed is kept in the poll's state and read again by the next runs (an order
     /// that keeps failing is alerted as unreadable and given up after [`POLL_RETRIES`]).
     pub async fn check_new_orders(&self) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(None).await;
-        let now = self.clock.now();
-        self.refresh_learned_slots(now).await;
+        let now = self.begin_run(None).await;
         let mut report = RunReport::default();
         let after = self
             .store

@@ -13,9 +13,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
     /// Looks before committing: the order is re-read right before, so a ship, a cancel
     /// elsewhere or the buyer's own request is seen first and no message goes out after it.
     pub async fn send_due_messages(&self) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(None).await;
-        let now = self.clock.now();
-        self.refresh_learned_slots(now).await;
+        let now = self.begin_run(None).await;
         let mut report = RunReport::default();
         let read = self.store.due_cases(DueKind::Send, now).await?;
         let mut cases = self.readable(read, &mut report).await;

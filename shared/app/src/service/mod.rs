@@ -251,6 +251,16 @@ impl<M, S, P> Service<M, S, P> {
 }
 
 impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
+    /// What every run does first: the seller's mode ([`Self::refresh_mode`]) and the learned
+    /// send slots (whichever function's run decides a case's next send, it decides with the
+    /// same slots); the run's time.
+    pub(crate) async fn begin_run(&self, mode_max_age: Option<SignedDuration>) -> Timestamp {
+        self.refresh_mode(mode_max_age).await;
+        let now = self.clock.now();
+        self.refresh_learned_slots(now).await;
+        now
+    }
+
     /// Reads the seller's mode for the run about to start (at most `max_age` old; `None`:
     /// always read). Without a stored mode the deployed one applies; an unreadable one or a
     /// failed read falls back to the deployed mode, with a warning.

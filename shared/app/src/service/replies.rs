@@ -17,8 +17,7 @@ impl<M: Marketplace, S: Store, P: EventPublisher> Service<M, S, P> {
         &self,
         order_id: Option<&OrderId>,
     ) -> Result<RunReport, ServiceError> {
-        self.refresh_mode(None).await;
-        let now = self.clock.now();
+        let now = self.begin_run(None).await;
         let mut report = RunReport::default();
         let mut digest_of: Option<Vec<kenzen_core::Case>> = None;
         let cases = match order_id {
