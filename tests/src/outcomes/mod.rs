@@ -537,16 +537,10 @@ fn tally(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
 
     fn population() -> Population {
-        Population::load(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/outcomes/population.toml"
-        )))
-        .expect("the shipped population file loads")
+        population::shipped()
     }
 
     /// The learned policy is kenzen's own `learn_slots`: after the warm-up week it sends in

@@ -492,16 +492,22 @@ impl DayKinds {
     }
 }
 
+/// The population file the lab ships with (`tests/outcomes/population.toml`), for tests.
+#[cfg(test)]
+pub(crate) fn shipped() -> Population {
+    Population::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/outcomes/population.toml"
+    )))
+    .expect("the shipped population file loads")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn population() -> Population {
-        Population::load(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/outcomes/population.toml"
-        )))
-        .expect("the shipped population file loads")
+        shipped()
     }
 
     #[test]
