@@ -17,19 +17,16 @@ kenzen_cleanup() {
   exit "$rc"
 }
 
-kenzen_start_moto() {
-  local moto port log
-  moto="$("$kenzen_root/scripts/moto-venv.sh")"
-  port="$(kenzen_free_port)"
-  log="${TMPDIR:-/tmp}/kenzen-moto-$$.log"
-  "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-  KENZEN_MOTO_PID=$!
+# Waits for the moto_server started as KENZEN_MOTO_PID on `port` (its log in `log`), then
+# exports its endpoint and the test credentials; `label` names it in the message.
+kenzen_await_moto() {
+  local port="$1" log="$2" label="$3"
   trap 'kenzen_cleanup' EXIT
   for _ in $(seq 1 100); do
-    if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
+    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
       export KENZEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
       export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-1
-      echo "moto_server on $KENZEN_TEST_AWS_ENDPOINT (log: $log)" >&2
+      echo "$label on $KENZEN_TEST_AWS_ENDPOINT (log: $log)" >&2
       return 0
     fi
     sleep 0.2
@@ -37,6 +34,16 @@ kenzen_start_moto() {
   echo "moto_server did not start; its log:" >&2
   cat "$log" >&2
   return 1
+}
+
+kenzen_start_moto() {
+  local moto port log
+  moto="$("$kenzen_root/scripts/moto-venv.sh")"
+  port="$(kenzen_free_port)"
+  log="${TMPDIR:-/tmp}/kenzen-moto-$$.log"
+  "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  KENZEN_MOTO_PID=$!
+  kenzen_await_moto "$port" "$log" "moto_server"
 }
 
 # moto_server through scripts/moto-volume.py (the same answers, without sorting a whole table on
@@ -49,17 +56,5 @@ kenzen_start_moto_fast() {
   log="${TMPDIR:-/tmp}/kenzen-moto-fast-$$.log"
   "$python" "$kenzen_root/scripts/moto-volume.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   KENZEN_MOTO_PID=$!
-  trap 'kenzen_cleanup' EXIT
-  for _ in $(seq 1 100); do
-    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
-      export KENZEN_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
-      export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-1
-      echo "moto_server (scripts/moto-volume.py) on $KENZEN_TEST_AWS_ENDPOINT (log: $log)" >&2
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "moto_server did not start; its log:" >&2
-  cat "$log" >&2
-  return 1
+  kenzen_await_moto "$port" "$log" "moto_server (scripts/moto-volume.py)"
 }
